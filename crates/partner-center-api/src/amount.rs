@@ -1,0 +1,149 @@
+//! [`Amount`]: a decimal kept exactly as the service sent it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A decimal amount (a deal value, a price) as the service sent it.
+///
+/// The service sends a JSON number; update examples send a string. Both are kept as they came,
+/// so a decoded referral serializes back to the same JSON. [`Amount::to_f64`] reads the value.
+///
+/// ```
+/// use partner_center_api::Amount;
+///
+/// let deal: Amount = serde_json::from_str("10000").unwrap();
+/// assert_eq!(deal.to_f64(), Some(10000.0));
+/// assert_eq!(serde_json::to_string(&deal).unwrap(), "10000");
+/// assert_eq!("2500.50".parse::<Amount>().unwrap().to_string(), "2500.5");
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Amount(Wire);
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Wire {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl Amount {
+    /// The value as a float, or `None` for text that is not a number.
+    pub fn to_f64(&self) -> Option<f64> {
+        match &self.0 {
+            Wire::Number(n) => n.as_f64(),
+            Wire::Text(t) => t.trim().parse().ok().filter(|v: &f64| v.is_finite()),
+        }
+    }
+
+    /// The JSON number, when the service sent one.
+    pub fn as_number(&self) -> Option<&serde_json::Number> {
+        match &self.0 {
+            Wire::Number(n) => Some(n),
+            Wire::Text(_) => None,
+        }
+    }
+}
+
+/// The error of parsing an [`Amount`] from text that is not a finite decimal number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidAmount(String);
+
+impl fmt::Display for InvalidAmount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} is not a decimal number", self.0)
+    }
+}
+
+impl std::error::Error for InvalidAmount {}
+
+impl FromStr for Amount {
+    type Err = InvalidAmount;
+
+    /// Parses a decimal number such as `10000` or `2500.50` (sent as a JSON number).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidAmount(text.to_owned());
+        if let Ok(n) = text.parse::<i64>() {
+            return Ok(n.into());
+        }
+        let value: f64 = text.parse().map_err(|_| invalid())?;
+        Self::try_from(value).map_err(|_| invalid())
+    }
+}
+
+impl From<i64> for Amount {
+    fn from(value: i64) -> Self {
+        Self(Wire::Number(value.into()))
+    }
+}
+
+impl From<u64> for Amount {
+    fn from(value: u64) -> Self {
+        Self(Wire::Number(value.into()))
+    }
+}
+
+impl TryFrom<f64> for Amount {
+    type Error = InvalidAmount;
+
+    /// Fails for NaN and infinities, which JSON cannot carry.
+    fn try_from(value: f64) -> Result<Self, Self::Error> {
+        serde_json::Number::from_f64(value)
+            .map(|n| Self(Wire::Number(n)))
+            .ok_or_else(|| InvalidAmount(value.to_string()))
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Wire::Number(n) => n.fmt(f),
+            Wire::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip_as_numbers() {
+        for json in ["10000", "-3", "2500.5", "0.1", "18446744073709551615"] {
+            let amount: Amount = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&amount).unwrap(), json);
+            assert!(amount.as_number().is_some());
+        }
+    }
+
+    #[test]
+    fn strings_round_trip_as_strings() {
+        for json in [r#""10000.00""#, r#""""#, r#""n/a""#] {
+            let amount: Amount = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&amount).unwrap(), json);
+            assert!(amount.as_number().is_none());
+        }
+        let amount: Amount = serde_json::from_str(r#""10000.50""#).unwrap();
+        assert_eq!(amount.to_f64(), Some(10000.5));
+        let amount: Amount = serde_json::from_str(r#""n/a""#).unwrap();
+        assert_eq!(amount.to_f64(), None);
+    }
+
+    #[test]
+    fn other_json_is_a_decode_error() {
+        assert!(serde_json::from_str::<Amount>("true").is_err());
+        assert!(serde_json::from_str::<Amount>("[1]").is_err());
+    }
+
+    #[test]
+    fn parsing_accepts_decimals_only() {
+        assert_eq!("10000".parse::<Amount>().unwrap(), Amount::from(10000_i64));
+        assert_eq!("2500.50".parse::<Amount>().unwrap().to_f64(), Some(2500.5));
+        assert!("ten".parse::<Amount>().is_err());
+        assert!("NaN".parse::<Amount>().is_err());
+        assert!("inf".parse::<Amount>().is_err());
+        assert!(Amount::try_from(f64::NAN).is_err());
+    }
+}

@@ -1,0 +1,42 @@
+//! [`Transport`]: the one place every generated operation sends its request through.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use progenitor_client::{ClientHooks, OperationInfo};
+
+use crate::Client;
+
+/// The future a [`Transport`] returns.
+pub type ResponseFuture<'a> =
+    Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a>>;
+
+/// Sends the requests that the generated operations build.
+///
+/// The generated [`Client`] carries one (its "inner" value) and hands it every request through
+/// progenitor's `ClientHooks::exec`. The `partner-center` crate supplies one per call that adds
+/// authentication and the Partner Center headers, records the response for its errors, and
+/// (later) retries; so that policy is written once for every operation, generated or not.
+pub trait Transport: Send + Sync + Debug {
+    /// Sends `request` (built by the operation `operation_id`) with `client`.
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> ResponseFuture<'a>;
+}
+
+impl ClientHooks<Arc<dyn Transport>> for Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner
+            .execute(&self.client, request, info.operation_id)
+            .await
+    }
+}

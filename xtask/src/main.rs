@@ -1,0 +1,58 @@
+//! Project automation: `cargo xtask <command>`.
+
+mod codegen;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "partner-center-rs project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate crates/partner-center-api/src/generated.rs from the OpenAPI spec.
+    Codegen {
+        /// Do not write: fail (with a diff) when the committed file is stale.
+        #[arg(long)]
+        check: bool,
+        /// The spec to read (default: spec/partner-center.openapi.yaml).
+        #[arg(long)]
+        spec: Option<PathBuf>,
+        /// The file to write or check (default: the api crate's src/generated.rs).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Codegen { check, spec, out } => {
+            let root = workspace_root();
+            let spec = spec.unwrap_or_else(|| root.join(codegen::SPEC_PATH));
+            let out = out.unwrap_or_else(|| root.join(codegen::OUTPUT_PATH));
+            codegen::run(&spec, &out, check)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(xtask_dir)
+}
