@@ -34,16 +34,21 @@ pub fn run(spec_path: &Path, out_path: &Path, check: bool) -> Result<(), String>
         }
         println!("{} is up to date", out_path.display());
     } else {
-        fs::write(out_path, &code).map_err(|e| format!("cannot write {}: {e}", out_path.display()))?;
-        println!("wrote {} ({} lines)", out_path.display(), code.lines().count());
+        fs::write(out_path, &code)
+            .map_err(|e| format!("cannot write {}: {e}", out_path.display()))?;
+        println!(
+            "wrote {} ({} lines)",
+            out_path.display(),
+            code.lines().count()
+        );
     }
     Ok(())
 }
 
 /// Reads and parses the spec, refusing what progenitor cannot take (it accepts OpenAPI 3.0.x).
 fn load_spec(path: &Path) -> Result<OpenAPI, String> {
-    let text =
-        fs::read_to_string(path).map_err(|e| format!("cannot read spec {}: {e}", path.display()))?;
+    let text = fs::read_to_string(path)
+        .map_err(|e| format!("cannot read spec {}: {e}", path.display()))?;
     let value: serde_yaml::Value = serde_yaml::from_str(&text)
         .map_err(|e| format!("{} is not valid YAML: {e}", path.display()))?;
     match value.get("openapi").and_then(serde_yaml::Value::as_str) {
@@ -54,10 +59,19 @@ fn load_spec(path: &Path) -> Result<OpenAPI, String> {
                 path.display()
             ));
         }
-        None => return Err(format!("{}: no `openapi: 3.0.x` version field", path.display())),
+        None => {
+            return Err(format!(
+                "{}: no `openapi: 3.0.x` version field",
+                path.display()
+            ));
+        }
     }
-    serde_yaml::from_value(value)
-        .map_err(|e| format!("{} is not a valid OpenAPI 3.0 document: {e}", path.display()))
+    serde_yaml::from_value(value).map_err(|e| {
+        format!(
+            "{} is not a valid OpenAPI 3.0 document: {e}",
+            path.display()
+        )
+    })
 }
 
 /// The complete contents of `generated.rs` for `spec`.
@@ -111,14 +125,18 @@ fn generate_client(settings: &GenerationSettings, spec: &OpenAPI) -> Result<Toke
     panic::set_hook(quiet);
     match result {
         Ok(Ok(tokens)) => Ok(tokens),
-        Ok(Err(e)) => Err(format!("progenitor cannot generate a client from the spec: {e}")),
+        Ok(Err(e)) => Err(format!(
+            "progenitor cannot generate a client from the spec: {e}"
+        )),
         Err(payload) => {
             let reason = payload
                 .downcast_ref::<String>()
                 .map(String::as_str)
                 .or_else(|| payload.downcast_ref::<&str>().copied())
                 .unwrap_or("no reason given");
-            Err(format!("progenitor cannot generate a client from the spec: {reason}"))
+            Err(format!(
+                "progenitor cannot generate a client from the spec: {reason}"
+            ))
         }
     }
 }
@@ -146,7 +164,11 @@ impl OpenEnum {
     fn render(&self) -> String {
         let mut out = String::from("crate::open_enum! {\n");
         for line in self.description.as_deref().unwrap_or("").trim().lines() {
-            let _ = writeln!(out, "    ///{}{line}", if line.is_empty() { "" } else { " " });
+            let _ = writeln!(
+                out,
+                "    ///{}{line}",
+                if line.is_empty() { "" } else { " " }
+            );
         }
         let _ = writeln!(out, "    {} {{", self.name);
         for (variant, wire) in &self.values {
@@ -198,7 +220,10 @@ fn string_enums(spec: &OpenAPI) -> Result<Vec<OpenEnum>, String> {
 /// `PascalCase` Rust name for a wire value: `SalesQualified` stays, `in-progress` -> `InProgress`.
 fn variant_name(wire: &str) -> Option<String> {
     let mut name = String::new();
-    for word in wire.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in wire
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
             name.push(first.to_ascii_uppercase());
@@ -238,7 +263,11 @@ fn stale_report(path: &Path, committed: &str, generated: &str) -> String {
         let _ = writeln!(report, "{line}");
     }
     if lines.len() > DIFF_LINES_SHOWN {
-        let _ = writeln!(report, "... {} more diff lines", lines.len() - DIFF_LINES_SHOWN);
+        let _ = writeln!(
+            report,
+            "... {} more diff lines",
+            lines.len() - DIFF_LINES_SHOWN
+        );
     }
     report
 }
@@ -249,7 +278,10 @@ mod tests {
 
     #[test]
     fn variant_names_are_pascal_case_rust_identifiers() {
-        assert_eq!(variant_name("SalesQualified").as_deref(), Some("SalesQualified"));
+        assert_eq!(
+            variant_name("SalesQualified").as_deref(),
+            Some("SalesQualified")
+        );
         assert_eq!(variant_name("in-progress").as_deref(), Some("InProgress"));
         assert_eq!(variant_name("100").as_deref(), Some("V100"));
         assert_eq!(variant_name("--"), None);
@@ -260,14 +292,21 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-codegen-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let v31 = dir.join("v31.yaml");
-        fs::write(&v31, "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n").unwrap();
+        fs::write(
+            &v31,
+            "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n",
+        )
+        .unwrap();
         let err = load_spec(&v31).unwrap_err();
         assert!(err.contains("OpenAPI 3.1.0 is not supported"), "{err}");
 
         let broken = dir.join("broken.yaml");
         fs::write(&broken, "openapi: 3.0.3\ninfo: [unclosed\n").unwrap();
         let err = load_spec(&broken).unwrap_err();
-        assert!(err.contains("is not valid YAML") && err.contains("line"), "{err}");
+        assert!(
+            err.contains("is not valid YAML") && err.contains("line"),
+            "{err}"
+        );
 
         let err = load_spec(&dir.join("missing.yaml")).unwrap_err();
         assert!(err.starts_with("cannot read spec"), "{err}");
@@ -303,6 +342,10 @@ paths:
         let second = generate(&spec).unwrap();
         assert!(first == second, "two runs differ");
         let committed = fs::read_to_string(root.join(OUTPUT_PATH)).unwrap();
-        assert!(first == committed, "{}", stale_report(Path::new(OUTPUT_PATH), &committed, &first));
+        assert!(
+            first == committed,
+            "{}",
+            stale_report(Path::new(OUTPUT_PATH), &committed, &first)
+        );
     }
 }

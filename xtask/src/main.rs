@@ -51,8 +51,5 @@ fn main() -> ExitCode {
 
 fn workspace_root() -> PathBuf {
     let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or(xtask_dir)
+    xtask_dir.parent().map(PathBuf::from).unwrap_or(xtask_dir)
 }

@@ -27,3 +27,6 @@ pub use generated::*;
 pub(crate) use open_enum::open_enum;
 pub use timestamp::Timestamp;
 pub use transport::{ResponseFuture, Transport};
+
+/// What every generated operation returns.
+pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<types::ErrorResponse>>;

@@ -112,14 +112,20 @@ mod tests {
     #[test]
     fn offsets_are_converted_to_utc() {
         let t = Timestamp::parse("2020-12-01T02:00:00+02:00");
-        assert_eq!(t.instant(), Some(Utc.with_ymd_and_hms(2020, 12, 1, 0, 0, 0).unwrap()));
+        assert_eq!(
+            t.instant(),
+            Some(Utc.with_ymd_and_hms(2020, 12, 1, 0, 0, 0).unwrap())
+        );
         assert_eq!(t.to_string(), "2020-12-01T02:00:00+02:00");
     }
 
     #[test]
     fn offsetless_text_is_taken_as_utc() {
         let t = Timestamp::parse("0001-01-01T00:00:00");
-        assert_eq!(t.instant(), Some(Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap()));
+        assert_eq!(
+            t.instant(),
+            Some(Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap())
+        );
     }
 
     #[test]

@@ -1,0 +1,198 @@
+//! The `partner-center` binary end to end, against a mock Partner Center.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const OFFICIAL_EXAMPLE: &str =
+    include_str!("../../../tests/fixtures/get-referral-by-id.response.json");
+const OFFICIAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
+const TOKEN: &str = "cli-test-token-93be";
+
+async fn serve(status: u16, body: &str, content_type: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/engagements/referrals/{OFFICIAL_ID}")))
+        .and(header("authorization", format!("Bearer {TOKEN}")))
+        .respond_with(
+            ResponseTemplate::new(status)
+                .set_body_raw(body.as_bytes().to_vec(), content_type)
+                .insert_header("Request-ID", "req-cli-1"),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+/// `partner-center` with a clean environment (no token or base URL from the caller's shell).
+fn partner_center() -> Command {
+    let mut command = Command::cargo_bin("partner-center").unwrap();
+    command
+        .env_remove("PARTNER_CENTER_TOKEN")
+        .env_remove("PARTNER_CENTER_BASE_URL");
+    command
+}
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn get_prints_exactly_what_the_service_sent() {
+    let server = serve(200, OFFICIAL_EXAMPLE, "application/json").await;
+
+    let output = partner_center()
+        .args([
+            "referrals",
+            "get",
+            OFFICIAL_ID,
+            "--base-url",
+            &server.uri(),
+            "--token",
+            TOKEN,
+        ])
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let served: Value = serde_json::from_str(OFFICIAL_EXAMPLE).unwrap();
+    assert_eq!(printed, served);
+    assert!(output.stderr.is_empty());
+}
+
+#[tokio::test]
+async fn token_and_base_url_come_from_the_environment() {
+    let server = serve(200, OFFICIAL_EXAMPLE, "application/json").await;
+
+    let output = partner_center()
+        .env("PARTNER_CENTER_BASE_URL", server.uri())
+        .env("PARTNER_CENTER_TOKEN", TOKEN)
+        .args(["referrals", "get", OFFICIAL_ID])
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_service_error_is_one_line_with_status_code_message_and_request_id() {
+    let body = r#"{"error":{"code":"itemNotFound","message":"The referral was not found."}}"#;
+    let server = serve(404, body, "application/json").await;
+
+    let output = partner_center()
+        .env("PARTNER_CENTER_TOKEN", TOKEN)
+        .args(["referrals", "get", OFFICIAL_ID, "--base-url", &server.uri()])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = stderr_of(&output);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for expected in [
+        "404",
+        "itemNotFound",
+        "The referral was not found.",
+        "req-cli-1",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected} missing from {stderr}"
+        );
+    }
+    assert!(!stderr.contains(TOKEN));
+    let redacted = stderr.replace(
+        stderr
+            .split("client-request-id ")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches([')', '\n']),
+        "[guid]",
+    );
+    insta::assert_snapshot!(redacted, @"error: not found: 404 Not Found itemNotFound: The referral was not found. (request id req-cli-1, client-request-id [guid])");
+}
+
+#[tokio::test]
+async fn an_html_gateway_page_is_one_line_too() {
+    let server = serve(
+        502,
+        "<html>\n<body>Bad Gateway</body>\n</html>",
+        "text/html",
+    )
+    .await;
+
+    let output = partner_center()
+        .args([
+            "referrals",
+            "get",
+            OFFICIAL_ID,
+            "--base-url",
+            &server.uri(),
+            "--token",
+            TOKEN,
+        ])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr_of(&output);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("502 Bad Gateway") && stderr.contains("Bad Gateway</body>"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_token_is_a_clear_error() {
+    let output = partner_center()
+        .args(["referrals", "get", OFFICIAL_ID])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr_of(&output),
+        "error: no token: pass --token or set PARTNER_CENTER_TOKEN\n"
+    );
+}
+
+#[test]
+fn an_empty_id_is_refused_without_a_request() {
+    // The base URL points nowhere: the id must be refused before any connection is tried.
+    let output = partner_center()
+        .args([
+            "referrals",
+            "get",
+            "",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--token",
+            TOKEN,
+        ])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr_of(&output),
+        "error: invalid input: referral id \"\" is empty\n"
+    );
+}
+
+#[test]
+fn the_token_is_not_shown_in_help() {
+    let output = partner_center()
+        .env("PARTNER_CENTER_TOKEN", TOKEN)
+        .args(["--help"])
+        .output()
+        .unwrap();
+
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("PARTNER_CENTER_TOKEN"), "{help}");
+    assert!(!help.contains(TOKEN), "{help}");
+}

@@ -1,0 +1,19 @@
+//! The API's data types under their friendly names.
+//!
+//! Every object type keeps the fields the spec does not know in its `extra` map, and every
+//! enumeration keeps values it does not list in its `Other` variant: a referral decoded here
+//! serializes back to the JSON the service sent (an explicit `null` comes back as an absent
+//! field).
+
+pub use partner_center_api::types::ServiceError as ErrorDetail;
+pub use partner_center_api::types::{
+    AdditionalRequirements, Address, Attribute, Consent, ContactPreference, Contract, CustomerId,
+    CustomerProfile, FreeFormObject, InviteContext, InvitedBy, Link, Member, Referral,
+    ReferralDetails, ReferralLinks, Registration, RequirementItem, Requirements, Solution,
+    StatusHistory, Target, TrackingInfo,
+};
+pub use partner_center_api::{
+    Amount, AssistanceRequestCode, ContractTerm, InvalidAmount, ProfileType, ReferralDirection,
+    ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType, RegistrationType,
+    SolutionType, TargetType, Timestamp,
+};

@@ -1,0 +1,139 @@
+//! Nothing the service sends is lost: unknown fields and enum values are kept, and a decoded
+//! referral serializes back to the JSON that was received.
+
+use partner_center::Referral;
+use partner_center::models::{ReferralStatus, ReferralType};
+use partner_center_tests::*;
+use serde_json::{Value, json};
+
+/// Serves `body`, gets it through the client, and returns the referral and its re-serialization.
+async fn through_the_client(body: &str) -> (Referral, Value) {
+    let server = serve_referral(json_response(200, body)).await;
+    let referral = client(&server).referrals().get(OFFICIAL_ID).await.unwrap();
+    let reserialized = serde_json::to_value(&referral).unwrap();
+    (referral, reserialized)
+}
+
+#[tokio::test]
+async fn the_official_example_round_trips_exactly() {
+    let (_, reserialized) = through_the_client(OFFICIAL_EXAMPLE).await;
+    assert_eq!(reserialized, json(OFFICIAL_EXAMPLE));
+}
+
+#[test]
+fn the_spec_carries_the_official_example() {
+    let spec: Value =
+        serde_yaml::from_str(include_str!("../spec/partner-center.openapi.yaml")).unwrap();
+    let example = &spec["components"]["examples"]["OfficialReferral"]["value"];
+    assert_eq!(example, &json(OFFICIAL_EXAMPLE));
+}
+
+#[tokio::test]
+async fn unknown_fields_are_kept_at_every_level() {
+    let mut body = json(OFFICIAL_EXAMPLE);
+    body["aiScore"] = json!({"value": 0.87, "model": "v2"});
+    body["customerProfile"]["address"]["county"] = json!("King");
+    body["customerProfile"]["segment"] = json!(["SMB", {"tier": 2}]);
+    body["details"]["requirements"]["solutions"][0]["rating"] = json!(4.5);
+    body["links"]["history"] = json!({"uri": "https://example.test/h", "method": "GET"});
+
+    let (referral, reserialized) = through_the_client(&body.to_string()).await;
+
+    assert_eq!(reserialized, body);
+    assert_eq!(referral.extra["aiScore"]["model"], "v2");
+    let address = referral
+        .customer_profile
+        .as_ref()
+        .unwrap()
+        .address
+        .as_ref()
+        .unwrap();
+    assert_eq!(address.extra["county"], "King");
+}
+
+#[tokio::test]
+async fn unknown_enum_values_are_kept_verbatim() {
+    let mut body = json(OFFICIAL_EXAMPLE);
+    body["status"] = json!("Frozen");
+    body["type"] = json!("Partnered");
+    body["substatus"] = json!("");
+
+    let (referral, reserialized) = through_the_client(&body.to_string()).await;
+
+    assert_eq!(
+        referral.status,
+        Some(ReferralStatus::Other("Frozen".into()))
+    );
+    assert_eq!(
+        referral.type_,
+        Some(ReferralType::Other("Partnered".into()))
+    );
+    assert_eq!(reserialized, body);
+}
+
+#[tokio::test]
+async fn nulls_and_missing_fields_decode() {
+    let body = json!({
+        "id": OFFICIAL_ID,
+        "name": null,
+        "status": null,
+        "createdDateTime": null,
+        "customerProfile": {"name": null, "address": null, "team": null},
+        "details": {"dealValue": null, "closingDateTime": null, "requirements": {"products": null}},
+        "team": null,
+        "tags": null,
+        "favorite": null,
+        "trackingInfo": {"microsoftMsxId": null, "otherId": null}
+    });
+
+    let (referral, reserialized) = through_the_client(&body.to_string()).await;
+
+    assert_eq!(referral.status, None);
+    assert_eq!(referral.created_date_time, None);
+    assert_eq!(referral.customer_profile.as_ref().unwrap().name, None);
+    assert_eq!(referral.details.as_ref().unwrap().deal_value, None);
+    // Unknown fields keep their nulls; known ones are written back as absent.
+    assert_eq!(
+        reserialized,
+        json!({
+            "id": OFFICIAL_ID,
+            "customerProfile": {},
+            "details": {"requirements": {}},
+            "trackingInfo": {"otherId": null}
+        })
+    );
+}
+
+#[tokio::test]
+async fn date_times_keep_their_text_and_instant() {
+    let mut body = json(OFFICIAL_EXAMPLE);
+    body["acceptedDateTime"] = json!("2020-11-02T08:30:15.1234567+01:00");
+    body["closedDateTime"] = json!("0001-01-01T00:00:00");
+
+    let (referral, reserialized) = through_the_client(&body.to_string()).await;
+
+    let accepted = referral.accepted_date_time.as_ref().unwrap();
+    assert_eq!(
+        accepted.instant().unwrap().to_rfc3339(),
+        "2020-11-02T07:30:15.123456700+00:00"
+    );
+    let closed = referral.closed_date_time.as_ref().unwrap();
+    assert_eq!(
+        closed.instant().unwrap().to_rfc3339(),
+        "0001-01-01T00:00:00+00:00"
+    );
+    assert_eq!(reserialized, body);
+}
+
+#[tokio::test]
+async fn empty_arrays_and_strings_survive() {
+    let mut body = json(OFFICIAL_EXAMPLE);
+    body["tags"] = json!([]);
+    body["team"] = json!([]);
+    body["details"]["dealValue"] = json!(12345.67);
+    body["details"]["notes"] = json!("");
+
+    let (_, reserialized) = through_the_client(&body.to_string()).await;
+
+    assert_eq!(reserialized, body);
+}
