@@ -18,11 +18,12 @@ pub fn referral_path(encoded_id: &str) -> String {
     format!("/v1.0/engagements/referrals/{encoded_id}")
 }
 
-/// A client of `server` with [`TOKEN`].
+/// A client of `server` with [`TOKEN`] and no retries (the fault matrix tests retrying).
 pub fn client(server: &MockServer) -> PartnerCenter {
     PartnerCenter::builder()
         .base_url(server.uri())
         .token(TOKEN)
+        .retry(partner_center::RetryPolicy::none())
         .build()
         .expect("a valid test configuration")
 }
@@ -106,4 +107,122 @@ pub fn guid_redaction() -> insta::internals::Redaction {
         assert!(is_guid(text), "{path} is not a GUID: {value:?}");
         "[guid]"
     })
+}
+
+/// A fast retry policy for tests: the same decisions as the default, with millisecond waits.
+pub fn fast_retries() -> partner_center::RetryPolicy {
+    partner_center::RetryPolicy::default()
+        .initial_backoff(std::time::Duration::from_millis(5))
+        .max_backoff(std::time::Duration::from_millis(20))
+}
+
+/// A client of `base_url` with [`TOKEN`] and [`fast_retries`].
+pub fn fast_client(base_url: &str) -> PartnerCenter {
+    PartnerCenter::builder()
+        .base_url(base_url)
+        .token(TOKEN)
+        .retry(fast_retries())
+        .build()
+        .expect("a valid test configuration")
+}
+
+/// What a raw TCP connection does with the request it gets, for failures wiremock cannot
+/// fake: a body cut short, a reset, a body that trickles.
+#[derive(Clone, Debug)]
+pub enum RawAnswer {
+    /// Write these bytes, then close the connection cleanly.
+    Close(Vec<u8>),
+    /// Write these bytes, then reset the connection (RST).
+    Reset(Vec<u8>),
+    /// Write these bytes, then the rest one byte every `pause`.
+    Trickle(Vec<u8>, Vec<u8>, std::time::Duration),
+}
+
+/// An HTTP response head and body, as bytes, with the given `Content-Length`.
+pub fn raw_response(status: &str, content_length: usize, body: &[u8]) -> Vec<u8> {
+    let mut bytes = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {content_length}\r\n\r\n"
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// A loopback TCP server that answers its n-th connection with the n-th [`RawAnswer`] (the
+/// last one repeats), and counts connections.
+pub struct RawServer {
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RawServer {
+    /// Starts the server on an ephemeral port.
+    pub async fn start(answers: Vec<RawAnswer>) -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("address"));
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let answer = answers[n.min(answers.len() - 1)].clone();
+                tokio::spawn(async move {
+                    // Read the request head before answering (GET requests have no body).
+                    let mut head = Vec::new();
+                    let mut buffer = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(read) => head.extend_from_slice(&buffer[..read]),
+                        }
+                    }
+                    match answer {
+                        RawAnswer::Close(bytes) => {
+                            let _ = stream.write_all(&bytes).await;
+                            let _ = stream.shutdown().await;
+                        }
+                        RawAnswer::Reset(bytes) => {
+                            let _ = stream.write_all(&bytes).await;
+                            // A zero linger resets instead of closing, and does not block.
+                            #[allow(deprecated)]
+                            let _ = stream.set_linger(Some(std::time::Duration::ZERO));
+                            drop(stream);
+                        }
+                        RawAnswer::Trickle(start, rest, pause) => {
+                            let _ = stream.write_all(&start).await;
+                            for byte in rest {
+                                tokio::time::sleep(pause).await;
+                                if stream.write_all(&[byte]).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            base_url,
+            connections,
+            task,
+        }
+    }
+
+    /// How many connections it accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }

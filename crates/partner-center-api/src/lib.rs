@@ -9,11 +9,13 @@
 //! - open enumerations ([`ReferralStatus`], ...): a value the spec does not list decodes into
 //!   `Other(String)` and is written back verbatim;
 //! - [`Timestamp`] and [`Amount`]: a date-time and a decimal that keep the service's exact text,
-//!   so a decoded referral re-serializes to the JSON the service sent.
+//!   so a decoded referral re-serializes to the JSON the service sent;
+//! - [`lifecycle`]: the status transitions the service allows, shared by the SDK and the sandbox.
 //!
 //! Every object type keeps the fields the spec does not know in its `extra` map.
 
 mod amount;
+pub mod lifecycle;
 mod open_enum;
 mod timestamp;
 mod transport;

@@ -1,48 +1,16 @@
 //! `partner-center`: the command line for the Partner Center Referrals API.
 
+mod args;
+mod output;
+mod sandbox;
+
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use partner_center::{DEFAULT_BASE_URL, PartnerCenter};
+use clap::Parser;
+use partner_center::{Error, PartnerCenter};
 
-#[derive(Parser)]
-#[command(
-    name = "partner-center",
-    version,
-    about = "Microsoft Partner Center Referrals API"
-)]
-struct Cli {
-    /// The service to call.
-    #[arg(long, global = true, env = "PARTNER_CENTER_BASE_URL", default_value = DEFAULT_BASE_URL)]
-    base_url: String,
-    /// An App+User bearer token for https://api.partner.microsoft.com.
-    #[arg(
-        long,
-        global = true,
-        env = "PARTNER_CENTER_TOKEN",
-        hide_env_values = true
-    )]
-    token: Option<String>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Leads and co-sell opportunities.
-    #[command(subcommand)]
-    Referrals(ReferralsCommand),
-}
-
-#[derive(Subcommand)]
-enum ReferralsCommand {
-    /// Print one referral as JSON, exactly as the service sent it.
-    Get {
-        /// The referral's id.
-        id: String,
-    },
-}
+use crate::args::{Cli, Command, Output, ReferralsCommand, SandboxCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -54,40 +22,57 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
     match runtime.block_on(run(cli)) {
-        Ok(output) => print(&output),
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => fail(&message),
     }
 }
 
-/// Runs the command and returns what to print on stdout.
-async fn run(cli: Cli) -> Result<String, String> {
-    let token = cli
-        .token
-        .ok_or("no token: pass --token or set PARTNER_CENTER_TOKEN")?;
-    let client = PartnerCenter::builder()
-        .base_url(cli.base_url)
-        .token(token)
-        .build()
-        .map_err(|e| e.to_string())?;
+/// Runs the command: what it prints goes to stdout, an error comes back as one line.
+async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Referrals(ReferralsCommand::Get { id }) => {
+            // With --sandbox, the sandbox lives until the call is done.
+            let (client, _sandbox) = if cli.sandbox {
+                let sandbox = sandbox::start().await?;
+                (client(sandbox.base_url(), sandbox::TOKEN)?, Some(sandbox))
+            } else {
+                let token = cli
+                    .token
+                    .ok_or("no token: pass --token or set PARTNER_CENTER_TOKEN")?;
+                (client(&cli.base_url, &token)?, None)
+            };
             let referral = client
                 .referrals()
                 .get(&id)
                 .await
-                .map_err(|e| e.to_string())?;
-            serde_json::to_string_pretty(&referral).map_err(|e| e.to_string())
+                .map_err(|e| describe(&e, cli.sandbox))?;
+            output::print(&output::referral(
+                &referral,
+                cli.output.unwrap_or(Output::Json),
+            )?)
         }
+        Command::Sandbox(SandboxCommand::Ids { data }) => {
+            output::print(&sandbox::ids(&data, cli.output.unwrap_or(Output::Table))?)
+        }
+        Command::Sandbox(SandboxCommand::Serve { port, data }) => sandbox::serve(port, &data).await,
     }
 }
 
-fn print(output: &str) -> ExitCode {
-    let mut stdout = io::stdout().lock();
-    match writeln!(stdout, "{output}").and_then(|()| stdout.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        // A closed pipe (`| head`) is the reader's choice, not a failure.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => fail(&format!("cannot write the output: {e}")),
+fn client(base_url: &str, token: &str) -> Result<PartnerCenter, String> {
+    PartnerCenter::builder()
+        .base_url(base_url)
+        .token(token)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// One line about a failed call; in the sandbox, an unknown id comes with where to find one.
+fn describe(error: &Error, sandbox: bool) -> String {
+    match error {
+        Error::NotFound(_) if sandbox => {
+            format!("{error}; `partner-center sandbox ids` lists the sandbox's referrals")
+        }
+        _ => error.to_string(),
     }
 }
 

@@ -1,108 +1,144 @@
 //! [`Call`]: the policy applied to every request, whichever operation built it.
+//!
+//! The generated operations hand their request to progenitor's `ClientHooks::exec`, which
+//! hands it to the [`Call`] of the current logical call. The call then, per attempt: sets the
+//! ids and the bearer token, waits for the rate limit, sends with the attempt's time budget,
+//! reads the body (bounded) so that a body cut short is retried like any failed attempt, and
+//! decides whether and how long to wait before the next one. What the generated code cannot
+//! carry (the attempts, a token refresh that failed, a body over the limit) is kept here and
+//! turned into the [`Error`] by [`Call::finish`].
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
+use bytes::{Bytes, BytesMut};
 use partner_center_api as api;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
 use secrecy::ExposeSecret;
-use uuid::Uuid;
+use tracing::Instrument;
 
+use crate::auth::{AccessToken, AuthError};
 use crate::client::Shared;
-use crate::error::{DecodeError, Error, RequestIds, ServiceError, TransportError};
+use crate::error::{
+    Attempt, AttemptOutcome, CallInfo, DecodeError, Error, ServiceError, TransportError,
+};
+use crate::redact;
+use crate::retry::{self, Outcome};
 
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
 const MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
 const MS_CORRELATION_ID: HeaderName = HeaderName::from_static("ms-correlationid");
+const MS_APPLICATION: HeaderName = HeaderName::from_static("ms-partnercenter-application");
 /// progenitor sends `api-version: <info.version>` on every request; Partner Center has no use
 /// for it, so it is not sent.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
-/// One logical call: its ids, the headers every request carries, and what the service answered.
+/// One logical call: its ids, its token, and what happened on the wire.
 #[derive(Debug)]
 pub(crate) struct Call {
     shared: Arc<Shared>,
     client_request_id: HeaderValue,
     correlation_id: HeaderValue,
-    answered: Mutex<Option<Answer>>,
+    started: Instant,
+    state: Mutex<State>,
 }
 
-/// What the last response said about itself (its body goes to the generated code).
-#[derive(Clone, Debug)]
-struct Answer {
-    status: StatusCode,
+#[derive(Debug)]
+struct State {
+    token: AccessToken,
+    attempts: Vec<Attempt>,
+    /// The last answer's status, `Request-ID` and `Retry-After`.
+    status: Option<StatusCode>,
     request_id: Option<String>,
+    retry_after: Option<Duration>,
+    /// An error the generated code cannot express; it wins over whatever that code returns.
+    failure: Option<Error>,
+}
+
+/// How one attempt went wrong before a complete answer came back.
+enum AttemptError {
+    Transport(reqwest::Error),
+    TooLarge(Response),
 }
 
 impl Call {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        correlation_id: Option<HeaderValue>,
+        token: AccessToken,
+    ) -> Self {
         Self {
             shared,
             client_request_id: guid_header(),
-            correlation_id: guid_header(),
-            answered: Mutex::new(None),
+            correlation_id: correlation_id.unwrap_or_else(guid_header),
+            started: Instant::now(),
+            state: Mutex::new(State {
+                token,
+                attempts: Vec::new(),
+                status: None,
+                request_id: None,
+                retry_after: None,
+                failure: None,
+            }),
         }
     }
 
-    fn authorization(&self) -> Option<HeaderValue> {
-        let mut value =
-            HeaderValue::try_from(format!("Bearer {}", self.shared.token.expose_secret())).ok()?;
-        value.set_sensitive(true);
-        Some(value)
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn ids(&self) -> RequestIds {
-        let answer = self.answer();
-        RequestIds {
-            client_request_id: self
-                .client_request_id
-                .to_str()
-                .unwrap_or_default()
-                .to_owned(),
-            request_id: answer.and_then(|a| a.request_id),
+    fn info(&self) -> CallInfo {
+        let state = self.state();
+        CallInfo {
+            client_request_id: header_str(&self.client_request_id),
+            correlation_id: header_str(&self.correlation_id),
+            request_id: state.request_id.clone(),
+            attempts: state.attempts.clone(),
         }
     }
 
-    fn answer(&self) -> Option<Answer> {
-        self.answered
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// The call's result: what the generated operation returned, unless the policy recorded a
+    /// failure it could not express.
+    pub(crate) async fn finish<T>(&self, outcome: api::GeneratedResult<T>) -> Result<T, Error> {
+        if let Some(failure) = self.state().failure.take() {
+            return Err(failure);
+        }
+        match outcome {
+            Ok(response) => Ok(response.into_inner()),
+            Err(error) => Err(self.map_error(error).await),
+        }
     }
 
-    fn record(&self, response: &Response) {
-        let answer = Answer {
-            status: response.status(),
-            request_id: header_text(response.headers(), "request-id"),
-        };
-        *self.answered.lock().unwrap_or_else(PoisonError::into_inner) = Some(answer);
-    }
-
-    /// Turns what a generated operation failed with into this crate's [`Error`].
-    pub(crate) async fn map_error(&self, error: api::Error<api::types::ErrorResponse>) -> Error {
+    async fn map_error(&self, error: api::Error<api::types::ErrorResponse>) -> Error {
         use api::Error as E;
         match error {
             E::ErrorResponse(response) => {
                 let status = response.status();
                 let detail = response.into_inner().error;
-                Error::from_service(ServiceError::new(status, Some(detail), self.ids()))
+                self.service_error(ServiceError::new(status, Some(detail), self.info()))
             }
-            E::InvalidResponsePayload(body, source) => match self.answer().map(|a| a.status) {
-                Some(status) if !status.is_success() => {
-                    Error::from_service(ServiceError::from_body(status, &body, self.ids()))
+            E::InvalidResponsePayload(body, source) => {
+                // Bound first: a guard held across the match would deadlock `self.info()`.
+                let status = self.state().status;
+                match status {
+                    Some(status) if !status.is_success() => {
+                        self.service_error(ServiceError::from_body(status, &body, self.info()))
+                    }
+                    status => Error::Decode(Box::new(DecodeError::new(
+                        status.unwrap_or(StatusCode::OK),
+                        source,
+                        &body,
+                        self.info(),
+                    ))),
                 }
-                status => Error::Decode(Box::new(DecodeError::new(
-                    status.unwrap_or(StatusCode::OK),
-                    source,
-                    &body,
-                    self.ids(),
-                ))),
-            },
+            }
             E::UnexpectedResponse(response) => {
                 let status = response.status();
+                // The body was read (bounded) by `execute`: this is a copy in memory.
                 match response.bytes().await {
                     Ok(body) => {
-                        Error::from_service(ServiceError::from_body(status, &body, self.ids()))
+                        self.service_error(ServiceError::from_body(status, &body, self.info()))
                     }
                     Err(e) => self.transport(e),
                 }
@@ -114,8 +150,201 @@ impl Call {
         }
     }
 
+    fn service_error(&self, error: ServiceError) -> Error {
+        let retry_after = self.state().retry_after;
+        Error::from_service(error.with_retry_after(retry_after))
+    }
+
     fn transport(&self, source: reqwest::Error) -> Error {
-        Error::Transport(Box::new(TransportError::new(source, self.ids())))
+        Error::Transport(Box::new(TransportError::new(source, self.info())))
+    }
+
+    fn authorization(&self) -> HeaderValue {
+        let state = self.state();
+        let bearer = format!("Bearer {}", state.token.secret().expose_secret());
+        // The builder and providers hand out header-safe tokens; an unsafe one is sent empty
+        // and answered 401, rather than panicking here.
+        let mut value =
+            HeaderValue::try_from(bearer).unwrap_or_else(|_| HeaderValue::from_static(""));
+        value.set_sensitive(true);
+        value
+    }
+
+    /// Sends `request` until an answer is final: the retry loop.
+    async fn run(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> reqwest::Result<Response> {
+        let policy = &self.shared.retry;
+        let deadline = self.started + self.shared.timeout;
+        let mut refreshed = false;
+        loop {
+            // `try_clone` fails only for streaming bodies, which the generated code never sends.
+            let Some(mut attempt) = request.try_clone() else {
+                return client.execute(request).await;
+            };
+            attempt
+                .headers_mut()
+                .insert(AUTHORIZATION, self.authorization());
+            *attempt.timeout_mut() = Some(
+                self.shared
+                    .attempt_timeout
+                    .min(deadline.saturating_duration_since(Instant::now())),
+            );
+            #[cfg(feature = "rate-limit")]
+            if let Some(limiter) = &self.shared.rate_limiter {
+                limiter.until_ready().await;
+            }
+            let number = self.state().attempts.len() + 1;
+            let span = tracing::debug_span!("attempt", number, status = tracing::field::Empty);
+            let sent = Instant::now();
+            let result = send_bounded(client, attempt, self.shared.max_response_bytes)
+                .instrument(span.clone())
+                .await;
+
+            let (outcome, retry_after) = match &result {
+                Ok(response) => {
+                    span.record("status", response.status().as_u16());
+                    (
+                        Outcome::Status(response.status()),
+                        self.record_answer(response),
+                    )
+                }
+                Err(AttemptError::TooLarge(response)) => {
+                    self.record_answer(response);
+                    (Outcome::Status(response.status()), None)
+                }
+                Err(AttemptError::Transport(e)) if e.is_connect() => (Outcome::NotConnected, None),
+                Err(AttemptError::Transport(_)) => (Outcome::Failed, None),
+            };
+            let ended = attempt_outcome(outcome, &result);
+            self.state().attempts.push(Attempt {
+                outcome: ended,
+                wait: None,
+            });
+            tracing::debug!(
+                parent: &span,
+                elapsed_ms = sent.elapsed().as_millis() as u64,
+                outcome = %ended,
+                "attempt finished"
+            );
+
+            let response = match result {
+                Ok(response) => response,
+                Err(AttemptError::TooLarge(response)) => {
+                    let limit = self.shared.max_response_bytes;
+                    let status = response.status();
+                    let call = Box::new(self.info());
+                    self.state().failure = Some(Error::ResponseTooLarge {
+                        status,
+                        limit,
+                        call,
+                    });
+                    return Ok(response);
+                }
+                Err(AttemptError::Transport(e)) => {
+                    if self
+                        .wait_before_retry(
+                            policy,
+                            request.method(),
+                            outcome,
+                            None,
+                            number,
+                            deadline,
+                        )
+                        .await
+                    {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+
+            if response.status() == StatusCode::UNAUTHORIZED && !refreshed {
+                refreshed = true;
+                if self.refresh_token().await {
+                    continue;
+                }
+                return Ok(response);
+            }
+            if self
+                .wait_before_retry(
+                    policy,
+                    request.method(),
+                    outcome,
+                    retry_after,
+                    number,
+                    deadline,
+                )
+                .await
+            {
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    /// Records an answer's status and ids; returns its `Retry-After`.
+    fn record_answer(&self, response: &Response) -> Option<Duration> {
+        let retry_after = retry::retry_after(response.headers(), SystemTime::now());
+        let mut state = self.state();
+        state.status = Some(response.status());
+        state.request_id = header_text(response.headers(), "request-id");
+        state.retry_after = retry_after;
+        retry_after
+    }
+
+    /// After a 401: asks the provider for a new token once. `true` when there is one to retry
+    /// with; a provider that cannot refresh leaves the 401 as the answer, other failures are
+    /// recorded.
+    async fn refresh_token(&self) -> bool {
+        let rejected = self.state().token.clone();
+        match self.shared.auth.refresh(&rejected).await {
+            Ok(token) => {
+                tracing::debug!("token refreshed after a 401; retrying once");
+                self.state().token = token;
+                true
+            }
+            Err(AuthError::CannotRefresh(reason)) => {
+                tracing::debug!(%reason, "401 and no token refresh possible");
+                false
+            }
+            Err(e) => {
+                self.state().failure = Some(Error::Auth(e));
+                false
+            }
+        }
+    }
+
+    /// Decides whether attempt `number` is retried; if so, waits and returns `true`.
+    async fn wait_before_retry(
+        &self,
+        policy: &retry::RetryPolicy,
+        method: &reqwest::Method,
+        outcome: Outcome,
+        retry_after: Option<Duration>,
+        number: usize,
+        deadline: Instant,
+    ) -> bool {
+        if number >= policy.max_attempts as usize || !policy.should_retry(method, outcome) {
+            return false;
+        }
+        let backoff = policy.backoff(number as u32);
+        let wait = retry_after.map_or(backoff, |asked| asked.max(backoff));
+        if wait > policy.max_wait || Instant::now() + wait >= deadline {
+            tracing::debug!(
+                wait_ms = wait.as_millis() as u64,
+                "not retrying: the wait exceeds the budget"
+            );
+            return false;
+        }
+        tracing::debug!(wait_ms = wait.as_millis() as u64, ?retry_after, "retrying");
+        if let Some(last) = self.state().attempts.last_mut() {
+            last.wait = Some(wait);
+        }
+        tokio::time::sleep(wait).await;
+        true
     }
 }
 
@@ -124,28 +353,93 @@ impl api::Transport for Call {
         &'a self,
         client: &'a reqwest::Client,
         mut request: reqwest::Request,
-        _operation_id: &'static str,
+        operation_id: &'static str,
     ) -> api::ResponseFuture<'a> {
         let headers = request.headers_mut();
         headers.remove(API_VERSION);
-        if let Some(authorization) = self.authorization() {
-            headers.insert(AUTHORIZATION, authorization);
-        }
         headers.insert(CLIENT_REQUEST_ID, self.client_request_id.clone());
         headers.insert(MS_REQUEST_ID, self.client_request_id.clone());
         headers.insert(MS_CORRELATION_ID, self.correlation_id.clone());
-        Box::pin(async move {
-            let response = client.execute(request).await?;
-            self.record(&response);
-            Ok(response)
-        })
+        if let Some(application) = &self.shared.application {
+            headers.insert(MS_APPLICATION, application.clone());
+        }
+        let span = tracing::info_span!(
+            "partner_center",
+            operation = operation_id,
+            method = %request.method(),
+            url = %redact::url(request.url()),
+            client_request_id = %header_str(&self.client_request_id),
+            correlation_id = %header_str(&self.correlation_id),
+        );
+        Box::pin(self.run(client, request).instrument(span))
     }
 }
 
-fn guid_header() -> HeaderValue {
-    let mut buffer = Uuid::encode_buffer();
-    let text = Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+/// Sends one attempt and reads its whole body, refusing more than `limit` bytes.
+async fn send_bounded(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    limit: usize,
+) -> Result<Response, AttemptError> {
+    let mut response = client
+        .execute(request)
+        .await
+        .map_err(AttemptError::Transport)?;
+    let too_large = |response: Response| {
+        let mut answer = http::Response::new(reqwest::Body::from(Bytes::new()));
+        *answer.status_mut() = response.status();
+        *answer.headers_mut() = response.headers().clone();
+        AttemptError::TooLarge(Response::from(answer))
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(too_large(response));
+    }
+    // Most bodies come in one chunk: keep it as it is, and copy only to join several.
+    let mut body = Bytes::new();
+    let mut joined: Option<BytesMut> = None;
+    while let Some(chunk) = response.chunk().await.map_err(AttemptError::Transport)? {
+        let read = joined.as_ref().map_or(body.len(), BytesMut::len);
+        if read + chunk.len() > limit {
+            return Err(too_large(response));
+        }
+        match &mut joined {
+            Some(buffer) => buffer.extend_from_slice(&chunk),
+            None if body.is_empty() => body = chunk,
+            None => {
+                let mut buffer = BytesMut::from(&body[..]);
+                buffer.extend_from_slice(&chunk);
+                joined = Some(buffer);
+            }
+        }
+    }
+    let body = joined.map_or(body, BytesMut::freeze);
+    let mut answer = http::Response::new(reqwest::Body::from(body));
+    *answer.status_mut() = response.status();
+    *answer.version_mut() = response.version();
+    *answer.headers_mut() = std::mem::take(response.headers_mut());
+    Ok(Response::from(answer))
+}
+
+fn attempt_outcome(outcome: Outcome, result: &Result<Response, AttemptError>) -> AttemptOutcome {
+    match (outcome, result) {
+        (Outcome::Status(status), _) => AttemptOutcome::Status(status),
+        (Outcome::NotConnected, _) => AttemptOutcome::NotConnected,
+        (_, Err(AttemptError::Transport(e))) if e.is_timeout() => AttemptOutcome::TimedOut,
+        _ => AttemptOutcome::Failed,
+    }
+}
+
+pub(crate) fn guid_header() -> HeaderValue {
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
     HeaderValue::from_str(text).expect("a hyphenated GUID is a valid header value")
+}
+
+fn header_str(value: &HeaderValue) -> String {
+    value.to_str().unwrap_or_default().to_owned()
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -7,18 +7,23 @@ use std::time::Duration;
 
 use partner_center_api as api;
 use reqwest::header::HeaderValue;
-use secrecy::{ExposeSecret, SecretString};
 
+use crate::auth::{StaticToken, TokenProvider};
 use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::referrals::Referrals;
+use crate::retry::RetryPolicy;
 
 /// The Partner Center host.
 pub const DEFAULT_BASE_URL: &str = "https://api.partner.microsoft.com";
 /// How long connecting may take, by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one request may take from start to the end of its body, by default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one attempt may take, from connecting to the end of the body, by default.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a whole call may take, retries and their waits included, by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The largest response body accepted, by default (a full page of referrals is far smaller).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 /// A Partner Center client. Cheap to clone: clones share one connection pool.
 ///
@@ -26,6 +31,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// # async fn demo() -> partner_center::Result<()> {
 /// let client = partner_center::PartnerCenter::builder()
 ///     .token(std::env::var("PARTNER_CENTER_TOKEN").unwrap_or_default())
+///     .application_name("contoso-crm-sync")
 ///     .build()?;
 /// let referral = client.referrals().get("c5fbb3b6-be74-4795-9fb5-4324c73fed37").await?;
 /// println!("{} is {:?}", referral.id.unwrap_or_default(), referral.status);
@@ -35,13 +41,21 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct PartnerCenter {
     shared: Arc<Shared>,
+    correlation_id: Option<HeaderValue>,
 }
 
 /// What every call of one client uses.
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: String,
-    pub(crate) token: SecretString,
+    pub(crate) auth: Box<dyn TokenProvider>,
+    pub(crate) application: Option<HeaderValue>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+    #[cfg(feature = "rate-limit")]
+    pub(crate) rate_limiter: Option<governor::DefaultDirectRateLimiter>,
 }
 
 impl PartnerCenter {
@@ -60,6 +74,18 @@ impl PartnerCenter {
         &self.shared.base_url
     }
 
+    /// A client (sharing this one's connections) whose calls all send `correlation_id` as
+    /// `MS-CorrelationId`, to tie the calls of one workflow together in the service's logs.
+    /// Without it, every call gets a fresh one.
+    pub fn with_correlation_id(&self, correlation_id: uuid::Uuid) -> Self {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        let text = correlation_id.hyphenated().encode_lower(&mut buffer);
+        Self {
+            shared: Arc::clone(&self.shared),
+            correlation_id: HeaderValue::from_str(text).ok(),
+        }
+    }
+
     /// Makes one logical call: `operation` runs a generated operation on a client that sends
     /// through this call's policy ([`Call`]), and its outcome becomes this crate's types.
     pub(crate) async fn send<T, F, Fut>(&self, operation: F) -> Result<T>
@@ -67,14 +93,17 @@ impl PartnerCenter {
         F: FnOnce(api::Client) -> Fut,
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
-        let call = Arc::new(Call::new(Arc::clone(&self.shared)));
+        let token = self.shared.auth.token().await?;
+        let call = Arc::new(Call::new(
+            Arc::clone(&self.shared),
+            self.correlation_id.clone(),
+            token,
+        ));
         let policy: Arc<dyn api::Transport> = call.clone();
         let generated =
             api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
-        match operation(generated).await {
-            Ok(response) => Ok(response.into_inner()),
-            Err(error) => Err(call.map_error(error).await),
-        }
+        let outcome = operation(generated).await;
+        call.finish(outcome).await
     }
 }
 
@@ -82,8 +111,9 @@ impl fmt::Debug for PartnerCenter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PartnerCenter")
             .field("base_url", &self.shared.base_url)
-            .field("token", &"[redacted]")
-            .finish()
+            .field("auth", &self.shared.auth)
+            .field("retry", &self.shared.retry)
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,16 +128,29 @@ impl fmt::Debug for Shared {
 /// Configures a [`PartnerCenter`]; [`PartnerCenter::builder`] makes one.
 #[derive(Default)]
 pub struct PartnerCenterBuilder {
-    token: Option<SecretString>,
+    auth: Option<Box<dyn TokenProvider>>,
     base_url: Option<String>,
+    application_name: Option<String>,
+    retry: Option<RetryPolicy>,
     connect_timeout: Option<Duration>,
+    attempt_timeout: Option<Duration>,
     timeout: Option<Duration>,
+    max_response_bytes: Option<usize>,
+    #[cfg(feature = "rate-limit")]
+    rate_limit: Option<governor::Quota>,
 }
 
 impl PartnerCenterBuilder {
-    /// The App+User bearer token for `https://api.partner.microsoft.com` (required).
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(SecretString::from(token.into()));
+    /// A fixed App+User bearer token for `https://api.partner.microsoft.com`
+    /// (shorthand for [`Self::token_provider`] with a [`StaticToken`]).
+    pub fn token(self, token: impl Into<String>) -> Self {
+        self.token_provider(StaticToken::new(token))
+    }
+
+    /// Where tokens come from (required, or [`Self::token`]): e.g. a
+    /// [`crate::auth::CachedToken`] that refreshes them.
+    pub fn token_provider(mut self, provider: impl TokenProvider + 'static) -> Self {
+        self.auth = Some(Box::new(provider));
         self
     }
 
@@ -117,47 +160,96 @@ impl PartnerCenterBuilder {
         self
     }
 
+    /// The calling application's name, sent as `MS-PartnerCenter-Application` and at the
+    /// start of `User-Agent`.
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = Some(name.into());
+        self
+    }
+
+    /// When and how calls are retried (default [`RetryPolicy::default`]; [`RetryPolicy::none`]
+    /// turns retries off).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// How long connecting may take (default [`DEFAULT_CONNECT_TIMEOUT`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
 
-    /// How long one request may take, body included (default [`DEFAULT_TIMEOUT`]).
+    /// How long one attempt may take, body included (default [`DEFAULT_ATTEMPT_TIMEOUT`]).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a whole call may take, retries included (default [`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
+    /// The largest response body accepted (default [`DEFAULT_MAX_RESPONSE_BYTES`]); a larger
+    /// one is [`Error::ResponseTooLarge`], read no further than the limit.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
+    /// Keeps this client's requests (retries included) under `quota`, waiting as needed, so
+    /// bulk work stays under the service's per-tenant limits.
+    #[cfg(feature = "rate-limit")]
+    pub fn rate_limit(mut self, quota: governor::Quota) -> Self {
+        self.rate_limit = Some(quota);
+        self
+    }
+
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<PartnerCenter> {
-        let token = self
-            .token
-            .ok_or_else(|| Error::Config("no token: set one with .token(...)".into()))?;
-        if token.expose_secret().trim().is_empty() {
-            return Err(Error::Config("the token is empty".into()));
-        }
-        if HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).is_err() {
-            // Never echo the token: say what is wrong with it, not what it is.
-            return Err(Error::Config(
-                "the token contains characters that cannot be sent in a header".into(),
-            ));
-        }
+        let auth = self.auth.ok_or_else(|| {
+            Error::Config("no token: set one with .token(...) or .token_provider(...)".into())
+        })?;
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let application = self
+            .application_name
+            .map(|name| {
+                HeaderValue::try_from(name.as_str()).map_err(|_| {
+                    Error::Config(format!(
+                        "application name {name:?} cannot be sent in a header"
+                    ))
+                })
+            })
+            .transpose()?;
+        let user_agent = match &application {
+            Some(name) => format!("{} {USER_AGENT}", name.to_str().unwrap_or_default()),
+            None => USER_AGENT.to_owned(),
+        };
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
             // The API does not redirect; following one could carry the token elsewhere.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("partner-center-rs/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent)
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(PartnerCenter {
             shared: Arc::new(Shared {
                 http,
                 base_url,
-                token,
+                auth,
+                application,
+                retry: self.retry.unwrap_or_default(),
+                attempt_timeout: self.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT),
+                timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                max_response_bytes: self
+                    .max_response_bytes
+                    .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+                #[cfg(feature = "rate-limit")]
+                rate_limiter: self.rate_limit.map(governor::RateLimiter::direct),
             }),
+            correlation_id: None,
         })
     }
 }
@@ -165,13 +257,15 @@ impl PartnerCenterBuilder {
 impl fmt::Debug for PartnerCenterBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PartnerCenterBuilder")
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("auth", &self.auth)
             .field("base_url", &self.base_url)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .finish()
+            .field("application_name", &self.application_name)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
     }
 }
+
+const USER_AGENT: &str = concat!("partner-center-rs/", env!("CARGO_PKG_VERSION"));
 
 /// An http(s) URL without query or fragment, without a trailing slash (the generated
 /// operations append `/v1.0/...`).
@@ -227,19 +321,21 @@ mod tests {
     fn a_token_is_required_and_never_shown() {
         let err = PartnerCenter::builder().build().unwrap_err();
         assert!(matches!(err, Error::Config(_)));
-        assert!(matches!(
-            PartnerCenter::builder().token("  ").build(),
-            Err(Error::Config(_))
-        ));
-
-        let secret = "very-secret\nvalue";
-        let err = PartnerCenter::builder().token(secret).build().unwrap_err();
-        assert!(!err.to_string().contains("very-secret"), "{err}");
 
         let builder = PartnerCenter::builder().token("very-secret-token");
         assert!(!format!("{builder:?}").contains("very-secret"));
         let client = builder.build().unwrap();
         assert!(!format!("{client:?}").contains("very-secret"));
         assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+    }
+
+    #[test]
+    fn application_names_must_fit_in_a_header() {
+        let err = PartnerCenter::builder()
+            .token("t")
+            .application_name("a\nb")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
     }
 }

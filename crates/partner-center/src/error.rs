@@ -1,11 +1,14 @@
 //! [`Error`]: everything a call can fail with, in one enum.
 
 use std::fmt;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+use crate::auth::AuthError;
 use crate::models::ErrorDetail;
+use crate::retry::is_retryable_status;
 
 /// How many characters of an undecodable body an error keeps.
 const EXCERPT_CHARS: usize = 512;
@@ -50,6 +53,20 @@ pub enum Error {
     /// The request did not complete: connection refused or reset, timeout, TLS failure.
     #[error("transport error: {0}")]
     Transport(Box<TransportError>),
+    /// The response body was larger than the client accepts
+    /// ([`crate::PartnerCenterBuilder::max_response_bytes`]).
+    #[error("the {status} response is larger than {limit} bytes ({call})")]
+    ResponseTooLarge {
+        /// The response's status.
+        status: StatusCode,
+        /// The limit it exceeded.
+        limit: usize,
+        /// The call's ids and attempts.
+        call: Box<CallInfo>,
+    },
+    /// No token could be had, or a rejected one could not be refreshed.
+    #[error("authentication failed: {0}")]
+    Auth(#[from] AuthError),
     /// The call was refused before anything was sent (an empty id, for example).
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -66,8 +83,43 @@ impl Error {
                 Some(e.status)
             }
             Self::Decode(e) => Some(e.status),
-            Self::Transport(_) | Self::InvalidInput(_) | Self::Config(_) => None,
+            Self::ResponseTooLarge { status, .. } => Some(*status),
+            Self::Transport(_) | Self::Auth(_) | Self::InvalidInput(_) | Self::Config(_) => None,
         }
+    }
+
+    /// What is known of the call: its request ids and every attempt made. `None` for errors
+    /// raised before a request was sent.
+    pub fn call(&self) -> Option<&CallInfo> {
+        match self {
+            Self::Unauthorized(e) | Self::Forbidden(e) | Self::NotFound(e) | Self::Service(e) => {
+                Some(&e.call)
+            }
+            Self::Decode(e) => Some(&e.call),
+            Self::Transport(e) => Some(&e.call),
+            Self::ResponseTooLarge { call, .. } => Some(call),
+            Self::Auth(_) | Self::InvalidInput(_) | Self::Config(_) => None,
+        }
+    }
+
+    /// How long the service asked to wait before trying again (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.service_error().and_then(ServiceError::retry_after)
+    }
+
+    /// Whether trying again later may succeed: throttling, a 408/5xx answer the retry policy
+    /// covers, or a request that did not complete.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Service(e) => is_retryable_status(e.status),
+            Self::Transport(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the service throttled the call (429).
+    pub fn is_throttled(&self) -> bool {
+        self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
     /// The service's error details, for the variants that carry them.
@@ -92,23 +144,70 @@ impl Error {
     }
 }
 
-/// The ids that tie one call to the service's logs.
+/// What is known of one call: the ids that tie it to the service's logs, and its attempts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RequestIds {
-    /// The `client-request-id` (and `MS-RequestId`) this client sent.
+#[non_exhaustive]
+pub struct CallInfo {
+    /// The `client-request-id` (and `MS-RequestId`) this client sent, the same on every attempt.
     pub client_request_id: String,
-    /// The `Request-ID` the service answered with, if any.
+    /// The `MS-CorrelationId` this client sent.
+    pub correlation_id: String,
+    /// The `Request-ID` of the last answer, if any.
     pub request_id: Option<String>,
+    /// Every attempt, in order.
+    pub attempts: Vec<Attempt>,
 }
 
-impl fmt::Display for RequestIds {
+impl fmt::Display for CallInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "request id {}",
             self.request_id.as_deref().unwrap_or("-")
         )?;
-        write!(f, ", client-request-id {}", self.client_request_id)
+        write!(f, ", client-request-id {}", self.client_request_id)?;
+        if self.attempts.len() > 1 {
+            write!(f, ", {} attempts:", self.attempts.len())?;
+            for attempt in &self.attempts {
+                write!(f, " {}", attempt.outcome)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One attempt of a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// How it ended: a status, or why no answer came.
+    pub outcome: AttemptOutcome,
+    /// How long the client waited after it before the next attempt (`None` for the last).
+    pub wait: Option<Duration>,
+}
+
+/// How an attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttemptOutcome {
+    /// The service answered with this status.
+    Status(StatusCode),
+    /// The connection could not be made.
+    NotConnected,
+    /// The attempt ran out of time.
+    TimedOut,
+    /// The request failed on the way (connection reset, body cut short).
+    Failed,
+}
+
+impl fmt::Display for AttemptOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status(status) => write!(f, "{}", status.as_u16()),
+            Self::NotConnected => f.write_str("not-connected"),
+            Self::TimedOut => f.write_str("timed-out"),
+            Self::Failed => f.write_str("failed"),
+        }
     }
 }
 
@@ -118,7 +217,8 @@ pub struct ServiceError {
     status: StatusCode,
     detail: Option<ErrorDetail>,
     body_excerpt: Option<String>,
-    ids: RequestIds,
+    retry_after: Option<Duration>,
+    call: CallInfo,
 }
 
 impl ServiceError {
@@ -126,25 +226,39 @@ impl ServiceError {
     /// shape `{"error": {"code", "message", ...}}`, the wider API's `{"code", "description"}`
     /// and the throttling `{"statusCode", "message"}`. Anything else (an HTML gateway page,
     /// an empty body) is kept as an excerpt.
-    pub(crate) fn from_body(status: StatusCode, body: &[u8], ids: RequestIds) -> Self {
+    pub(crate) fn from_body(status: StatusCode, body: &[u8], call: CallInfo) -> Self {
         match decode_error_body(body) {
-            Some(detail) => Self::new(status, Some(detail), ids),
+            Some(detail) => Self::new(status, Some(detail), call),
             None => Self {
-                status,
-                detail: None,
                 body_excerpt: Some(excerpt(body)),
-                ids,
+                ..Self::new(status, None, call)
             },
         }
     }
 
-    pub(crate) fn new(status: StatusCode, detail: Option<ErrorDetail>, ids: RequestIds) -> Self {
+    pub(crate) fn new(status: StatusCode, detail: Option<ErrorDetail>, call: CallInfo) -> Self {
         Self {
             status,
             detail,
             body_excerpt: None,
-            ids,
+            retry_after: None,
+            call,
         }
+    }
+
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// How long the service asked to wait before trying again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The call's ids and attempts.
+    pub fn call(&self) -> &CallInfo {
+        &self.call
     }
 
     /// The HTTP status.
@@ -180,12 +294,12 @@ impl ServiceError {
 
     /// The service's `Request-ID`: quote it when asking Microsoft for help.
     pub fn request_id(&self) -> Option<&str> {
-        self.ids.request_id.as_deref()
+        self.call.request_id.as_deref()
     }
 
     /// The `client-request-id` this client sent.
     pub fn client_request_id(&self) -> &str {
-        &self.ids.client_request_id
+        &self.call.client_request_id
     }
 }
 
@@ -200,7 +314,7 @@ impl fmt::Display for ServiceError {
             (None, Some(body)) if !body.is_empty() => write!(f, ": body {body:?}")?,
             _ => {}
         }
-        write!(f, " ({})", self.ids)
+        write!(f, " ({})", self.call)
     }
 }
 
@@ -210,7 +324,7 @@ pub struct DecodeError {
     status: StatusCode,
     source: serde_json::Error,
     body_excerpt: String,
-    ids: RequestIds,
+    call: CallInfo,
 }
 
 impl DecodeError {
@@ -218,13 +332,13 @@ impl DecodeError {
         status: StatusCode,
         source: serde_json::Error,
         body: &[u8],
-        ids: RequestIds,
+        call: CallInfo,
     ) -> Self {
         Self {
             status,
             source,
             body_excerpt: excerpt(body),
-            ids,
+            call,
         }
     }
 
@@ -243,9 +357,9 @@ impl DecodeError {
         &self.body_excerpt
     }
 
-    /// The request ids of the call.
-    pub fn ids(&self) -> &RequestIds {
-        &self.ids
+    /// The call's ids and attempts.
+    pub fn call(&self) -> &CallInfo {
+        &self.call
     }
 }
 
@@ -254,7 +368,7 @@ impl fmt::Display for DecodeError {
         write!(
             f,
             "{} with a body that is not a valid response ({}): {:?} ({})",
-            self.status, self.source, self.body_excerpt, self.ids
+            self.status, self.source, self.body_excerpt, self.call
         )
     }
 }
@@ -269,12 +383,12 @@ impl std::error::Error for DecodeError {
 #[derive(Debug)]
 pub struct TransportError {
     source: reqwest::Error,
-    ids: RequestIds,
+    call: CallInfo,
 }
 
 impl TransportError {
-    pub(crate) fn new(source: reqwest::Error, ids: RequestIds) -> Self {
-        Self { source, ids }
+    pub(crate) fn new(source: reqwest::Error, call: CallInfo) -> Self {
+        Self { source, call }
     }
 
     /// Whether the call ran out of time.
@@ -287,9 +401,9 @@ impl TransportError {
         self.source.is_connect()
     }
 
-    /// The request ids of the call.
-    pub fn ids(&self) -> &RequestIds {
-        &self.ids
+    /// The call's ids and attempts.
+    pub fn call(&self) -> &CallInfo {
+        &self.call
     }
 }
 
@@ -302,7 +416,7 @@ impl fmt::Display for TransportError {
             write!(f, ": {inner}")?;
             cause = inner.source();
         }
-        write!(f, " ({})", self.ids)
+        write!(f, " ({})", self.call)
     }
 }
 
@@ -366,10 +480,11 @@ fn excerpt(body: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn ids() -> RequestIds {
-        RequestIds {
+    fn ids() -> CallInfo {
+        CallInfo {
             client_request_id: "c1".into(),
             request_id: Some("r1".into()),
+            ..CallInfo::default()
         }
     }
 

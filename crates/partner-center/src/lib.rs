@@ -27,15 +27,24 @@
 
 #![deny(missing_docs)]
 
+pub mod auth;
 mod call;
 mod client;
 mod error;
+mod filter;
 pub mod models;
+mod redact;
 mod referrals;
+mod retry;
 
 pub use client::{
-    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, PartnerCenter, PartnerCenterBuilder,
+    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT, PartnerCenter, PartnerCenterBuilder,
 };
-pub use error::{DecodeError, Error, RequestIds, Result, ServiceError, TransportError};
+pub use error::{
+    Attempt, AttemptOutcome, CallInfo, DecodeError, Error, Result, ServiceError, TransportError,
+};
+pub use filter::Filter;
 pub use models::Referral;
 pub use referrals::Referrals;
+pub use retry::RetryPolicy;

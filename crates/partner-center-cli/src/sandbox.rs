@@ -1,0 +1,59 @@
+//! `partner-center sandbox ...` and `--sandbox`: the offline Partner Center.
+
+use partner_center_sandbox::{OFFICIAL_REFERRAL_ID, Sandbox};
+
+use crate::args::{Output, SandboxData};
+use crate::output;
+
+/// The token the CLI sends to a sandbox: any non-empty one is accepted.
+pub(crate) const TOKEN: &str = "sandbox";
+
+/// Starts the sandbox `--sandbox` calls: the default seed, on a free port.
+pub(crate) async fn start() -> Result<Sandbox, String> {
+    Sandbox::start()
+        .await
+        .map_err(|e| format!("cannot start the sandbox: {e}"))
+}
+
+/// `sandbox ids`: the referrals a sandbox with `data` serves, without starting one.
+pub(crate) fn ids(data: &SandboxData, format: Output) -> Result<String, String> {
+    let referrals = data.builder().referrals();
+    match format {
+        Output::Table => Ok(format!(
+            "{}\nGet one: partner-center --sandbox referrals get {OFFICIAL_REFERRAL_ID}",
+            output::table(&referrals)
+        )),
+        Output::Json => {
+            let ids: Vec<&str> = referrals.iter().filter_map(|r| r.id.as_deref()).collect();
+            serde_json::to_string_pretty(&ids).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `sandbox serve`: runs until Ctrl-C, then stops cleanly.
+pub(crate) async fn serve(port: u16, data: &SandboxData) -> Result<(), String> {
+    let sandbox = data
+        .builder()
+        .port(port)
+        .start()
+        .await
+        .map_err(|e| format!("cannot start the sandbox on 127.0.0.1:{port}: {e}"))?;
+    let base = sandbox.base_url();
+    // The base URL alone on the first line, for scripts; then how to use it, for people.
+    output::print(&format!(
+        "{base}\n\
+         Partner Center sandbox with {count} referrals; any bearer token is accepted. Ctrl-C stops it.\n\
+         Try:    curl -H 'Authorization: Bearer {TOKEN}' {base}/v1.0/engagements/referrals/{OFFICIAL_REFERRAL_ID}\n\
+         Faults: curl -X POST -d '{{\"fault\":\"throttle\",\"retryAfterSeconds\":2}}' {base}/_sandbox/faults",
+        count = sandbox.referral_ids().len(),
+    ))?;
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    sandbox
+        .shutdown()
+        .await
+        .map_err(|e| format!("the sandbox did not stop cleanly: {e}"))?;
+    eprintln!("sandbox stopped");
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! An offline Partner Center Referrals service, for trying the API and testing integrations
+//! without an Entra app, a partner tenant or a network.
+//!
+//! [`Sandbox::start`] runs a real HTTP server on `127.0.0.1` that speaks the contract of
+//! `spec/partner-center.openapi.yaml`, with the same model types as the `partner-center` SDK:
+//!
+//! - every operation of the spec (today `GET /v1.0/engagements/referrals/{id}`);
+//! - a seeded store: the official example referral ([`OFFICIAL_REFERRAL_ID`]) and
+//!   [`DEFAULT_REFERRAL_COUNT`] realistic generated ones, the same for the same seed;
+//! - the service's behaviour: `401 unauthenticated` without `Authorization: Bearer <token>`
+//!   (any non-empty token is accepted), `404 itemNotFound` for an unknown id or route, a fresh
+//!   `Request-ID` on every response, `client-request-id` echoed, `ETag` on referrals;
+//! - [fault injection](Faults): throttling, outages, slow answers and broken JSON on demand,
+//!   from Rust or with `POST /_sandbox/faults`.
+//!
+//! The server stops when the [`Sandbox`] is dropped.
+//!
+//! # The admin route
+//!
+//! `POST /_sandbox/faults` queues a fault for tools that are not written in Rust. Its body names
+//! the fault and how many requests get it (`times`, default 1):
+//!
+//! | body | effect |
+//! |---|---|
+//! | `{"fault":"throttle","retryAfterSeconds":2,"times":3}` | [`Fault::Throttle`] (`retryAfterSeconds` default 1) |
+//! | `{"fault":"unavailable","retryAfterSeconds":5}` | [`Fault::Unavailable`] (no `Retry-After` without `retryAfterSeconds`) |
+//! | `{"fault":"delay","delayMillis":1500}` | [`Fault::Delay`] |
+//! | `{"fault":"malformedJson"}` | [`Fault::MalformedJson`] |
+//!
+//! It answers `{"pending": N}`, the number of requests that will get a fault;
+//! `DELETE /_sandbox/faults` clears the queue. Admin routes need no token and take no fault.
+//!
+//! ```sh
+//! curl -X POST -d '{"fault":"throttle","retryAfterSeconds":2}' http://127.0.0.1:PORT/_sandbox/faults
+//! ```
+
+#![deny(missing_docs)]
+
+mod faults;
+mod seed;
+mod server;
+mod store;
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use partner_center_api::types::Referral;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use faults::{Fault, Faults};
+
+use server::AppState;
+use store::Store;
+
+/// The id of the official example referral, which every sandbox serves.
+pub const OFFICIAL_REFERRAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
+/// The seed [`Sandbox::start`] uses.
+pub const DEFAULT_SEED: u64 = 0;
+/// How many referrals [`Sandbox::start`] generates besides the official example.
+pub const DEFAULT_REFERRAL_COUNT: usize = 25;
+
+/// A running sandbox: a Partner Center Referrals service on `127.0.0.1`.
+///
+/// Dropping it stops the server (without waiting); [`Sandbox::shutdown`] stops it and waits.
+pub struct Sandbox {
+    base_url: String,
+    addr: SocketAddr,
+    store: Store,
+    faults: Faults,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Sandbox {
+    /// Starts a sandbox with the default seed on an ephemeral port of `127.0.0.1`.
+    ///
+    /// Call it inside a tokio runtime: the server runs as a task of that runtime (a
+    /// `#[tokio::test]`'s current-thread runtime is fine).
+    ///
+    /// ```
+    /// use partner_center_sandbox::{OFFICIAL_REFERRAL_ID, Sandbox};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = Sandbox::start().await?;
+    /// let url = format!(
+    ///     "{}/v1.0/engagements/referrals/{OFFICIAL_REFERRAL_ID}",
+    ///     sandbox.base_url()
+    /// );
+    /// let response = reqwest::Client::new()
+    ///     .get(url)
+    ///     .bearer_auth("any-token")
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(response.status(), 200);
+    /// assert!(response.headers().contains_key("request-id"));
+    /// let referral: serde_json::Value = response.json().await?;
+    /// assert_eq!(referral["customerProfile"]["name"], "Fabrikam Customer Inc");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start() -> io::Result<Self> {
+        Self::builder().start().await
+    }
+
+    /// Configures a sandbox: seed, port, number of referrals.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use partner_center_sandbox::Sandbox;
+    ///
+    /// let sandbox = Sandbox::builder().seed(7).referral_count(3).start().await?;
+    /// assert_eq!(sandbox.referral_ids().len(), 4); // the official example, then 3 more
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    /// Where the sandbox listens, e.g. `http://127.0.0.1:49152`: the base URL of a client.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address the sandbox listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The ids of the referrals the sandbox serves, the official example first.
+    pub fn referral_ids(&self) -> Vec<String> {
+        self.store.ids()
+    }
+
+    /// The referrals the sandbox serves, the official example first.
+    pub fn referrals(&self) -> Vec<Referral> {
+        self.store.all()
+    }
+
+    /// The fault queue: what the next requests will suffer.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Stops the server and waits until it has: requests in flight get their answers (a
+    /// [`Fault::Delay`] is cut short with a 503), idle connections are closed.
+    pub async fn shutdown(mut self) -> io::Result<()> {
+        self.shutdown.cancel();
+        match self.server.take() {
+            Some(server) => server.await.map_err(io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Only a signal: dropping must not block, and may happen outside the runtime.
+        self.shutdown.cancel();
+    }
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Sandbox`]; [`Sandbox::builder`] makes one.
+#[derive(Clone, Debug)]
+pub struct SandboxBuilder {
+    seed: u64,
+    port: u16,
+    referral_count: usize,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        Self {
+            seed: DEFAULT_SEED,
+            port: 0,
+            referral_count: DEFAULT_REFERRAL_COUNT,
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// The seed of the generated referrals (default [`DEFAULT_SEED`]): the same seed and count
+    /// give the same referrals, on any machine.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The port to listen on, on `127.0.0.1` (default 0: any free port; read it back with
+    /// [`Sandbox::base_url`]).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// How many referrals to generate besides the official example (default
+    /// [`DEFAULT_REFERRAL_COUNT`]). From 7 on, every status/substatus pair appears.
+    pub fn referral_count(mut self, count: usize) -> Self {
+        self.referral_count = count;
+        self
+    }
+
+    /// The referrals a sandbox built with these settings starts with, without starting one.
+    pub fn referrals(&self) -> Vec<Referral> {
+        seed::referrals(self.seed, self.referral_count)
+    }
+
+    /// Binds the port and starts serving. Fails when the port cannot be bound.
+    pub async fn start(self) -> io::Result<Sandbox> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
+        let addr = listener.local_addr()?;
+        let (store, faults, shutdown) = (
+            Store::new(self.referrals()),
+            Faults::default(),
+            CancellationToken::new(),
+        );
+        let app = server::router(AppState {
+            store: store.clone(),
+            faults: faults.clone(),
+            shutdown: shutdown.clone(),
+        });
+        let stopped = shutdown.clone().cancelled_owned();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        });
+        Ok(Sandbox {
+            base_url: format!("http://{addr}"),
+            addr,
+            store,
+            faults,
+            shutdown,
+            server: Some(server),
+        })
+    }
+}

@@ -1,0 +1,316 @@
+//! The HTTP side: the routes of the spec, the service's headers, authentication and faults.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, Request, State};
+use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, ETAG, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use partner_center_api::types::{ErrorResponse, Referral, ServiceError};
+use serde::Serialize;
+use serde_json::{Map, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::faults::{Fault, FaultRequest, Faults, whole_seconds};
+use crate::store::Store;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+/// Routes under this prefix control the sandbox: no token, no faults.
+const ADMIN_PREFIX: &str = "/_sandbox/";
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) faults: Faults,
+    /// Cancelled when the sandbox shuts down, so that a delayed answer does not hold it up.
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// Every operation of the spec, plus the admin routes.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/v1.0/engagements/referrals/{id}",
+            get(get_referral).fallback(|| async { not_allowed("GET, HEAD") }),
+        )
+        .route(
+            "/_sandbox/faults",
+            post(add_fault)
+                .delete(clear_faults)
+                .fallback(|| async { not_allowed("POST, DELETE") }),
+        )
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
+        .layer(middleware::from_fn(stamp))
+        .with_state(state)
+}
+
+/// Headers the service puts on every response: a fresh `Request-ID`, and the caller's
+/// `client-request-id` echoed.
+async fn stamp(request: Request, next: Next) -> Response {
+    let client_request_id = request.headers().get(CLIENT_REQUEST_ID).cloned();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let request_id = uuid::Uuid::new_v4().hyphenated().to_string();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    if let Some(value) = client_request_id {
+        headers.insert(CLIENT_REQUEST_ID, value);
+    }
+    response
+}
+
+/// In front of every API route: the next queued fault, then the bearer token check.
+async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with(ADMIN_PREFIX) {
+        return next.run(request).await;
+    }
+    let fault = state.faults.next();
+    match &fault {
+        Some(Fault::Throttle { retry_after }) => return throttled(*retry_after),
+        Some(Fault::Unavailable { retry_after }) => return unavailable(*retry_after),
+        Some(Fault::Delay(delay)) => {
+            tokio::select! {
+                () = tokio::time::sleep(*delay) => {}
+                () = state.shutdown.cancelled() => return unavailable(None),
+            }
+        }
+        Some(Fault::MalformedJson) | None => {}
+    }
+    let response = if has_bearer_token(request.headers()) {
+        next.run(request).await
+    } else {
+        unauthenticated()
+    };
+    match fault {
+        Some(Fault::MalformedJson) => truncated(response).await,
+        _ => response,
+    }
+}
+
+/// Whether the request carries `Authorization: Bearer <something>`: any token will do.
+fn has_bearer_token(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    value.split_once(' ').is_some_and(|(scheme, token)| {
+        scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
+    })
+}
+
+/// `GET /v1.0/engagements/referrals/{id}`. The id is one percent-decoded path segment.
+async fn get_referral(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Path(id) = match id {
+        Ok(id) => id,
+        Err(rejection) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalidRequest",
+                &format!("The referral id is not valid: {rejection}."),
+                Some("id"),
+            );
+        }
+    };
+    match state.store.get(&id) {
+        Some(referral) => referral_response(&referral),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "itemNotFound",
+            "The referral was not found.",
+            Some("id"),
+        ),
+    }
+}
+
+/// `POST /_sandbox/faults`: queue a fault (see [`FaultRequest`]); answers how many requests
+/// will get one.
+async fn add_fault(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let parsed = body
+        .map_err(|rejection| rejection.body_text())
+        .and_then(|body| serde_json::from_slice::<FaultRequest>(&body).map_err(|e| e.to_string()))
+        .and_then(FaultRequest::into_fault);
+    match parsed {
+        Ok((fault, times)) => {
+            state.faults.push(fault, times);
+            pending(&state.faults)
+        }
+        Err(message) => error(
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            &message,
+            Some("body"),
+        ),
+    }
+}
+
+/// `DELETE /_sandbox/faults`: drop every queued fault.
+async fn clear_faults(State(state): State<AppState>) -> Response {
+    state.faults.clear();
+    pending(&state.faults)
+}
+
+fn pending(faults: &Faults) -> Response {
+    json(StatusCode::OK, &json!({ "pending": faults.pending() }))
+}
+
+async fn not_found(uri: Uri) -> Response {
+    // `target: path` tells a wrong address from an unknown referral (`target: id`).
+    error(
+        StatusCode::NOT_FOUND,
+        "itemNotFound",
+        &format!("No resource at {}.", uri.path()),
+        Some("path"),
+    )
+}
+
+fn not_allowed(allow: &'static str) -> Response {
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalidRequest",
+        &format!("This resource allows {allow} only."),
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+fn unauthenticated() -> Response {
+    let mut response = error(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "The caller is not authenticated: send Authorization: Bearer <token> (any token works in the sandbox).",
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// What the Partner Center gateway answers a throttled tenant.
+fn throttled(retry_after: Duration) -> Response {
+    let seconds = whole_seconds(retry_after);
+    let body = json!({
+        "statusCode": 429,
+        "message": format!("Rate limit is exceeded. Try again in {seconds} seconds."),
+    });
+    with_retry_after(json(StatusCode::TOO_MANY_REQUESTS, &body), seconds)
+}
+
+fn unavailable(retry_after: Option<Duration>) -> Response {
+    let response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "serviceNotAvailable",
+        "The service is temporarily unavailable.",
+        None,
+    );
+    match retry_after {
+        Some(retry_after) => with_retry_after(response, whole_seconds(retry_after)),
+        None => response,
+    }
+}
+
+fn with_retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// The same response with the first half of its body only.
+async fn truncated(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => Response::from_parts(parts, Body::from(bytes.slice(..bytes.len() / 2))),
+        Err(_) => general_exception(),
+    }
+}
+
+fn referral_response(referral: &Referral) -> Response {
+    let mut response = json(StatusCode::OK, referral);
+    if let Some(etag) = referral
+        .e_tag
+        .as_deref()
+        .and_then(|tag| HeaderValue::from_str(tag).ok())
+    {
+        response.headers_mut().insert(ETAG, etag);
+    }
+    response
+}
+
+/// A referrals error response: `{"error": {"code", "message", "target"?}}`.
+fn error(status: StatusCode, code: &str, message: &str, target: Option<&str>) -> Response {
+    let body = ErrorResponse {
+        error: ServiceError {
+            code: code.to_owned(),
+            message: Some(message.to_owned()),
+            target: target.map(str::to_owned),
+            inner_error: None,
+            extra: Map::new(),
+        },
+        extra: Map::new(),
+    };
+    json(status, &body)
+}
+
+fn json(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => json_bytes(status, bytes.into()),
+        Err(_) => general_exception(),
+    }
+}
+
+/// A 500 whose body needs no serializer, for when writing the real answer failed.
+fn general_exception() -> Response {
+    json_bytes(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Bytes::from_static(
+            br#"{"error":{"code":"generalException","message":"An unexpected error occurred."}}"#,
+        ),
+    )
+}
+
+fn json_bytes(status: StatusCode, body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_non_empty_bearer_token_is_accepted() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            has_bearer_token(&headers)
+        };
+        assert!(with("Bearer sandbox"));
+        assert!(with("bearer x"));
+        assert!(with("BEARER eyJ0eXAi.e30.sig"));
+        assert!(!with("Bearer"));
+        assert!(!with("Bearer "));
+        assert!(!with("Bearer    "));
+        assert!(!with("Basic dXNlcjpwYXNz"));
+        assert!(!with("sandbox"));
+        assert!(!has_bearer_token(&HeaderMap::new()));
+    }
+}

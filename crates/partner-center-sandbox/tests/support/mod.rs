@@ -1,0 +1,47 @@
+//! What the sandbox's tests share.
+
+#![allow(dead_code)] // Each test file uses its own part.
+
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method, Response};
+
+/// The official example response, as the fixture has it.
+pub const OFFICIAL_EXAMPLE: &str =
+    include_str!("../../../../tests/fixtures/get-referral-by-id.response.json");
+
+/// The path of a referral whose id is already percent-encoded (or needs no encoding).
+pub fn referral_path(encoded_id: &str) -> String {
+    format!("/v1.0/engagements/referrals/{encoded_id}")
+}
+
+/// Sends `method path` to the sandbox at `base_url`, with `Authorization: Bearer sandbox`
+/// unless `token` is `None`.
+pub async fn send(base_url: &str, method: Method, path: &str, token: Option<&str>) -> Response {
+    let mut request = Client::new().request(method, format!("{base_url}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.expect("the sandbox answers")
+}
+
+/// `GET path` with a token.
+pub async fn get(base_url: &str, path: &str) -> Response {
+    send(base_url, Method::GET, path, Some("sandbox")).await
+}
+
+/// A header as text.
+pub fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .map(|v| v.to_str().expect("an ASCII header"))
+}
+
+/// Whether `text` is a lowercase hyphenated GUID.
+pub fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| {
+            g.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        })
+}

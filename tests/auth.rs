@@ -1,0 +1,321 @@
+//! App+User sign-in end to end: the device code flow, the token cache, refreshes, and the
+//! token kept out of everything that is printed or logged.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use partner_center::auth::{AuthError, CachedToken, DeviceCodeLogin, TokenProvider};
+use partner_center::{Error, PartnerCenter};
+use partner_center_tests::*;
+use secrecy::ExposeSecret;
+use serde_json::json;
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TENANT: &str = "contoso.onmicrosoft.com";
+const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+const ACCESS_1: &str = "access-token-one-7d1e";
+const ACCESS_2: &str = "access-token-two-a9c4";
+const REFRESH_1: &str = "refresh-token-one-52bf";
+const REFRESH_2: &str = "refresh-token-two-0e77";
+
+fn token_path() -> String {
+    format!("/{TENANT}/oauth2/v2.0/token")
+}
+
+fn token_response(access: &str, refresh: &str, expires_in: i64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "token_type": "Bearer",
+        "scope": "https://api.partner.microsoft.com/user_impersonation",
+        "expires_in": expires_in,
+        "access_token": access,
+        "refresh_token": refresh,
+    }))
+}
+
+/// A fresh, not yet existing cache path in a directory of its own.
+fn cache_path() -> PathBuf {
+    std::env::temp_dir()
+        .join(format!("partner-center-auth-{}", uuid::Uuid::new_v4()))
+        .join("token.json")
+}
+
+/// An Entra ID double: the device code, one `authorization_pending`, then tokens.
+async fn entra(expires_in: i64) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{TENANT}/oauth2/v2.0/devicecode")))
+        .and(body_string_contains(format!("client_id={CLIENT_ID}")))
+        .and(body_string_contains("offline_access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "device_code": "device-code-secret",
+            "user_code": "ABCD-EFGH",
+            "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": 900,
+            "interval": 0,
+            "message": "To sign in, use a web browser to open https://microsoft.com/devicelogin and enter the code ABCD-EFGH to authenticate."
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .and(body_string_contains("device_code=device-code-secret"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "authorization_pending",
+            "error_description": "AADSTS70016: pending"
+        })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .and(body_string_contains("device_code=device-code-secret"))
+        .respond_with(token_response(ACCESS_1, REFRESH_1, expires_in))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn login(server: &MockServer, cache: &PathBuf) -> CachedToken {
+    let shown = Arc::new(Mutex::new(None));
+    let seen = shown.clone();
+    let tokens = DeviceCodeLogin::new(TENANT, CLIENT_ID)
+        .authority(server.uri())
+        .cache_path(cache)
+        .login(move |prompt| *seen.lock().unwrap() = Some(prompt.clone()))
+        .await
+        .unwrap();
+    let prompt = shown.lock().unwrap().clone().expect("the prompt was shown");
+    assert_eq!(prompt.user_code, "ABCD-EFGH");
+    assert_eq!(prompt.verification_uri, "https://microsoft.com/devicelogin");
+    assert!(prompt.message.unwrap().contains("ABCD-EFGH"));
+    tokens
+}
+
+#[tokio::test]
+async fn device_code_login_writes_a_private_cache_and_serves_its_token() {
+    let server = entra(3600).await;
+    let cache = cache_path();
+
+    let tokens = login(&server, &cache).await;
+
+    let token = tokens.token().await.unwrap();
+    assert_eq!(token.secret().expose_secret(), ACCESS_1);
+    assert!(!format!("{tokens:?} {token:?}").contains(ACCESS_1));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "cache mode {mode:o}");
+        let dir = std::fs::metadata(cache.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(dir & 0o077, 0, "cache directory mode {dir:o}");
+    }
+    // A later process loads the cache without signing in again.
+    let loaded = CachedToken::load(&cache).unwrap();
+    assert_eq!(
+        loaded.token().await.unwrap().secret().expose_secret(),
+        ACCESS_1
+    );
+    assert!(CachedToken::remove(&cache).unwrap());
+    assert!(matches!(
+        CachedToken::load(&cache),
+        Err(AuthError::Missing(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_refreshed_once_for_all_concurrent_tasks() {
+    // Expires in 60 s: inside the refresh margin, so the first use refreshes it.
+    let server = entra(60).await;
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains(format!("refresh_token={REFRESH_1}")))
+        .respond_with(token_response(ACCESS_2, REFRESH_2, 3600))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cache = cache_path();
+    let tokens = Arc::new(login(&server, &cache).await);
+
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let tokens = tokens.clone();
+            tokio::spawn(async move { tokens.token().await.unwrap() })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().secret().expose_secret(), ACCESS_2);
+    }
+
+    // The rotated refresh token was written back.
+    let saved = std::fs::read_to_string(&cache).unwrap();
+    assert!(saved.contains(REFRESH_2) && saved.contains(ACCESS_2));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_401_refreshes_through_the_cache_and_the_call_succeeds() {
+    let server = entra(3600).await;
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(token_response(ACCESS_2, REFRESH_2, 3600))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", format!("Bearer {ACCESS_1}")))
+        .respond_with(json_response(
+            401,
+            r#"{"error":{"code":"unauthenticated","message":"Token revoked."}}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(referral_path(OFFICIAL_ID)))
+        .and(header("authorization", format!("Bearer {ACCESS_2}")))
+        .respond_with(json_response(200, OFFICIAL_EXAMPLE))
+        .mount(&server)
+        .await;
+    let tokens = login(&server, &cache_path()).await;
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token_provider(tokens)
+        .build()
+        .unwrap();
+
+    let referral = client.referrals().get(OFFICIAL_ID).await.unwrap();
+
+    assert_eq!(referral.id.as_deref(), Some(OFFICIAL_ID));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_is_an_auth_error_without_secrets() {
+    let server = entra(60).await;
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "AADSTS700082: The refresh token has expired due to inactivity."
+        })))
+        .mount(&server)
+        .await;
+    let tokens = login(&server, &cache_path()).await;
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token_provider(tokens)
+        .build()
+        .unwrap();
+
+    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+
+    let Error::Auth(AuthError::Rejected(reason)) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        reason.contains("invalid_grant") && reason.contains("AADSTS700082"),
+        "{reason}"
+    );
+    let shown = format!("{err} {err:?}");
+    for secret in [ACCESS_1, REFRESH_1, "device-code-secret"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_logs_tell_the_story_of_a_call_and_never_show_a_token() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = entra(3600).await;
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(token_response(ACCESS_2, REFRESH_2, 3600))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", format!("Bearer {ACCESS_1}")))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", format!("Bearer {ACCESS_2}")))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after-ms", "10"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", format!("Bearer {ACCESS_2}")))
+        .respond_with(json_response(200, OFFICIAL_EXAMPLE))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let tokens = login(&server, &cache_path()).await;
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token_provider(tokens)
+        .retry(fast_retries())
+        .build()
+        .unwrap();
+
+    client.referrals().get(OFFICIAL_ID).await.unwrap();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for expected in [
+        "operation=\"get_referral\"",
+        "client_request_id=",
+        "token refreshed after a 401",
+        "outcome=503",
+        "retrying",
+        "outcome=200",
+    ] {
+        assert!(
+            logs.contains(expected),
+            "{expected:?} missing from:\n{logs}"
+        );
+    }
+    for secret in [
+        ACCESS_1,
+        ACCESS_2,
+        REFRESH_1,
+        REFRESH_2,
+        "device-code-secret",
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "{secret} leaked into the logs:\n{logs}"
+        );
+    }
+}

@@ -1,0 +1,747 @@
+//! The fault matrix: every way the network and the service fail, and what the client does.
+//!
+//! Each scenario asserts the outcome, the attempts made (what the client recorded and what the
+//! server saw), that the waits asked for were respected (elapsed time is only ever checked from
+//! below), and that nothing was lost or duplicated.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use partner_center::auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
+use partner_center::{AttemptOutcome, Error, PartnerCenter, Referral, RetryPolicy};
+use partner_center_tests::*;
+use secrecy::ExposeSecret;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// A server answering the official id with `answers` in turn (the last one repeats).
+async fn sequence(answers: Vec<ResponseTemplate>) -> MockServer {
+    let server = MockServer::start().await;
+    let count = answers.len();
+    for (n, answer) in answers.into_iter().enumerate() {
+        let mock = Mock::given(method("GET")).and(path(referral_path(OFFICIAL_ID)));
+        let mock = if n + 1 < count {
+            mock.respond_with(answer).up_to_n_times(1)
+        } else {
+            mock.respond_with(answer)
+        };
+        // Earlier answers take precedence until used up.
+        mock.with_priority((n + 1) as u8).mount(&server).await;
+    }
+    server
+}
+
+fn ok() -> ResponseTemplate {
+    json_response(200, OFFICIAL_EXAMPLE)
+}
+
+fn status(code: u16) -> ResponseTemplate {
+    json_response(
+        code,
+        r#"{"error":{"code":"serviceNotAvailable","message":"Try later."}}"#,
+    )
+}
+
+fn outcomes(err: &Error) -> Vec<AttemptOutcome> {
+    err.call()
+        .expect("a call was made")
+        .attempts
+        .iter()
+        .map(|a| a.outcome)
+        .collect()
+}
+
+fn statuses(codes: &[u16]) -> Vec<AttemptOutcome> {
+    codes
+        .iter()
+        .map(|c| AttemptOutcome::Status(reqwest::StatusCode::from_u16(*c).unwrap()))
+        .collect()
+}
+
+async fn requests(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap().len()
+}
+
+/// Gets the official referral and checks it arrived whole.
+async fn get_ok(client: &PartnerCenter) -> Referral {
+    let referral = client.referrals().get(OFFICIAL_ID).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&referral).unwrap(),
+        json(OFFICIAL_EXAMPLE)
+    );
+    referral
+}
+
+async fn retried_then_ok(first: ResponseTemplate) -> MockServer {
+    let server = sequence(vec![first, ok()]).await;
+    get_ok(&fast_client(&server.uri())).await;
+    assert_eq!(requests(&server).await, 2);
+    server
+}
+
+#[tokio::test]
+async fn s01_429_with_retry_after_seconds_is_honoured() {
+    let started = Instant::now();
+    retried_then_ok(status(429).insert_header("Retry-After", "1")).await;
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn s02_429_with_retry_after_as_an_http_date_is_honoured() {
+    let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
+    let started = Instant::now();
+    retried_then_ok(status(429).insert_header("Retry-After", at.as_str())).await;
+    // The date has whole seconds: it lies between 1 and 2 seconds ahead.
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn s03_429_without_retry_after_backs_off_and_retries() {
+    retried_then_ok(status(429)).await;
+}
+
+#[tokio::test]
+async fn s04_retry_after_ms_is_honoured() {
+    let started = Instant::now();
+    retried_then_ok(status(429).insert_header("retry-after-ms", "300")).await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn s05_503_with_retry_after_is_honoured() {
+    let started = Instant::now();
+    retried_then_ok(status(503).insert_header("retry-after-ms", "200")).await;
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn s06_503_without_retry_after_is_retried() {
+    retried_then_ok(status(503)).await;
+}
+
+#[tokio::test]
+async fn s07_500_is_retried() {
+    retried_then_ok(status(500)).await;
+}
+
+#[tokio::test]
+async fn s08_502_is_retried() {
+    retried_then_ok(status(502)).await;
+}
+
+#[tokio::test]
+async fn s09_504_is_retried() {
+    retried_then_ok(status(504)).await;
+}
+
+#[tokio::test]
+async fn s10_408_is_retried() {
+    retried_then_ok(status(408)).await;
+}
+
+#[tokio::test]
+async fn s11_an_html_502_page_to_the_end_keeps_status_and_excerpt() {
+    let html = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+    let server = sequence(vec![
+        ResponseTemplate::new(502).set_body_raw(html, "text/html"),
+    ])
+    .await;
+
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    let Error::Service(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.body_excerpt(), Some(html));
+    assert_eq!(outcomes(&err), statuses(&[502, 502, 502, 502]));
+    assert_eq!(requests(&server).await, 4);
+}
+
+#[tokio::test]
+async fn s12_an_exhausted_budget_carries_every_attempts_status_and_wait() {
+    let server = sequence(vec![status(503), status(500), status(429), status(503)]).await;
+
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    assert!(err.is_retryable());
+    assert_eq!(outcomes(&err), statuses(&[503, 500, 429, 503]));
+    let attempts = &err.call().unwrap().attempts;
+    assert!(
+        attempts[..3].iter().all(|a| a.wait.is_some()),
+        "{attempts:?}"
+    );
+    assert_eq!(attempts[3].wait, None);
+    assert!(
+        err.to_string().contains("4 attempts: 503 500 429 503"),
+        "{err}"
+    );
+    assert_eq!(requests(&server).await, 4);
+}
+
+#[tokio::test]
+async fn s13_a_retry_after_beyond_max_wait_is_returned_not_waited() {
+    let server = sequence(vec![status(429).insert_header("Retry-After", "120")]).await;
+
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    assert!(err.is_throttled());
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(outcomes(&err), statuses(&[429]));
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn s14_a_wait_past_the_overall_timeout_ends_the_call() {
+    let server = sequence(vec![status(503).insert_header("Retry-After", "5")]).await;
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .retry(fast_retries())
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "waited past the overall timeout"
+    );
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(5)));
+    assert_eq!(outcomes(&err), statuses(&[503]));
+}
+
+#[tokio::test]
+async fn s15_retries_can_be_turned_off() {
+    let server = sequence(vec![status(503), ok()]).await;
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+
+    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+
+    assert_eq!(outcomes(&err), statuses(&[503]));
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn s16_client_errors_are_not_retried() {
+    for code in [400, 403, 404, 409, 412] {
+        let server = sequence(vec![status(code), ok()]).await;
+        let err = fast_client(&server.uri())
+            .referrals()
+            .get(OFFICIAL_ID)
+            .await
+            .unwrap_err();
+        assert_eq!(outcomes(&err), statuses(&[code]), "{code}");
+        assert!(!err.is_retryable(), "{code}");
+        assert_eq!(requests(&server).await, 1, "{code}");
+    }
+}
+
+#[tokio::test]
+async fn s17_a_refused_connection_is_retried_then_reported() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+
+    let err = fast_client(&format!("http://{address}"))
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    let Error::Transport(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(e.is_connect());
+    assert_eq!(outcomes(&err), vec![AttemptOutcome::NotConnected; 4]);
+}
+
+#[tokio::test]
+async fn s18_a_reset_mid_body_is_retried() {
+    let body = OFFICIAL_EXAMPLE.as_bytes();
+    let server = RawServer::start(vec![
+        RawAnswer::Reset(raw_response("200 OK", body.len(), &body[..100])),
+        RawAnswer::Close(raw_response("200 OK", body.len(), body)),
+    ])
+    .await;
+
+    get_ok(&fast_client(&server.base_url)).await;
+
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn s19_a_truncated_body_is_retried() {
+    let body = OFFICIAL_EXAMPLE.as_bytes();
+    let server = RawServer::start(vec![
+        RawAnswer::Close(raw_response("200 OK", body.len(), &body[..body.len() / 2])),
+        RawAnswer::Close(raw_response("200 OK", body.len(), body)),
+    ])
+    .await;
+
+    get_ok(&fast_client(&server.base_url)).await;
+
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn s20_a_truncated_body_to_the_end_is_a_transport_error() {
+    let body = OFFICIAL_EXAMPLE.as_bytes();
+    let server = RawServer::start(vec![RawAnswer::Close(raw_response(
+        "200 OK",
+        body.len(),
+        &body[..10],
+    ))])
+    .await;
+
+    let err = fast_client(&server.base_url)
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(outcomes(&err), vec![AttemptOutcome::Failed; 4]);
+    assert_eq!(server.connections(), 4);
+}
+
+#[tokio::test]
+async fn s21_a_body_slower_than_the_attempt_timeout_is_retried() {
+    let body = OFFICIAL_EXAMPLE.as_bytes();
+    let head = raw_response("200 OK", body.len(), &body[..20]);
+    let server = RawServer::start(vec![
+        RawAnswer::Trickle(head, body[20..].to_vec(), Duration::from_millis(50)),
+        RawAnswer::Close(raw_response("200 OK", body.len(), body)),
+    ])
+    .await;
+    let client = PartnerCenter::builder()
+        .base_url(&server.base_url)
+        .token(TOKEN)
+        .retry(fast_retries())
+        .attempt_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    get_ok(&client).await;
+
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn s22_slow_answers_time_out_every_attempt() {
+    let server = sequence(vec![ok().set_delay(Duration::from_secs(10))]).await;
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .retry(fast_retries().max_attempts(2))
+        .attempt_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+
+    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+
+    let Error::Transport(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(e.is_timeout());
+    assert_eq!(outcomes(&err), vec![AttemptOutcome::TimedOut; 2]);
+}
+
+#[tokio::test]
+async fn s23_malformed_json_is_a_decode_error_and_not_retried() {
+    let server = sequence(vec![json_response(200, r#"{"id": "x", "#), ok()]).await;
+
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Decode(e) if e.body_excerpt() == r#"{"id": "x", "#),
+        "{err:?}"
+    );
+    assert_eq!(outcomes(&err), statuses(&[200]));
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn s24_a_json_body_with_a_wrong_content_type_still_decodes() {
+    let server =
+        sequence(vec![ResponseTemplate::new(200).set_body_raw(
+            OFFICIAL_EXAMPLE.as_bytes().to_vec(),
+            "text/plain",
+        )])
+        .await;
+
+    get_ok(&fast_client(&server.uri())).await;
+}
+
+#[tokio::test]
+async fn s25_an_html_page_labelled_json_is_a_decode_error() {
+    let server = sequence(vec![json_response(200, "<html>maintenance</html>")]).await;
+
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(&err, Error::Decode(e) if e.body_excerpt() == "<html>maintenance</html>"));
+}
+
+#[tokio::test]
+async fn s26_an_empty_body_on_200_is_a_decode_error() {
+    let server = sequence(vec![ResponseTemplate::new(200)]).await;
+
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    let Error::Decode(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.body_excerpt(), "");
+    assert!(e.source_error().is_eof());
+}
+
+#[tokio::test]
+async fn s27_a_huge_body_with_a_length_is_refused_unread() {
+    let huge = format!(r#"{{"notes": "{}"}}"#, "x".repeat(100_000));
+    let server = sequence(vec![json_response(200, &huge)]).await;
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .max_response_bytes(10_000)
+        .build()
+        .unwrap();
+
+    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit: 10_000, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("larger than 10000 bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn s28_a_huge_body_without_a_length_is_cut_at_the_limit() {
+    // Chunked encoding: no Content-Length, so the limit is enforced while reading.
+    let mut answer =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+            .to_vec();
+    for _ in 0..100 {
+        answer.extend_from_slice(b"3e8\r\n");
+        answer.extend_from_slice(&[b' '; 1000]);
+        answer.extend_from_slice(b"\r\n");
+    }
+    answer.extend_from_slice(b"0\r\n\r\n");
+    let server = RawServer::start(vec![RawAnswer::Close(answer)]).await;
+    let client = PartnerCenter::builder()
+        .base_url(&server.base_url)
+        .token(TOKEN)
+        .max_response_bytes(10_000)
+        .build()
+        .unwrap();
+
+    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+
+    assert!(matches!(err, Error::ResponseTooLarge { .. }), "{err:?}");
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn s29_unknown_enum_values_and_fields_are_kept() {
+    let mut body = json(OFFICIAL_EXAMPLE);
+    body["status"] = serde_json::json!("Frozen");
+    body["newField"] = serde_json::json!({"nested": [1, 2]});
+    let server = sequence(vec![json_response(200, &body.to_string())]).await;
+
+    let referral = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap();
+
+    assert_eq!(serde_json::to_value(&referral).unwrap(), body);
+}
+
+/// A provider whose token is `old` until refreshed, then `new`; counts refreshes.
+#[derive(Debug)]
+struct Rotating {
+    refreshes: AtomicUsize,
+    refresh_fails: bool,
+}
+
+impl Rotating {
+    fn current(&self) -> AccessToken {
+        let refreshed = self.refreshes.load(Ordering::SeqCst) > 0;
+        AccessToken::new(
+            if refreshed {
+                "new-token-b2"
+            } else {
+                "old-token-a1"
+            },
+            None,
+        )
+    }
+}
+
+impl TokenProvider for Rotating {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(async move { Ok(self.current()) })
+    }
+
+    fn refresh<'a>(&'a self, _rejected: &'a AccessToken) -> TokenFuture<'a> {
+        Box::pin(async move {
+            if self.refresh_fails {
+                return Err(AuthError::Rejected(
+                    "AADSTS70043: the refresh token has expired".into(),
+                ));
+            }
+            self.refreshes.fetch_add(1, Ordering::SeqCst);
+            Ok(self.current())
+        })
+    }
+}
+
+async fn auth_server(new_token_works: bool) -> MockServer {
+    let server = MockServer::start().await;
+    let unauthorized = json_response(
+        401,
+        r#"{"error":{"code":"unauthenticated","message":"Expired."}}"#,
+    );
+    Mock::given(header("authorization", "Bearer old-token-a1"))
+        .respond_with(unauthorized.clone())
+        .mount(&server)
+        .await;
+    Mock::given(header("authorization", "Bearer new-token-b2"))
+        .respond_with(if new_token_works { ok() } else { unauthorized })
+        .mount(&server)
+        .await;
+    server
+}
+
+fn rotating_client(server: &MockServer, refresh_fails: bool) -> PartnerCenter {
+    PartnerCenter::builder()
+        .base_url(server.uri())
+        .token_provider(Rotating {
+            refreshes: AtomicUsize::new(0),
+            refresh_fails,
+        })
+        .retry(fast_retries())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn s30_a_401_refreshes_the_token_and_retries_once() {
+    let server = auth_server(true).await;
+    let client = rotating_client(&server, false);
+
+    get_ok(&client).await;
+
+    let seen: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen, ["Bearer old-token-a1", "Bearer new-token-b2"]);
+}
+
+#[tokio::test]
+async fn s31_a_second_401_is_the_error() {
+    let server = auth_server(false).await;
+    let client = rotating_client(&server, false);
+
+    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+
+    let Error::Unauthorized(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.code(), Some("unauthenticated"));
+    assert_eq!(outcomes(&err), statuses(&[401, 401]));
+    assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn s32_a_failed_refresh_is_an_auth_error() {
+    let server = auth_server(true).await;
+    let client = rotating_client(&server, true);
+
+    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Auth(AuthError::Rejected(m)) if m.contains("AADSTS70043")),
+        "{err:?}"
+    );
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn s33_a_static_token_rejected_is_unauthorized_after_one_attempt() {
+    let server = sequence(vec![json_response(
+        401,
+        r#"{"error":{"code":"unauthenticated","message":"No."}}"#,
+    )])
+    .await;
+
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn s34_a_redirect_is_not_followed_and_the_token_stays_home() {
+    let elsewhere = MockServer::start().await;
+    let location = format!("{}/steal", elsewhere.uri());
+    let server = sequence(vec![
+        ResponseTemplate::new(307).insert_header("Location", location.as_str()),
+    ])
+    .await;
+
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(307));
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn s35_retries_keep_the_request_ids_and_calls_get_fresh_ones() {
+    let server = sequence(vec![status(503), status(503), ok()]).await;
+    let client = fast_client(&server.uri());
+    let workflow = uuid::Uuid::new_v4();
+
+    get_ok(&client.with_correlation_id(workflow)).await;
+    get_ok(&client).await;
+
+    let requests = server.received_requests().await.unwrap();
+    let id = |n: usize, name: &str| requests[n].headers[name].to_str().unwrap().to_owned();
+    assert_eq!(requests.len(), 4);
+    assert!((0..3).all(|n| id(n, "client-request-id") == id(0, "client-request-id")));
+    assert!((0..3).all(|n| id(n, "ms-requestid") == id(0, "client-request-id")));
+    assert!((0..3).all(|n| id(n, "ms-correlationid") == workflow.to_string()));
+    assert_ne!(id(3, "client-request-id"), id(0, "client-request-id"));
+    assert_ne!(id(3, "ms-correlationid"), workflow.to_string());
+}
+
+#[tokio::test]
+async fn s36_no_error_of_the_matrix_shows_the_token() {
+    let server = sequence(vec![json_response(401, "<html>denied</html>")]).await;
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+
+    let token = Rotating {
+        refreshes: AtomicUsize::new(0),
+        refresh_fails: false,
+    }
+    .current();
+    assert_eq!(token.secret().expose_secret(), "old-token-a1");
+    assert!(!format!("{token:?}").contains("old-token"));
+}
+
+#[tokio::test]
+async fn s37_the_application_name_is_sent() {
+    let server = sequence(vec![ok()]).await;
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .application_name("contoso-crm")
+        .build()
+        .unwrap();
+
+    get_ok(&client).await;
+
+    let request = &server.received_requests().await.unwrap()[0];
+    assert_eq!(
+        request.headers["ms-partnercenter-application"],
+        "contoso-crm"
+    );
+    let agent = request.headers["user-agent"].to_str().unwrap();
+    assert!(
+        agent.starts_with("contoso-crm partner-center-rs/"),
+        "{agent}"
+    );
+}
+
+#[tokio::test]
+async fn s38_the_rate_limit_spaces_requests() {
+    let server = sequence(vec![ok()]).await;
+    let quota = governor::Quota::with_period(Duration::from_millis(100)).unwrap();
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .rate_limit(quota)
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    for _ in 0..4 {
+        get_ok(&client).await;
+    }
+
+    // One request per 100 ms, no burst: 3 waits of 100 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(requests(&server).await, 4);
+}
+
+#[tokio::test]
+async fn s39_a_body_in_many_chunks_arrives_whole() {
+    let mut answer =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+            .to_vec();
+    for piece in OFFICIAL_EXAMPLE.as_bytes().chunks(100) {
+        answer.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        answer.extend_from_slice(piece);
+        answer.extend_from_slice(b"\r\n");
+    }
+    answer.extend_from_slice(b"0\r\n\r\n");
+    let server = RawServer::start(vec![RawAnswer::Close(answer)]).await;
+
+    get_ok(&fast_client(&server.base_url)).await;
+
+    assert_eq!(server.connections(), 1);
+}
