@@ -1,7 +1,10 @@
 //! The command line: global options and commands.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use partner_center::DEFAULT_BASE_URL;
+use partner_center::auth::DEFAULT_AUTHORITY;
 use partner_center_sandbox::{DEFAULT_REFERRAL_COUNT, DEFAULT_SEED, SandboxBuilder};
 
 #[derive(Parser)]
@@ -27,6 +30,14 @@ pub(crate) struct Cli {
     /// referrals.
     #[arg(long, global = true)]
     pub(crate) sandbox: bool,
+    /// Where `login` keeps the tokens that commands use when no token is given [default: the
+    /// user's cache directory, partner-center/token.json].
+    #[arg(long, global = true, env = "PARTNER_CENTER_TOKEN_CACHE")]
+    pub(crate) token_cache: Option<PathBuf>,
+    /// Log each call and attempt on stderr (-v; -vv for more). Tokens are never logged, and
+    /// query values only from an allow-list.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub(crate) verbose: u8,
     /// How to print results: json is exactly what the service sent, table a summary [default:
     /// json; table for `sandbox ids`].
     #[arg(long, global = true, value_enum)]
@@ -51,6 +62,20 @@ pub(crate) enum Command {
     /// The offline sandbox: a local Partner Center with seeded referrals.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Sign in with a device code (App+User) and cache the tokens for later commands.
+    Login {
+        /// The partner tenant: its domain or id.
+        #[arg(long)]
+        tenant: String,
+        /// The public client app (Entra ID app registration) to sign in with.
+        #[arg(long)]
+        client_id: String,
+        /// The Entra ID host.
+        #[arg(long, env = "PARTNER_CENTER_AUTHORITY", default_value = DEFAULT_AUTHORITY)]
+        authority: String,
+    },
+    /// Forget the cached sign-in.
+    Logout,
 }
 
 #[derive(Subcommand)]

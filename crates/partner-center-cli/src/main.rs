@@ -1,6 +1,7 @@
 //! `partner-center`: the command line for the Partner Center Referrals API.
 
 mod args;
+mod auth;
 mod output;
 mod sandbox;
 
@@ -8,12 +9,23 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
+use partner_center::auth::TokenProvider;
 use partner_center::{Error, PartnerCenter};
 
 use crate::args::{Cli, Command, Output, ReferralsCommand, SandboxCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.verbose > 0 {
+        let level = match cli.verbose {
+            1 => tracing::Level::DEBUG,
+            _ => tracing::Level::TRACE,
+        };
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -34,12 +46,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             // With --sandbox, the sandbox lives until the call is done.
             let (client, _sandbox) = if cli.sandbox {
                 let sandbox = sandbox::start().await?;
-                (client(sandbox.base_url(), sandbox::TOKEN)?, Some(sandbox))
+                let token = Box::new(partner_center::auth::StaticToken::new(sandbox::TOKEN));
+                (client(sandbox.base_url(), token)?, Some(sandbox))
             } else {
-                let token = cli
-                    .token
-                    .ok_or("no token: pass --token or set PARTNER_CENTER_TOKEN")?;
-                (client(&cli.base_url, &token)?, None)
+                let tokens = auth::provider(cli.token, cli.token_cache)?;
+                (client(&cli.base_url, tokens)?, None)
             };
             let referral = client
                 .referrals()
@@ -55,13 +66,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             output::print(&sandbox::ids(&data, cli.output.unwrap_or(Output::Table))?)
         }
         Command::Sandbox(SandboxCommand::Serve { port, data }) => sandbox::serve(port, &data).await,
+        Command::Login {
+            tenant,
+            client_id,
+            authority,
+        } => {
+            let cache = auth::cache_path(cli.token_cache)?;
+            output::print(&auth::login(&tenant, &client_id, &authority, &cache).await?)
+        }
+        Command::Logout => output::print(&auth::logout(&auth::cache_path(cli.token_cache)?)?),
     }
 }
 
-fn client(base_url: &str, token: &str) -> Result<PartnerCenter, String> {
+fn client(base_url: &str, tokens: Box<dyn TokenProvider>) -> Result<PartnerCenter, String> {
     PartnerCenter::builder()
         .base_url(base_url)
-        .token(token)
+        .token_provider(tokens)
+        .application_name("partner-center-cli")
         .build()
         .map_err(|e| e.to_string())
 }

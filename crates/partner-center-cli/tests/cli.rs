@@ -30,8 +30,25 @@ fn partner_center() -> Command {
     let mut command = Command::cargo_bin("partner-center").unwrap();
     command
         .env_remove("PARTNER_CENTER_TOKEN")
-        .env_remove("PARTNER_CENTER_BASE_URL");
+        .env_remove("PARTNER_CENTER_BASE_URL")
+        .env("PARTNER_CENTER_TOKEN_CACHE", fresh_cache_path());
     command
+}
+
+/// A token cache path that does not exist yet, in a directory of its own.
+fn fresh_cache_path() -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(format!("partner-center-cli-{}", uuid_like()))
+        .join("token.json")
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}-{nanos}", std::process::id())
 }
 
 fn stderr_of(output: &std::process::Output) -> String {
@@ -156,7 +173,7 @@ fn no_token_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr_of(&output),
-        "error: no token: pass --token or set PARTNER_CENTER_TOKEN\n"
+        "error: no token: pass --token, set PARTNER_CENTER_TOKEN, or run `partner-center login`\n"
     );
 }
 
@@ -195,4 +212,112 @@ fn the_token_is_not_shown_in_help() {
     let help = String::from_utf8(output.stdout).unwrap();
     assert!(help.contains("PARTNER_CENTER_TOKEN"), "{help}");
     assert!(!help.contains(TOKEN), "{help}");
+}
+
+const TENANT: &str = "contoso.onmicrosoft.com";
+const CACHED_TOKEN: &str = "cached-access-token-5e1f";
+
+/// Entra ID's device code endpoints, answering at once with tokens.
+async fn mount_entra(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(format!("/{TENANT}/oauth2/v2.0/devicecode")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "device_code": "dc-1",
+            "user_code": "WXYZ-1234",
+            "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": 900,
+            "interval": 0,
+            "message": "To sign in, open https://microsoft.com/devicelogin and enter WXYZ-1234."
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{TENANT}/oauth2/v2.0/token")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "access_token": CACHED_TOKEN,
+            "refresh_token": "cached-refresh-token-88aa"
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/engagements/referrals/{OFFICIAL_ID}")))
+        .and(header("authorization", format!("Bearer {CACHED_TOKEN}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(OFFICIAL_EXAMPLE.as_bytes().to_vec(), "application/json"),
+        )
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn login_caches_tokens_that_later_commands_use_until_logout() {
+    let server = MockServer::start().await;
+    mount_entra(&server).await;
+    let cache = fresh_cache_path();
+    let run = |args: &[&str]| {
+        partner_center()
+            .env("PARTNER_CENTER_TOKEN_CACHE", &cache)
+            .env("PARTNER_CENTER_AUTHORITY", server.uri())
+            .env("PARTNER_CENTER_BASE_URL", server.uri())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let login = run(&["login", "--tenant", TENANT, "--client-id", "app-1"]);
+    assert!(login.status.success(), "{}", stderr_of(&login));
+    assert!(
+        stderr_of(&login).contains("WXYZ-1234"),
+        "{}",
+        stderr_of(&login)
+    );
+    assert!(String::from_utf8_lossy(&login.stdout).starts_with("Signed in"));
+
+    let get = run(&["referrals", "get", OFFICIAL_ID]);
+    assert!(get.status.success(), "{}", stderr_of(&get));
+    let printed: Value = serde_json::from_slice(&get.stdout).unwrap();
+    assert_eq!(printed["id"], OFFICIAL_ID);
+
+    let logout = run(&["logout"]);
+    assert!(logout.status.success());
+    assert!(!cache.exists());
+    let get = run(&["referrals", "get", OFFICIAL_ID]);
+    assert_eq!(get.status.code(), Some(1));
+    assert!(
+        stderr_of(&get).contains("partner-center login"),
+        "{}",
+        stderr_of(&get)
+    );
+}
+
+#[tokio::test]
+async fn verbose_logs_the_call_on_stderr_without_the_token() {
+    let server = serve(200, OFFICIAL_EXAMPLE, "application/json").await;
+
+    let output = partner_center()
+        .args([
+            "-v",
+            "referrals",
+            "get",
+            OFFICIAL_ID,
+            "--base-url",
+            &server.uri(),
+            "--token",
+            TOKEN,
+        ])
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("attempt finished") && stderr.contains("get_referral"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TOKEN), "{stderr}");
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed["id"], OFFICIAL_ID);
 }

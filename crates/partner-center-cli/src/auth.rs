@@ -1,0 +1,64 @@
+//! Signing in: `login`, `logout`, and where a command's token comes from.
+
+use std::path::{Path, PathBuf};
+
+use partner_center::auth::{
+    CachedToken, DeviceCodeLogin, StaticToken, TokenProvider, default_cache_path,
+};
+
+/// The token cache to use: `--token-cache`, else the user's cache directory.
+pub(crate) fn cache_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
+    flag.or_else(default_cache_path)
+        .ok_or_else(|| "no cache directory on this system: pass --token-cache".to_owned())
+}
+
+/// Runs the device code sign-in, telling the user on stderr what to do, and caches the tokens.
+pub(crate) async fn login(
+    tenant: &str,
+    client_id: &str,
+    authority: &str,
+    cache: &Path,
+) -> Result<String, String> {
+    DeviceCodeLogin::new(tenant, client_id)
+        .authority(authority)
+        .cache_path(cache)
+        .login(|prompt| match &prompt.message {
+            Some(message) => eprintln!("{message}"),
+            None => eprintln!(
+                "To sign in, open {} and enter the code {}",
+                prompt.verification_uri, prompt.user_code
+            ),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("Signed in; tokens cached in {}", cache.display()))
+}
+
+/// Forgets the cached sign-in.
+pub(crate) fn logout(cache: &Path) -> Result<String, String> {
+    match CachedToken::remove(cache).map_err(|e| e.to_string())? {
+        true => Ok(format!("Signed out; removed {}", cache.display())),
+        false => Ok("Not signed in; nothing to remove".to_owned()),
+    }
+}
+
+/// The token for a command: `--token` / `PARTNER_CENTER_TOKEN` if given, else the cached
+/// sign-in (refreshed as needed).
+pub(crate) fn provider(
+    token: Option<String>,
+    cache: Option<PathBuf>,
+) -> Result<Box<dyn TokenProvider>, String> {
+    if let Some(token) = token {
+        return Ok(Box::new(StaticToken::new(token)));
+    }
+    let cache = cache_path(cache)?;
+    if !cache.exists() {
+        return Err(
+            "no token: pass --token, set PARTNER_CENTER_TOKEN, or run `partner-center login`"
+                .to_owned(),
+        );
+    }
+    CachedToken::load(cache)
+        .map(|tokens| Box::new(tokens) as Box<dyn TokenProvider>)
+        .map_err(|e| e.to_string())
+}
