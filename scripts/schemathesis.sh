@@ -66,14 +66,48 @@ if [[ $base_url != http://127.0.0.1:* ]]; then
 fi
 echo "sandbox at $base_url"
 
-# Half of the generated ids are ones the sandbox serves, so that 200 answers are checked too.
-"$bin" sandbox ids --output json | python3 -c '
+# Half of the generated ids are ones the sandbox serves, so that 200 answers are checked too;
+# likewise half of the $filter and $orderby values are valid queries (random text rarely is).
+"$bin" sandbox ids --limit 0 --output json | python3 -c '
 import json, sys
 ids = json.load(sys.stdin)
+filters = [
+    "status eq '"'"'New'"'"' and direction eq '"'"'Incoming'"'"'",
+    "customerProfile/address/country eq '"'"'US'"'"'",
+    "team/any(t:t/email eq '"'"'adele.vance@contoso.example'"'"')",
+    "updatedDateTime ge 2025-05-01T00:00:00Z and name ne '"'"'O'"'"''"'"'Brien'"'"'",
+    "(status eq '"'"'Active'"'"' or status eq '"'"'Closed'"'"') and substatus ne '"'"'Lost'"'"'",
+]
+orders = ["createdDateTime desc", "updatedDateTime", "createdDateTime desc,updatedDateTime asc"]
 print("[dictionaries.referral-ids]")
 print("values = " + json.dumps(ids))
+print("[dictionaries.filters]")
+print("values = " + json.dumps(filters))
+print("[dictionaries.orders]")
+print("values = " + json.dumps(orders))
 print("[parameters]")
 print("\"path.id\" = { dictionary = \"referral-ids\", probability = 0.5 }")
+print("\"query.$filter\" = { dictionary = \"filters\", probability = 0.5 }")
+print("\"query.$orderby\" = { dictionary = \"orders\", probability = 0.5 }")
+# positive_data_acceptance expects any request the schema allows to succeed; these answers
+# are right although the schema allows the request, because JSON Schema cannot say why:
+# - listReferrals 400: an OData $filter/$orderby/$select/$skiptoken the service cannot parse
+#   (the grammar is not a schema);
+# - createReferral 400: a body without type/customerProfile/consent/details (required on
+#   create only: the request body is the read schema Referral), or with a status/substatus
+#   pair the lifecycle forbids;
+# - updateReferral 400: a patch that does not apply to this referral (a path that does not
+#   exist, a value of the wrong type there, a forbidden status move);
+#   412: an If-Match that is not the referral'"'"'s current eTag.
+accepted = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+for operation, also in [
+    ("listReferrals", ["400"]),
+    ("createReferral", ["400"]),
+    ("updateReferral", ["400", "412"]),
+]:
+    print("[[operations]]")
+    print("include-operation-id = " + json.dumps(operation))
+    print("checks.positive_data_acceptance.expected-statuses = " + json.dumps(accepted + also))
 ' >"$work/schemathesis.toml"
 
 # Run from the work folder: schemathesis keeps its example database in the current folder.

@@ -184,12 +184,7 @@ async fn a_401_refreshes_through_the_cache_and_the_call_succeeds() {
         .respond_with(json_response(200, OFFICIAL_EXAMPLE))
         .mount(&server)
         .await;
-    let tokens = login(&server, &cache_path()).await;
-    let client = PartnerCenter::builder()
-        .base_url(server.uri())
-        .token_provider(tokens)
-        .build()
-        .unwrap();
+    let client = signed_in_client(&server).await;
 
     let referral = client.referrals().get(OFFICIAL_ID).await.unwrap();
 
@@ -209,12 +204,7 @@ async fn a_revoked_refresh_token_is_an_auth_error_without_secrets() {
         })))
         .mount(&server)
         .await;
-    let tokens = login(&server, &cache_path()).await;
-    let client = PartnerCenter::builder()
-        .base_url(server.uri())
-        .token_provider(tokens)
-        .build()
-        .unwrap();
+    let client = signed_in_client(&server).await;
 
     let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
 
@@ -229,6 +219,17 @@ async fn a_revoked_refresh_token_is_an_auth_error_without_secrets() {
     for secret in [ACCESS_1, REFRESH_1, "device-code-secret"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
+}
+
+/// A client of `server` signed in through `server`'s Entra ID double.
+async fn signed_in_client(server: &MockServer) -> PartnerCenter {
+    let tokens = login(server, &cache_path()).await;
+    PartnerCenter::builder()
+        .base_url(server.uri())
+        .token_provider(tokens)
+        .retry(fast_retries())
+        .build()
+        .unwrap()
 }
 
 /// A `tracing` writer into a shared buffer.
@@ -282,13 +283,7 @@ async fn the_logs_tell_the_story_of_a_call_and_never_show_a_token() {
         .with_priority(2)
         .mount(&server)
         .await;
-    let tokens = login(&server, &cache_path()).await;
-    let client = PartnerCenter::builder()
-        .base_url(server.uri())
-        .token_provider(tokens)
-        .retry(fast_retries())
-        .build()
-        .unwrap();
+    let client = signed_in_client(&server).await;
 
     client.referrals().get(OFFICIAL_ID).await.unwrap();
 

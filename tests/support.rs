@@ -57,8 +57,10 @@ const SNAPSHOT_HEADERS: &[&str] = &[
     "authorization",
     "client-request-id",
     "content-type",
+    "if-match",
     "ms-correlationid",
     "ms-requestid",
+    "prefer",
     "user-agent",
 ];
 
@@ -86,7 +88,9 @@ pub fn request_shape(request: &Request) -> Value {
         "path": request.url.path(),
         "query": query,
         "headers": headers,
-        "body": String::from_utf8_lossy(&request.body),
+        // A JSON body as JSON, so that the snapshot shows its structure.
+        "body": serde_json::from_slice::<Value>(&request.body)
+            .unwrap_or_else(|_| json!(String::from_utf8_lossy(&request.body))),
     })
 }
 

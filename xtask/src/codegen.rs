@@ -11,7 +11,9 @@ use std::path::Path;
 
 use openapiv3::{OpenAPI, ReferenceOr, Schema, SchemaKind, StringType, Type};
 use proc_macro2::TokenStream;
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
+use progenitor::{
+    GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl, TypePatch,
+};
 use quote::quote;
 use similar::TextDiff;
 
@@ -77,6 +79,7 @@ fn load_spec(path: &Path) -> Result<OpenAPI, String> {
 /// The complete contents of `generated.rs` for `spec`.
 pub fn generate(spec: &OpenAPI) -> Result<String, String> {
     let enums = string_enums(spec)?;
+    let spec = &without_bodiless_successes(spec);
     let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Positional)
@@ -91,6 +94,13 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
             [TypeImpl::Display].into_iter(),
         )
         .with_replacement("Amount", "crate::Amount", [TypeImpl::Display].into_iter());
+    // Objects get `Default`, so that users build one with `..Default::default()` instead of
+    // naming every optional field (and the `extra` map).
+    let mut default = TypePatch::default();
+    default.with_derive("Default");
+    for name in optional_objects(spec) {
+        settings.with_patch(name, &default);
+    }
     for e in &enums {
         settings.with_replacement(
             &e.name,
@@ -141,6 +151,44 @@ fn generate_client(settings: &GenerationSettings, spec: &OpenAPI) -> Result<Toke
     }
 }
 
+/// The spec as progenitor can take it: it panics on an operation whose successes mix a body
+/// and no body (PATCH answers 200 with the referral, or 204). Such bodiless successes are
+/// dropped here, so the generated code returns them as `UnexpectedResponse`, which the SDK
+/// takes for the success they are. The spec itself stays true to the service.
+fn without_bodiless_successes(spec: &OpenAPI) -> OpenAPI {
+    let mut spec = spec.clone();
+    for path in spec.paths.paths.values_mut() {
+        let ReferenceOr::Item(item) = path else {
+            continue;
+        };
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            let bodied = |r: &ReferenceOr<openapiv3::Response>| match r {
+                ReferenceOr::Item(r) => !r.content.is_empty(),
+                ReferenceOr::Reference { .. } => true,
+            };
+            let success = |code: &openapiv3::StatusCode| match code {
+                openapiv3::StatusCode::Code(n) => (200..300).contains(n),
+                openapiv3::StatusCode::Range(n) => *n == 2,
+            };
+            if responses.iter().any(|(code, r)| success(code) && bodied(r)) {
+                responses.retain(|code, r| !success(code) || bodied(r));
+            }
+        }
+    }
+    spec
+}
+
 /// The schema progenitor matches for `format: date-time` strings (descriptions are ignored).
 fn date_time_schema() -> schemars::schema::SchemaObject {
     schemars::schema::SchemaObject {
@@ -177,6 +225,21 @@ impl OpenEnum {
         out.push_str("    }\n}\n");
         out
     }
+}
+
+/// The names of the spec's object schemas without required fields (all of whose fields can
+/// default).
+fn optional_objects(spec: &OpenAPI) -> impl Iterator<Item = &String> {
+    spec.components
+        .iter()
+        .flat_map(|c| &c.schemas)
+        .filter_map(|(name, schema)| match schema {
+            ReferenceOr::Item(Schema {
+                schema_kind: SchemaKind::Type(Type::Object(object)),
+                ..
+            }) if object.required.is_empty() => Some(name),
+            _ => None,
+        })
 }
 
 /// Every named string enum of the spec, in spec order.

@@ -1,5 +1,6 @@
 //! Project automation: `cargo xtask <command>`.
 
+mod bench;
 mod codegen;
 
 use std::path::PathBuf;
@@ -28,6 +29,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Build crates/partner-center-bench in release and run it pinned (see BENCHMARKS.md);
+    /// its options (`--quick`, `--out PATH`, ...) are passed through.
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,6 +46,7 @@ fn main() -> ExitCode {
             let out = out.unwrap_or_else(|| root.join(codegen::OUTPUT_PATH));
             codegen::run(&spec, &out, check)
         }
+        Command::Bench { args } => bench::run(&workspace_root(), &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,4 +31,4 @@ pub use timestamp::Timestamp;
 pub use transport::{ResponseFuture, Transport};
 
 /// What every generated operation returns.
-pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<types::ErrorResponse>>;
+pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<types::ErrorBody>>;

@@ -2,10 +2,16 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use partner_center::DEFAULT_BASE_URL;
 use partner_center::auth::DEFAULT_AUTHORITY;
+use partner_center::models::{
+    ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
+};
+use partner_center::{DEFAULT_BASE_URL, Direction, MAX_PAGE_SIZE};
 use partner_center_sandbox::{DEFAULT_REFERRAL_COUNT, DEFAULT_SEED, SandboxBuilder};
+use serde_json::Value;
 
 #[derive(Parser)]
 #[command(
@@ -27,7 +33,8 @@ pub(crate) struct Cli {
     pub(crate) token: Option<String>,
     /// Call an offline sandbox started in this process instead of Partner Center: no token
     /// needed (--base-url and --token are ignored). `partner-center sandbox ids` lists its
-    /// referrals.
+    /// referrals. Each run starts a fresh sandbox: what a create or an update changes is gone
+    /// by the next run (use `partner-center sandbox serve` to keep one running).
     #[arg(long, global = true)]
     pub(crate) sandbox: bool,
     /// Where `login` keeps the tokens that commands use when no token is given [default: the
@@ -38,8 +45,8 @@ pub(crate) struct Cli {
     /// query values only from an allow-list.
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub(crate) verbose: u8,
-    /// How to print results: json is exactly what the service sent, table a summary [default:
-    /// json; table for `sandbox ids`].
+    /// How to print results: json is exactly what the service sent (an array for lists),
+    /// ndjson one referral per line, table a summary [default: json; table for `sandbox ids`].
     #[arg(long, global = true, value_enum)]
     pub(crate) output: Option<Output>,
     #[command(subcommand)]
@@ -50,6 +57,8 @@ pub(crate) struct Cli {
 pub(crate) enum Output {
     /// The JSON the service sent, pretty-printed.
     Json,
+    /// One compact JSON document per line: a referral, or an id.
+    Ndjson,
     /// A table: id, customer, status, deal value, currency, closing date.
     Table,
 }
@@ -85,6 +94,176 @@ pub(crate) enum ReferralsCommand {
         /// The referral's id (with --sandbox, `partner-center sandbox ids` lists them).
         id: String,
     },
+    /// List referrals: the first page (--top, at most 100), or every page with --all.
+    ///
+    /// Filters combine with `and`; a filter given several times (--status New --status
+    /// Active) matches any of its values.
+    List(ListArgs),
+    /// List the referrals of the same engagement as this one.
+    Related {
+        /// The referral's id.
+        id: String,
+    },
+    /// Create a referral from a JSON file and print it as created.
+    ///
+    /// The file is a referral as the service writes them; its type, customerProfile, consent
+    /// and details are required, and its name, externalReferenceId and team are used. The rest
+    /// (id, status, dates...) is set by the service.
+    Create {
+        /// The referral's JSON (`-` reads standard input).
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Change fields of a referral (one JSON Patch of `replace` operations). Prints the
+    /// updated referral with --return; nothing otherwise.
+    Update {
+        /// The referral's id.
+        id: String,
+        /// A field and its new value: `/details/notes=Call back on Monday`. The value is read
+        /// as JSON when it is JSON (`/details/dealValue=25000`, `/tags=["priority"]`), as text
+        /// otherwise; quote it to force text: `/name="2025"`.
+        #[arg(long = "set", value_name = "PATH=VALUE", required = true, value_parser = parse_set)]
+        set: Vec<(String, Value)>,
+        /// Update only if the referral's eTag is still this one (quotes included, as read);
+        /// otherwise the service refuses with 412.
+        #[arg(long, value_name = "ETAG")]
+        if_match: Option<String>,
+        /// Ask for the updated referral back and print it.
+        #[arg(long = "return")]
+        return_representation: bool,
+    },
+    /// Accept a new referral (Active / Accepted).
+    Accept {
+        /// The referral's id.
+        id: String,
+    },
+    /// Close a referral as won (Closed / Won).
+    Win {
+        /// The referral's id.
+        id: String,
+    },
+    /// Close a referral as lost (Closed / Lost), saying why.
+    Lose {
+        /// The referral's id.
+        id: String,
+        /// Why it was lost.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Decline a referral (Closed / Declined), saying why.
+    Decline {
+        /// The referral's id.
+        id: String,
+        /// Why it is declined.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `referrals list`: which referrals, in which order, how many.
+#[derive(Args)]
+pub(crate) struct ListArgs {
+    /// Only referrals in this status.
+    #[arg(long, ignore_case = true, value_parser = one_of(ReferralStatus::KNOWN, ReferralStatus::as_str))]
+    pub(crate) status: Vec<ReferralStatus>,
+    /// Only referrals in this substatus.
+    #[arg(long, ignore_case = true, value_parser = one_of(ReferralSubstatus::KNOWN, ReferralSubstatus::as_str))]
+    pub(crate) substatus: Vec<ReferralSubstatus>,
+    /// Only incoming or outgoing referrals.
+    #[arg(long, ignore_case = true, value_parser = one_of(ReferralDirection::KNOWN, ReferralDirection::as_str))]
+    pub(crate) direction: Vec<ReferralDirection>,
+    /// Only referrals of this type.
+    #[arg(long = "type", ignore_case = true, value_parser = one_of(ReferralType::KNOWN, ReferralType::as_str))]
+    pub(crate) referral_type: Vec<ReferralType>,
+    /// Only referrals of this qualification.
+    #[arg(long, ignore_case = true, value_parser = one_of(ReferralQualification::KNOWN, ReferralQualification::as_str))]
+    pub(crate) qualification: Vec<ReferralQualification>,
+    /// Only the referrals of this engagement.
+    #[arg(long, value_name = "ID")]
+    pub(crate) engagement: Option<String>,
+    /// Only referrals whose customer is in this country (ISO 3166 alpha-2, e.g. US).
+    #[arg(long, value_name = "CC")]
+    pub(crate) country: Vec<String>,
+    /// Only referrals whose partner team includes this email address.
+    #[arg(long, value_name = "EMAIL")]
+    pub(crate) team_email: Option<String>,
+    /// Only referrals updated at or after this date (2025-05-01) or date-time
+    /// (2025-05-01T08:00:00Z).
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub(crate) updated_since: Option<DateTime<Utc>>,
+    /// An OData filter of your own, added with `and`:
+    /// "customerProfile/address/city eq 'Redmond'".
+    #[arg(long, value_name = "ODATA")]
+    pub(crate) filter: Option<String>,
+    /// Sort by a date-time field, e.g. createdDateTime:desc; repeat for more keys.
+    #[arg(long, value_name = "FIELD[:desc]", value_parser = parse_order)]
+    pub(crate) order_by: Vec<(String, Direction)>,
+    /// How many referrals a page holds (1 to 100; the service's default is 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE)))]
+    pub(crate) top: Option<u32>,
+    /// Every page, not only the first (ndjson and table print each page as it comes).
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// With --all, report progress on stderr even when it is not a terminal (a line per page).
+    #[arg(long, requires = "all")]
+    pub(crate) progress: bool,
+}
+
+/// A value the spec lists, matched without regard to case, as the service spells it.
+fn one_of<T>(known: &'static [T], name: fn(&T) -> &str) -> impl TypedValueParser<Value = T>
+where
+    T: Clone + Send + Sync + for<'a> From<&'a str> + 'static,
+{
+    PossibleValuesParser::new(known.iter().map(name)).map(move |value| {
+        known
+            .iter()
+            .find(|k| name(k).eq_ignore_ascii_case(&value))
+            .cloned()
+            .unwrap_or_else(|| T::from(value.as_str()))
+    })
+}
+
+/// `PATH=VALUE`, the value as JSON when it is JSON.
+fn parse_set(text: &str) -> Result<(String, Value), String> {
+    let (path, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not PATH=VALUE (e.g. /details/notes=Call back)"))?;
+    if !path.starts_with('/') {
+        return Err(format!(
+            "{path:?} is not a path into the referral: start it with / (e.g. /details/notes)"
+        ));
+    }
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+    Ok((path.to_owned(), value))
+}
+
+/// A date (midnight UTC) or an RFC 3339 date-time.
+fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .or_else(|_| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
+        })
+        .map_err(|_| {
+            format!(
+                "{text:?} is neither a date (2025-05-01) nor a date-time (2025-05-01T08:00:00Z)"
+            )
+        })
+}
+
+/// `createdDateTime`, `createdDateTime:desc` or `createdDateTime:asc`.
+fn parse_order(text: &str) -> Result<(String, Direction), String> {
+    let (field, direction) = match text.rsplit_once(':') {
+        Some((field, "desc")) => (field, Direction::Descending),
+        Some((field, "asc")) => (field, Direction::Ascending),
+        Some(_) => return Err(format!("{text:?}: the direction is asc or desc")),
+        None => (text, Direction::Ascending),
+    };
+    if field.is_empty() {
+        return Err("the field to sort by is missing".to_owned());
+    }
+    Ok((field.to_owned(), direction))
 }
 
 #[derive(Subcommand)]
@@ -103,6 +282,9 @@ pub(crate) enum SandboxCommand {
     Ids {
         #[command(flatten)]
         data: SandboxData,
+        /// How many to list, from the first (0: all of them).
+        #[arg(long, default_value_t = 25)]
+        limit: usize,
     },
 }
 

@@ -3,6 +3,7 @@
 mod args;
 mod auth;
 mod output;
+mod referrals;
 mod sandbox;
 
 use std::io::{self, Write};
@@ -12,7 +13,7 @@ use clap::Parser;
 use partner_center::auth::TokenProvider;
 use partner_center::{Error, PartnerCenter};
 
-use crate::args::{Cli, Command, Output, ReferralsCommand, SandboxCommand};
+use crate::args::{Cli, Command, Output, SandboxCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,8 +43,8 @@ fn main() -> ExitCode {
 /// Runs the command: what it prints goes to stdout, an error comes back as one line.
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Referrals(ReferralsCommand::Get { id }) => {
-            // With --sandbox, the sandbox lives until the call is done.
+        Command::Referrals(command) => {
+            // With --sandbox, the sandbox lives until the command is done.
             let (client, _sandbox) = if cli.sandbox {
                 let sandbox = sandbox::start().await?;
                 let token = Box::new(partner_center::auth::StaticToken::new(sandbox::TOKEN));
@@ -52,19 +53,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let tokens = auth::provider(cli.token, cli.token_cache)?;
                 (client(&cli.base_url, tokens)?, None)
             };
-            let referral = client
-                .referrals()
-                .get(&id)
-                .await
-                .map_err(|e| describe(&e, cli.sandbox))?;
-            output::print(&output::referral(
-                &referral,
-                cli.output.unwrap_or(Output::Json),
-            )?)
+            let format = cli.output.unwrap_or(Output::Json);
+            let sandboxed = cli.sandbox;
+            referrals::run(&client, command, format, |e| describe(&e, sandboxed)).await
         }
-        Command::Sandbox(SandboxCommand::Ids { data }) => {
-            output::print(&sandbox::ids(&data, cli.output.unwrap_or(Output::Table))?)
-        }
+        Command::Sandbox(SandboxCommand::Ids { data, limit }) => output::print(&sandbox::ids(
+            &data,
+            limit,
+            cli.output.unwrap_or(Output::Table),
+        )?),
         Command::Sandbox(SandboxCommand::Serve { port, data }) => sandbox::serve(port, &data).await,
         Command::Login {
             tenant,

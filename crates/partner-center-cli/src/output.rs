@@ -1,31 +1,72 @@
 //! What the commands print, and printing it.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
-use comfy_table::{CellAlignment, Table, presets};
+use comfy_table::{CellAlignment, ColumnConstraint, LineStyle, Table, TableStyle, Width, presets};
 use partner_center::models::{Referral, Timestamp};
 
 use crate::args::Output;
 
-/// A referral as `format` asks: JSON exactly as the service sent it, or a one-row table.
+/// A referral as `format` asks: JSON exactly as the service sent it, one JSON line, or a
+/// one-row table.
 pub(crate) fn referral(referral: &Referral, format: Output) -> Result<String, String> {
     match format {
         Output::Json => serde_json::to_string_pretty(referral).map_err(|e| e.to_string()),
-        Output::Table => Ok(table(std::slice::from_ref(referral))),
+        Output::Ndjson | Output::Table => referrals(std::slice::from_ref(referral), format),
     }
 }
 
+/// Referrals as `format` asks: a JSON array, one JSON line each, or a table.
+pub(crate) fn referrals(referrals: &[Referral], format: Output) -> Result<String, String> {
+    match format {
+        Output::Json => serde_json::to_string_pretty(referrals).map_err(|e| e.to_string()),
+        Output::Ndjson => ndjson(referrals),
+        Output::Table => Ok(table(referrals, Part::Whole)),
+    }
+}
+
+fn ndjson(referrals: &[Referral]) -> Result<String, String> {
+    let lines = referrals
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    Ok(lines.join("\n"))
+}
+
+/// Which part of a table to draw.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Header, rows and borders.
+    Whole,
+    /// Rows only: the continuation of a table drawn earlier.
+    Rows,
+}
+
+/// The columns: header and width (padding included). Fixed widths keep the pages of a
+/// streamed table aligned.
+const COLUMNS: [(&str, u16); 6] = [
+    ("ID", 38),
+    ("Customer", 32),
+    ("Status", 19),
+    ("Deal value", 14),
+    ("Currency", 10),
+    ("Closing date", 14),
+];
+
 /// A summary of referrals: one row each.
-pub(crate) fn table(referrals: &[Referral]) -> String {
+fn table(referrals: &[Referral], part: Part) -> String {
     let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED).set_header([
-        "ID",
-        "Customer",
-        "Status",
-        "Deal value",
-        "Currency",
-        "Closing date",
-    ]);
+    let style: TableStyle = match part {
+        Part::Whole => presets::UTF8_FULL_CONDENSED,
+        Part::Rows => presets::UTF8_FULL_CONDENSED
+            .top_border(LineStyle::none())
+            .bottom_border(LineStyle::none()),
+    };
+    table.load_style(style);
+    if part == Part::Whole {
+        table.set_header(COLUMNS.map(|(name, _)| name));
+    }
     for referral in referrals {
         let details = referral.details.as_ref();
         table.add_row([
@@ -51,6 +92,12 @@ pub(crate) fn table(referrals: &[Referral]) -> String {
                     .as_deref(),
             ),
         ]);
+    }
+    // Without rows or a header there are no columns to constrain.
+    if table.column_count() == COLUMNS.len() {
+        table.set_constraints(
+            COLUMNS.map(|(_, width)| ColumnConstraint::Absolute(Width::Fixed(width))),
+        );
     }
     if let Some(deal_value) = table.column_mut(3) {
         deal_value.set_cell_alignment(CellAlignment::Right);
@@ -82,11 +129,143 @@ fn text(value: Option<&str>) -> String {
 
 /// Writes `output` and a newline on stdout.
 pub(crate) fn print(output: &str) -> Result<(), String> {
-    let mut stdout = io::stdout().lock();
-    match writeln!(stdout, "{output}").and_then(|()| stdout.flush()) {
-        Ok(()) => Ok(()),
+    match write_out(output) {
         // A closed pipe (`| head`) is the reader's choice, not a failure.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write the output: {e}")),
+        Ok(()) | Err(Stopped::ReaderGone) => Ok(()),
+        Err(Stopped::Failed(message)) => Err(message),
+    }
+}
+
+/// Why output stopped.
+pub(crate) enum Stopped {
+    /// The reader closed the pipe (`| head`): nothing more is wanted.
+    ReaderGone,
+    Failed(String),
+}
+
+fn write_out(output: &str) -> Result<(), Stopped> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{output}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => Stopped::ReaderGone,
+            _ => Stopped::Failed(format!("cannot write the output: {e}")),
+        })
+}
+
+/// Prints the pages of a listing as they come. ndjson and table output keep nothing (a table's
+/// rows are aligned by fixed column widths); JSON, one array, collects the referrals.
+pub(crate) struct PagePrinter {
+    format: Output,
+    collected: Vec<Referral>,
+    /// The table's bottom border, once its top has been printed.
+    table_end: Option<String>,
+}
+
+impl PagePrinter {
+    pub(crate) fn new(format: Output) -> Self {
+        Self {
+            format,
+            collected: Vec::new(),
+            table_end: None,
+        }
+    }
+
+    /// Prints (or keeps) one page.
+    pub(crate) fn page(&mut self, referrals: Vec<Referral>) -> Result<(), Stopped> {
+        match self.format {
+            Output::Json => {
+                self.collected.extend(referrals);
+                Ok(())
+            }
+            Output::Ndjson if referrals.is_empty() => Ok(()),
+            Output::Ndjson => write_out(&ndjson(&referrals).map_err(Stopped::Failed)?),
+            Output::Table if self.table_end.is_none() => {
+                let whole = table(&referrals, Part::Whole);
+                let (top, end) = whole.rsplit_once('\n').unwrap_or((whole.as_str(), ""));
+                self.table_end = Some(end.to_owned());
+                write_out(top)
+            }
+            Output::Table if referrals.is_empty() => Ok(()),
+            Output::Table => write_out(&table(&referrals, Part::Rows)),
+        }
+    }
+
+    /// Prints what is left: the JSON array, the table's bottom border.
+    pub(crate) fn finish(self) -> Result<(), Stopped> {
+        match self.format {
+            Output::Json => write_out(
+                &serde_json::to_string_pretty(&self.collected)
+                    .map_err(|e| Stopped::Failed(e.to_string()))?,
+            ),
+            Output::Ndjson => Ok(()),
+            Output::Table => match self.table_end {
+                Some(end) => write_out(&end),
+                // No page at all: an empty table.
+                None => write_out(&table(&[], Part::Whole)),
+            },
+        }
+    }
+}
+
+/// Pages and referrals read so far, on stderr: a line rewritten in place on a terminal, a line
+/// per page when asked for elsewhere, nothing otherwise.
+pub(crate) struct Progress {
+    mode: ProgressMode,
+    pages: usize,
+    referrals: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ProgressMode {
+    Off,
+    InPlace,
+    Lines,
+}
+
+impl Progress {
+    /// Progress for a terminal, or (`forced`) for a log.
+    pub(crate) fn new(forced: bool) -> Self {
+        let mode = if io::stderr().is_terminal() {
+            ProgressMode::InPlace
+        } else if forced {
+            ProgressMode::Lines
+        } else {
+            ProgressMode::Off
+        };
+        Self {
+            mode,
+            pages: 0,
+            referrals: 0,
+        }
+    }
+
+    /// Counts a page of `referrals` and shows the totals.
+    pub(crate) fn page(&mut self, referrals: usize) {
+        self.pages += 1;
+        self.referrals += referrals;
+        let (pages, plural) = (self.pages, if self.pages == 1 { "" } else { "s" });
+        let mut stderr = io::stderr().lock();
+        // Progress is a courtesy: failing to show it is no reason to stop.
+        let _ = match self.mode {
+            ProgressMode::Off => Ok(()),
+            ProgressMode::InPlace => write!(
+                stderr,
+                "\r\x1b[K{pages} page{plural}, {} referrals...",
+                self.referrals
+            ),
+            ProgressMode::Lines => {
+                writeln!(stderr, "{pages} page{plural}, {} referrals", self.referrals)
+            }
+        }
+        .and_then(|()| stderr.flush());
+    }
+
+    /// Takes the in-place line away, before other output or at the end.
+    pub(crate) fn clear(&self) {
+        if self.mode == ProgressMode::InPlace && self.pages > 0 {
+            let mut stderr = io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[K").and_then(|()| stderr.flush());
+        }
     }
 }

@@ -15,18 +15,37 @@ pub(crate) async fn start() -> Result<Sandbox, String> {
         .map_err(|e| format!("cannot start the sandbox: {e}"))
 }
 
-/// `sandbox ids`: the referrals a sandbox with `data` serves, without starting one.
-pub(crate) fn ids(data: &SandboxData, format: Output) -> Result<String, String> {
+/// `sandbox ids`: the first `limit` (0: all) referrals a sandbox with `data` serves, without
+/// starting one.
+pub(crate) fn ids(data: &SandboxData, limit: usize, format: Output) -> Result<String, String> {
     let referrals = data.builder().referrals();
+    let total = referrals.len();
+    let end = if limit == 0 { total } else { limit.min(total) };
+    let shown = &referrals[..end];
+    let ids = || shown.iter().filter_map(|r| r.id.as_deref());
     match format {
-        Output::Table => Ok(format!(
-            "{}\nGet one: partner-center --sandbox referrals get {OFFICIAL_REFERRAL_ID}",
-            output::table(&referrals)
-        )),
-        Output::Json => {
-            let ids: Vec<&str> = referrals.iter().filter_map(|r| r.id.as_deref()).collect();
-            serde_json::to_string_pretty(&ids).map_err(|e| e.to_string())
+        Output::Table => {
+            let more = if shown.len() < total {
+                format!(
+                    "{} of {total} referrals; --limit 0 lists them all.\n",
+                    shown.len()
+                )
+            } else {
+                String::new()
+            };
+            Ok(format!(
+                "{}\n{more}Get one: partner-center --sandbox referrals get {OFFICIAL_REFERRAL_ID}",
+                output::referrals(shown, Output::Table)?
+            ))
         }
+        Output::Json => {
+            serde_json::to_string_pretty(&ids().collect::<Vec<_>>()).map_err(|e| e.to_string())
+        }
+        Output::Ndjson => ids()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|lines| lines.join("\n"))
+            .map_err(|e| e.to_string()),
     }
 }
 
@@ -44,6 +63,7 @@ pub(crate) async fn serve(port: u16, data: &SandboxData) -> Result<(), String> {
         "{base}\n\
          Partner Center sandbox with {count} referrals; any bearer token is accepted. Ctrl-C stops it.\n\
          Try:    curl -H 'Authorization: Bearer {TOKEN}' {base}/v1.0/engagements/referrals/{OFFICIAL_REFERRAL_ID}\n\
+         List:   curl -H 'Authorization: Bearer {TOKEN}' '{base}/v1.0/engagements/referrals?$filter=status%20eq%20%27New%27&$top=5'\n\
          Faults: curl -X POST -d '{{\"fault\":\"throttle\",\"retryAfterSeconds\":2}}' {base}/_sandbox/faults",
         count = sandbox.referral_ids().len(),
     ))?;

@@ -82,12 +82,22 @@ fn sandbox_ids_lists_what_the_sandbox_serves() {
 
     let output = run(&["sandbox", "ids", "--output", "json"]);
     assert!(output.status.success(), "{}", stderr_of(&output));
+    let first: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(first.len(), 25);
+    let output = run(&["sandbox", "ids", "--output", "json", "--limit", "0"]);
     let ids: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(ids.len(), 26);
+    assert_eq!(ids.len(), 2_501);
+    assert_eq!(ids[..25], first);
     assert_eq!(ids[0], OFFICIAL_ID);
+    let output = run(&["sandbox", "ids", "--output", "ndjson", "--limit", "3"]);
+    let lines: Vec<String> = stdout_of(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines, ids[..3]);
 
     // The listed ids are the ones `--sandbox` serves.
-    for id in [&ids[1], &ids[13], &ids[25]] {
+    for id in [&ids[1], &ids[13], &ids[2_500]] {
         let output = run(&["--sandbox", "referrals", "get", id]);
         assert!(output.status.success(), "{id}: {}", stderr_of(&output));
         let referral: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -143,7 +153,7 @@ mod serve {
         let base_url = base_url.trim_end().to_owned();
         assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url:?}");
         let mut rest = String::new();
-        for _ in 0..3 {
+        for _ in 0..4 {
             timeout(PATIENCE, stdout.read_line(&mut rest))
                 .await
                 .unwrap()
@@ -155,6 +165,19 @@ mod serve {
             )),
             "{rest}"
         );
+        let list =
+            format!("{base_url}/v1.0/engagements/referrals?$filter=status%20eq%20%27New%27&$top=5");
+        assert!(rest.contains(&list), "{rest}");
+        let page: Value = reqwest::Client::new()
+            .get(&list)
+            .bearer_auth("sandbox")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(!page["value"].as_array().unwrap().is_empty());
 
         // It serves what `sandbox ids` lists for the same seed and count.
         let listed = run(&[

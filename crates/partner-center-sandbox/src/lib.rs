@@ -4,9 +4,14 @@
 //! [`Sandbox::start`] runs a real HTTP server on `127.0.0.1` that speaks the contract of
 //! `spec/partner-center.openapi.yaml`, with the same model types as the `partner-center` SDK:
 //!
-//! - every operation of the spec (today `GET /v1.0/engagements/referrals/{id}`);
+//! - every operation of the spec: list (`GET /v1.0/engagements/referrals` with an OData
+//!   `$filter`, `$orderby`, `$top`, `$skip`, `$select`, `$count`, and server-side paging with
+//!   `@odata.nextLink`), get, create (`POST`) and update (`PATCH`, a JSON Patch, with
+//!   `If-Match` and `Prefer: return=representation`), following the referral lifecycle of
+//!   [`partner_center_api::lifecycle`];
 //! - a seeded store: the official example referral ([`OFFICIAL_REFERRAL_ID`]) and
-//!   [`DEFAULT_REFERRAL_COUNT`] realistic generated ones, the same for the same seed;
+//!   [`DEFAULT_REFERRAL_COUNT`] realistic generated ones, the same for the same seed; writes
+//!   change it for the life of the sandbox, and every write is checked against the [spec];
 //! - the service's behaviour: `401 unauthenticated` without `Authorization: Bearer <token>`
 //!   (any non-empty token is accepted), `404 itemNotFound` for an unknown id or route, a fresh
 //!   `Request-ID` on every response, `client-request-id` echoed, `ETag` on referrals;
@@ -14,6 +19,53 @@
 //!   from Rust or with `POST /_sandbox/faults`.
 //!
 //! The server stops when the [`Sandbox`] is dropped.
+//!
+//! # Listing
+//!
+//! `$filter` takes the OData subset of the [filter grammar](#the-filter-grammar);
+//! a filter the sandbox cannot parse is a `400 invalidRequest` saying what and where.
+//! `$orderby` sorts by date-time fields (`createdDateTime desc,updatedDateTime`), then by
+//! creation. A page holds at most `$top` (1 to 100, default 100) referrals; when more match,
+//! its `@odata.nextLink` points back at the sandbox (at the `Host` the request was sent to)
+//! with the same query and a `$skiptoken`: a position in the listing, so that referrals created
+//! while paging are neither repeated nor skipped. `$count=true` adds `@odata.count`;
+//! `$select=status,details` keeps only those fields (and `id`).
+//!
+//! ## The filter grammar
+//!
+//! ```text
+//! filter     = or
+//! or         = and *( "or" and )
+//! and        = unary *( "and" unary )
+//! unary      = "not" unary / "(" or ")" / path-expr
+//! path-expr  = path ( operator literal / "/" ( "any" / "all" ) "(" name ":" or ")" )
+//! path       = name *( "/" name )        ; e.g. status, customerProfile/address/country
+//! operator   = "eq" / "ne" / "gt" / "ge" / "lt" / "le"
+//! literal    = string / date-time / "true" / "false" / "null"
+//! string     = "'" *( any character but "'" / "''" ) "'"
+//! date-time  = an unquoted RFC 3339 date-time, e.g. 2020-10-30T21:03:00Z
+//! ```
+//!
+//! Fields named `...DateTime` are compared by instant with a date-time, and are the only ones
+//! `gt`/`ge`/`lt`/`le` apply to; other fields are compared exactly with a string (or `true`,
+//! `false`, `null`); a missing field is `null`. Inside `team/any(t: ...)`, `t/email` is a field
+//! of each member of `team`; `all` needs every member to match.
+//!
+//! ```text
+//! status eq 'New' and (direction eq 'Incoming' or qualification eq 'SalesQualified')
+//! customerProfile/address/country eq 'US' and updatedDateTime ge 2025-05-01T00:00:00Z
+//! team/any(t:t/email eq 'adele.vance@contoso.example') and name ne 'O''Brien'
+//! ```
+//!
+//! # Writes
+//!
+//! `POST` needs `type`, `customerProfile`, `consent` and `details`; the sandbox sets `id`,
+//! `engagementId`, the dates, the `eTag`, and `New`/`Pending` unless a status is given, and
+//! answers `201` with the referral. `PATCH` applies `replace` and `add` operations (`/-` appends
+//! to an array; fields the service sets cannot be patched), refuses a status move the lifecycle
+//! forbids, answers `412 preconditionFailed` when `If-Match` is not the current `eTag`, and sets
+//! a new `eTag` and `updatedDateTime`. Anything that would leave a referral the spec does not
+//! allow is a `400 invalidRequest`.
 //!
 //! # The admin route
 //!
@@ -37,9 +89,14 @@
 #![deny(missing_docs)]
 
 mod faults;
+mod filter;
+mod patch;
+mod query;
 mod seed;
 mod server;
+pub mod spec;
 mod store;
+mod write;
 
 use std::fmt;
 use std::io;
@@ -59,8 +116,9 @@ use store::Store;
 pub const OFFICIAL_REFERRAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
 /// The seed [`Sandbox::start`] uses.
 pub const DEFAULT_SEED: u64 = 0;
-/// How many referrals [`Sandbox::start`] generates besides the official example.
-pub const DEFAULT_REFERRAL_COUNT: usize = 25;
+/// How many referrals [`Sandbox::start`] generates besides the official example: enough for
+/// 26 pages of 100.
+pub const DEFAULT_REFERRAL_COUNT: usize = 2_500;
 
 /// A running sandbox: a Partner Center Referrals service on `127.0.0.1`.
 ///
@@ -132,12 +190,14 @@ impl Sandbox {
         self.addr
     }
 
-    /// The ids of the referrals the sandbox serves, the official example first.
+    /// The ids of the referrals the sandbox serves, the official example first, then the
+    /// generated ones, then those created since, in order.
     pub fn referral_ids(&self) -> Vec<String> {
         self.store.ids()
     }
 
-    /// The referrals the sandbox serves, the official example first.
+    /// The referrals the sandbox serves, as they are now (updates included), in the order of
+    /// [`Sandbox::referral_ids`].
     pub fn referrals(&self) -> Vec<Referral> {
         self.store.all()
     }
@@ -223,14 +283,16 @@ impl SandboxBuilder {
     pub async fn start(self) -> io::Result<Sandbox> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
         let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
         let (store, faults, shutdown) = (
-            Store::new(self.referrals()),
+            Store::new(self.referrals()).map_err(io::Error::other)?,
             Faults::default(),
             CancellationToken::new(),
         );
         let app = server::router(AppState {
             store: store.clone(),
             faults: faults.clone(),
+            base_url: base_url.clone(),
             shutdown: shutdown.clone(),
         });
         let stopped = shutdown.clone().cancelled_owned();
@@ -240,7 +302,7 @@ impl SandboxBuilder {
                 .await
         });
         Ok(Sandbox {
-            base_url: format!("http://{addr}"),
+            base_url,
             addr,
             store,
             faults,

@@ -26,11 +26,11 @@ pub(crate) const OFFICIAL_EXAMPLE: &str =
     include_str!("../../../tests/fixtures/get-referral-by-id.response.json");
 
 /// The partner organization that owns every referral (the official example's).
-const ORGANIZATION_ID: &str = "00aa00aa-bb11-cc22-dd33-44ee44ee44ee";
-const ORGANIZATION_NAME: &str = "Contoso Company";
+pub(crate) const ORGANIZATION_ID: &str = "00aa00aa-bb11-cc22-dd33-44ee44ee44ee";
+pub(crate) const ORGANIZATION_NAME: &str = "Contoso Company";
 const PARTNER_DOMAIN: &str = "contoso.example";
 /// What the service writes in `@odata.context`, typo included.
-const ODATA_CONTEXT: &str =
+pub(crate) const ODATA_CONTEXT: &str =
     "https://api.partner.microsoft.com/v1.0/engagments/referrals/$metadata#Referrals/$entity";
 const SERVICE_REFERRALS: &str = "https://api.partner.microsoft.com/v1.0/engagements/referrals";
 
@@ -431,21 +431,7 @@ impl Generator {
 
         Referral {
             odata_context: Some(ODATA_CONTEXT.to_owned()),
-            links: Some(ReferralLinks {
-                related_referrals: Some(Link {
-                    uri: Some(format!(
-                        "{SERVICE_REFERRALS}?$filter=engagementId eq '{engagement_id}'"
-                    )),
-                    method: Some("GET".to_owned()),
-                    extra: Map::new(),
-                }),
-                self_: Some(Link {
-                    uri: Some(format!("{SERVICE_REFERRALS}/{id}")),
-                    method: Some("GET".to_owned()),
-                    extra: Map::new(),
-                }),
-                extra: Map::new(),
-            }),
+            links: Some(links(&id, &engagement_id)),
             e_tag: Some(format!(
                 "\"{:08x}-0000-0000-0000-{:012x}\"",
                 self.rng.random::<u32>(),
@@ -694,6 +680,22 @@ impl Generator {
     }
 }
 
+/// The links of a referral, as the service writes them: its engagement's referrals, itself.
+pub(crate) fn links(id: &str, engagement_id: &str) -> ReferralLinks {
+    let link = |uri: String| Link {
+        uri: Some(uri),
+        method: Some("GET".to_owned()),
+        extra: Map::new(),
+    };
+    ReferralLinks {
+        related_referrals: Some(link(format!(
+            "{SERVICE_REFERRALS}?$filter=engagementId eq '{engagement_id}'"
+        ))),
+        self_: Some(link(format!("{SERVICE_REFERRALS}/{id}"))),
+        extra: Map::new(),
+    }
+}
+
 fn item(id: &str) -> RequirementItem {
     RequirementItem {
         id: Some(id.to_owned()),
@@ -702,7 +704,7 @@ fn item(id: &str) -> RequirementItem {
 }
 
 /// A date-time as the service writes it: UTC with 7 fractional digits.
-fn timestamp(instant: DateTime<Utc>) -> Timestamp {
+pub(crate) fn timestamp(instant: DateTime<Utc>) -> Timestamp {
     let ticks = instant.timestamp_subsec_nanos() / 100;
     Timestamp::parse(format!(
         "{}.{ticks:07}Z",

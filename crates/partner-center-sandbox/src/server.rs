@@ -5,22 +5,33 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, Request, State};
-use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, ETAG, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::header::{
+    ALLOW, AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, IF_MATCH, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use axum::http::uri::Authority;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use partner_center_api::types::{ErrorResponse, Referral, ServiceError};
+use partner_center_api::types::{ErrorResponse, JsonPatch, ServiceError};
 use serde::Serialize;
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::faults::{Fault, FaultRequest, Faults, whole_seconds};
+use crate::patch;
+use crate::query::ListQuery;
 use crate::store::Store;
+use crate::write::{self, Refusal};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+const PREFER: HeaderName = HeaderName::from_static("prefer");
+const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
+/// What the service writes in a page's `@odata.context`, typo included.
+const LIST_CONTEXT: &str =
+    "https://api.partner.microsoft.com/v1.0/engagments/referrals/$metadata#Referrals";
 /// Routes under this prefix control the sandbox: no token, no faults.
 const ADMIN_PREFIX: &str = "/_sandbox/";
 
@@ -29,6 +40,8 @@ const ADMIN_PREFIX: &str = "/_sandbox/";
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) faults: Faults,
+    /// `http://127.0.0.1:PORT`: where next links point when a request has no usable `Host`.
+    pub(crate) base_url: String,
     /// Cancelled when the sandbox shuts down, so that a delayed answer does not hold it up.
     pub(crate) shutdown: CancellationToken,
 }
@@ -37,8 +50,16 @@ pub(crate) struct AppState {
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route(
+            "/v1.0/engagements/referrals",
+            get(list_referrals)
+                .post(create_referral)
+                .fallback(|| async { not_allowed("GET, HEAD, POST") }),
+        )
+        .route(
             "/v1.0/engagements/referrals/{id}",
-            get(get_referral).fallback(|| async { not_allowed("GET, HEAD") }),
+            get(get_referral)
+                .patch(update_referral)
+                .fallback(|| async { not_allowed("GET, HEAD, PATCH") }),
         )
         .route(
             "/_sandbox/faults",
@@ -106,31 +127,202 @@ fn has_bearer_token(headers: &HeaderMap) -> bool {
     })
 }
 
+/// `GET /v1.0/engagements/referrals`: one page of the referrals the OData query selects.
+async fn list_referrals(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = match ListQuery::parse(query.as_deref()) {
+        Ok(query) => query,
+        Err(e) => return invalid_request(&e.message, Some(e.parameter)),
+    };
+    let page = state.store.page(&query);
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(LIST_CONTEXT));
+    if query.count {
+        body.insert("@odata.count".into(), json!(page.count));
+    }
+    body.insert("value".into(), Value::Array(page.referrals));
+    if let Some(cursor) = &page.next {
+        let origin = origin(&headers, &state.base_url);
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(query.next_link(&origin, cursor)),
+        );
+    }
+    json(StatusCode::OK, &body)
+}
+
+/// Where the caller reached the sandbox (`http://` and its `Host`), so that a next link
+/// points back at the same place; the sandbox's own base URL when `Host` is unusable.
+fn origin(headers: &HeaderMap, base_url: &str) -> String {
+    headers
+        .get(HOST)
+        .and_then(|host| host.to_str().ok())
+        .and_then(|host| host.parse::<Authority>().ok())
+        .filter(|authority| authority.as_str().chars().all(|c| c.is_ascii_graphic()))
+        .map_or_else(
+            || base_url.to_owned(),
+            |authority| format!("http://{authority}"),
+        )
+}
+
+/// `POST /v1.0/engagements/referrals`: creates a referral; `201` with it.
+async fn create_referral(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let created = json_body(body).and_then(|body| write::create(body, now()));
+    match created {
+        Ok(referral) => {
+            state.store.insert(referral.clone());
+            referral_response(StatusCode::CREATED, &referral)
+        }
+        Err(refusal) => refused(refusal),
+    }
+}
+
 /// `GET /v1.0/engagements/referrals/{id}`. The id is one percent-decoded path segment.
 async fn get_referral(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let Path(id) = match id {
+    let id = match referral_id(id) {
         Ok(id) => id,
-        Err(rejection) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalidRequest",
-                &format!("The referral id is not valid: {rejection}."),
-                Some("id"),
-            );
-        }
+        Err(refusal) => return refused(refusal),
     };
     match state.store.get(&id) {
-        Some(referral) => referral_response(&referral),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "itemNotFound",
-            "The referral was not found.",
-            Some("id"),
+        Some(referral) => referral_response(StatusCode::OK, &referral),
+        None => referral_not_found(),
+    }
+}
+
+/// `PATCH /v1.0/engagements/referrals/{id}`: applies a JSON Patch, if `If-Match` (when sent)
+/// is the current `eTag`; `204`, or `200` with the referral for
+/// `Prefer: return=representation`.
+async fn update_referral(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let id = match referral_id(id) {
+        Ok(id) => id,
+        Err(refusal) => return refused(refusal),
+    };
+    // What the request itself gets wrong is a 400 before the precondition is looked at.
+    let operations = match json_body(body).and_then(|body| {
+        let patch = serde_json::from_value::<JsonPatch>(body).map_err(|e| Refusal::Invalid {
+            message: format!("the body must be a JSON Patch (an array of operations): {e}"),
+            target: Some("body".to_owned()),
+        })?;
+        patch::parse(patch.0).map_err(Refusal::from)
+    }) {
+        Ok(operations) => operations,
+        Err(refusal) => return refused(refusal),
+    };
+    // A value that is not text cannot be any eTag: it fails the precondition like a stale one.
+    let if_match = headers
+        .get(IF_MATCH)
+        .map(|v| v.to_str().unwrap_or_default());
+    let outcome = state.store.update(&id, |current| {
+        if let Some(if_match) = if_match.filter(|tag| !write::precondition_holds(tag, current)) {
+            return Err(NotUpdated::Stale(if_match.to_owned()));
+        }
+        write::update(current, &operations, now()).map_err(NotUpdated::Refused)
+    });
+    match outcome {
+        None => referral_not_found(),
+        Some(Ok(referral)) if wants_representation(&headers) => {
+            let mut response = referral_response(StatusCode::OK, &referral);
+            response.headers_mut().insert(
+                PREFERENCE_APPLIED,
+                HeaderValue::from_static("return=representation"),
+            );
+            response
+        }
+        Some(Ok(referral)) => {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            with_etag(response, &referral)
+        }
+        Some(Err(NotUpdated::Refused(refusal))) => refused(refusal),
+        Some(Err(NotUpdated::Stale(if_match))) => error(
+            StatusCode::PRECONDITION_FAILED,
+            "preconditionFailed",
+            &format!(
+                "If-Match ({if_match}) is not the referral's eTag: it changed since it was read."
+            ),
+            Some("If-Match"),
         ),
     }
+}
+
+/// The time of a write (the clock, unlike seeded data).
+fn now() -> chrono::DateTime<chrono::Utc> {
+    std::time::SystemTime::now().into()
+}
+
+/// Why an update did not happen.
+enum NotUpdated {
+    /// `If-Match` (this value) is not the referral's `eTag`.
+    Stale(String),
+    Refused(Refusal),
+}
+
+/// Whether `Prefer` asks for the updated referral back.
+fn wants_representation(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(PREFER)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|preference| {
+            preference
+                .trim()
+                .eq_ignore_ascii_case("return=representation")
+        })
+}
+
+/// The id of a referral route; one that is not text is refused.
+fn referral_id(id: Result<Path<String>, PathRejection>) -> Result<String, Refusal> {
+    id.map(|Path(id)| id).map_err(|rejection| Refusal::Invalid {
+        message: format!("The referral id is not valid: {rejection}."),
+        target: Some("id".to_owned()),
+    })
+}
+
+/// A request body as JSON.
+fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Refusal> {
+    let body = body.map_err(|rejection| Refusal::Invalid {
+        message: rejection.body_text(),
+        target: Some("body".to_owned()),
+    })?;
+    serde_json::from_slice(&body).map_err(|e| Refusal::Invalid {
+        message: format!("the body is not JSON: {e}"),
+        target: Some("body".to_owned()),
+    })
+}
+
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Invalid { message, target } => invalid_request(&message, target.as_deref()),
+        Refusal::Internal(_) => general_exception(),
+    }
+}
+
+fn invalid_request(message: &str, target: Option<&str>) -> Response {
+    error(StatusCode::BAD_REQUEST, "invalidRequest", message, target)
+}
+
+fn referral_not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "itemNotFound",
+        "The referral was not found.",
+        Some("id"),
+    )
 }
 
 /// `POST /_sandbox/faults`: queue a fault (see [`FaultRequest`]); answers how many requests
@@ -145,12 +337,7 @@ async fn add_fault(State(state): State<AppState>, body: Result<Bytes, BytesRejec
             state.faults.push(fault, times);
             pending(&state.faults)
         }
-        Err(message) => error(
-            StatusCode::BAD_REQUEST,
-            "invalidRequest",
-            &message,
-            Some("body"),
-        ),
+        Err(message) => invalid_request(&message, Some("body")),
     }
 }
 
@@ -239,11 +426,15 @@ async fn truncated(response: Response) -> Response {
     }
 }
 
-fn referral_response(referral: &Referral) -> Response {
-    let mut response = json(StatusCode::OK, referral);
+/// A referral, with its `eTag` as `ETag`.
+fn referral_response(status: StatusCode, referral: &Value) -> Response {
+    with_etag(json(status, referral), referral)
+}
+
+fn with_etag(mut response: Response, referral: &Value) -> Response {
     if let Some(etag) = referral
-        .e_tag
-        .as_deref()
+        .get("eTag")
+        .and_then(Value::as_str)
         .and_then(|tag| HeaderValue::from_str(tag).ok())
     {
         response.headers_mut().insert(ETAG, etag);

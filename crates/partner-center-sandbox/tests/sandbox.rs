@@ -44,7 +44,7 @@ async fn the_official_example_is_served_with_the_service_headers() {
 
 #[tokio::test]
 async fn every_response_gets_a_fresh_request_id_and_no_echo_unless_asked() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let mut ids = Vec::new();
     for path in [
         referral_path(OFFICIAL_REFERRAL_ID),
@@ -62,7 +62,7 @@ async fn every_response_gets_a_fresh_request_id_and_no_echo_unless_asked() {
 
 #[tokio::test]
 async fn without_a_bearer_token_every_api_route_is_401() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let official = referral_path(OFFICIAL_REFERRAL_ID);
     let cases = [
         (official.as_str(), None),
@@ -95,7 +95,7 @@ async fn without_a_bearer_token_every_api_route_is_401() {
 
 #[tokio::test]
 async fn error_bodies_have_the_referrals_shape() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let base = sandbox.base_url();
     let unauthenticated = send(
         base,
@@ -115,7 +115,10 @@ async fn error_bodies_have_the_referrals_shape() {
         Some("t"),
     )
     .await;
-    assert_eq!(header(wrong_method.headers(), "allow"), Some("GET, HEAD"));
+    assert_eq!(
+        header(wrong_method.headers(), "allow"),
+        Some("GET, HEAD, PATCH")
+    );
 
     let mut answers = Vec::new();
     for response in [
@@ -139,7 +142,7 @@ async fn error_bodies_have_the_referrals_shape() {
 
 #[tokio::test]
 async fn ids_are_one_percent_decoded_path_segment() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
 
     // `%2D` is `-`: the decoded id is the official one.
     let encoded = OFFICIAL_REFERRAL_ID.replacen('-', "%2D", 1);
@@ -192,9 +195,12 @@ async fn every_seeded_referral_is_served_with_its_etag() {
 
 #[tokio::test]
 async fn the_same_seed_serves_the_same_data() {
-    let one = Sandbox::builder().seed(99).start().await.unwrap();
-    let two = Sandbox::builder().seed(99).start().await.unwrap();
-    let other = Sandbox::builder().seed(100).start().await.unwrap();
+    let one = Sandbox::builder().seed(99).referral_count(25);
+    let one = one.start().await.unwrap();
+    let two = Sandbox::builder().seed(99).referral_count(25);
+    let two = two.start().await.unwrap();
+    let other = Sandbox::builder().seed(100).referral_count(25);
+    let other = other.start().await.unwrap();
     assert_ne!(one.base_url(), two.base_url());
     assert_eq!(one.referral_ids(), two.referral_ids());
     assert_eq!(one.referral_ids()[0], other.referral_ids()[0]);
@@ -234,7 +240,7 @@ async fn a_generated_referral_looks_like_a_real_one() {
 
 #[tokio::test]
 async fn throttling_answers_429_with_retry_after_then_recovers() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let path = referral_path(OFFICIAL_REFERRAL_ID);
     sandbox.faults().push(
         Fault::Throttle {
@@ -263,7 +269,7 @@ async fn throttling_answers_429_with_retry_after_then_recovers() {
 
 #[tokio::test]
 async fn outages_answer_503_with_retry_after_only_when_given() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let path = referral_path(OFFICIAL_REFERRAL_ID);
     sandbox.faults().push(
         Fault::Unavailable {
@@ -291,7 +297,7 @@ async fn outages_answer_503_with_retry_after_only_when_given() {
 
 #[tokio::test]
 async fn malformed_json_is_the_normal_answer_cut_short() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let path = referral_path(OFFICIAL_REFERRAL_ID);
     let whole = get(sandbox.base_url(), &path).await.text().await.unwrap();
     sandbox.faults().push(Fault::MalformedJson, 1);
@@ -315,7 +321,7 @@ async fn malformed_json_is_the_normal_answer_cut_short() {
 
 #[tokio::test]
 async fn a_delay_holds_the_answer_back() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let url = format!(
         "{}{}",
         sandbox.base_url(),
@@ -358,7 +364,7 @@ async fn a_delay_holds_the_answer_back() {
 
 #[tokio::test]
 async fn the_admin_route_queues_and_clears_faults_without_a_token() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let base = sandbox.base_url();
     let admin = format!("{base}/_sandbox/faults");
     let path = referral_path(OFFICIAL_REFERRAL_ID);
@@ -415,7 +421,7 @@ async fn the_admin_route_queues_and_clears_faults_without_a_token() {
 
 #[tokio::test]
 async fn faults_hit_the_gateway_before_authentication() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     sandbox
         .faults()
         .push(Fault::Unavailable { retry_after: None }, 1);
@@ -425,7 +431,7 @@ async fn faults_hit_the_gateway_before_authentication() {
 
 #[tokio::test]
 async fn shutdown_cuts_a_delay_short_and_closes_the_port() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let url = format!(
         "{}{}",
         sandbox.base_url(),
@@ -461,7 +467,7 @@ async fn shutdown_cuts_a_delay_short_and_closes_the_port() {
 
 #[tokio::test]
 async fn dropping_the_sandbox_stops_it() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = small().await;
     let url = format!(
         "{}{}",
         sandbox.base_url(),
@@ -493,7 +499,7 @@ fn dropping_the_sandbox_outside_the_runtime_is_harmless() {
 
 #[tokio::test]
 async fn a_chosen_port_is_used_and_a_taken_one_is_an_error() {
-    let first = Sandbox::start().await.unwrap();
+    let first = small().await;
     let port = first.addr().port();
     let err = Sandbox::builder().port(port).start().await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);

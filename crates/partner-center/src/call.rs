@@ -22,6 +22,7 @@ use crate::auth::{AccessToken, AuthError};
 use crate::client::Shared;
 use crate::error::{
     Attempt, AttemptOutcome, CallInfo, DecodeError, Error, ServiceError, TransportError,
+    error_detail,
 };
 use crate::redact;
 use crate::retry::{self, Outcome};
@@ -110,12 +111,12 @@ impl Call {
         }
     }
 
-    async fn map_error(&self, error: api::Error<api::types::ErrorResponse>) -> Error {
+    async fn map_error(&self, error: api::Error<api::types::ErrorBody>) -> Error {
         use api::Error as E;
         match error {
             E::ErrorResponse(response) => {
                 let status = response.status();
-                let detail = response.into_inner().error;
+                let detail = error_detail(response.into_inner());
                 self.service_error(ServiceError::new(status, Some(detail), self.info()))
             }
             E::InvalidResponsePayload(body, source) => {
@@ -187,11 +188,12 @@ impl Call {
             attempt
                 .headers_mut()
                 .insert(AUTHORIZATION, self.authorization());
-            *attempt.timeout_mut() = Some(
-                self.shared
-                    .attempt_timeout
-                    .min(deadline.saturating_duration_since(Instant::now())),
-            );
+            // The HTTP client applies the attempt timeout; a request-level timeout (which costs
+            // allocations and a timer) only when the call's deadline is nearer.
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining < self.shared.attempt_timeout {
+                *attempt.timeout_mut() = Some(remaining);
+            }
             #[cfg(feature = "rate-limit")]
             if let Some(limiter) = &self.shared.rate_limiter {
                 limiter.until_ready().await;
@@ -227,6 +229,7 @@ impl Call {
                 parent: &span,
                 elapsed_ms = sent.elapsed().as_millis() as u64,
                 outcome = %ended,
+                request_id = self.state().request_id.as_deref().unwrap_or("-"),
                 "attempt finished"
             );
 
@@ -432,9 +435,13 @@ fn attempt_outcome(outcome: Outcome, result: &Result<Response, AttemptError>) ->
     }
 }
 
-pub(crate) fn guid_header() -> HeaderValue {
+/// A random (v4) GUID as a header value. Request ids need to be unique, not unpredictable: a
+/// fast generator spares a system call per id.
+fn guid_header() -> HeaderValue {
+    let random = fastrand::u128(..).to_le_bytes();
+    let guid = uuid::Builder::from_random_bytes(random).into_uuid();
     let mut buffer = uuid::Uuid::encode_buffer();
-    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+    let text = guid.hyphenated().encode_lower(&mut buffer);
     HeaderValue::from_str(text).expect("a hyphenated GUID is a valid header value")
 }
 

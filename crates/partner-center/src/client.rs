@@ -27,10 +27,13 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 /// A Partner Center client. Cheap to clone: clones share one connection pool.
 ///
-/// ```no_run
-/// # async fn demo() -> partner_center::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sandbox = partner_center_sandbox::Sandbox::start().await?;
 /// let client = partner_center::PartnerCenter::builder()
-///     .token(std::env::var("PARTNER_CENTER_TOKEN").unwrap_or_default())
+///     .base_url(sandbox.base_url()) // the real service by default
+///     .token(std::env::var("PARTNER_CENTER_TOKEN").unwrap_or("sandbox".into()))
 ///     .application_name("contoso-crm-sync")
 ///     .build()?;
 /// let referral = client.referrals().get("c5fbb3b6-be74-4795-9fb5-4324c73fed37").await?;
@@ -93,17 +96,65 @@ impl PartnerCenter {
         F: FnOnce(api::Client) -> Fut,
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
-        let token = self.shared.auth.token().await?;
-        let call = Arc::new(Call::new(
-            Arc::clone(&self.shared),
-            self.correlation_id.clone(),
-            token,
-        ));
+        let call = self.start_call().await?;
         let policy: Arc<dyn api::Transport> = call.clone();
         let generated =
             api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
         let outcome = operation(generated).await;
         call.finish(outcome).await
+    }
+
+    /// Gets the page at `link` (an `@odata.nextLink`) through the same policy as the
+    /// generated operations, once the link is known to stay on this client's host.
+    pub(crate) async fn get_page(&self, link: &str) -> Result<api::types::ReferralPage> {
+        let url = self.checked_link(link)?;
+        let call = self.start_call().await?;
+        let request = self
+            .shared
+            .http
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .build()
+            .map_err(|e| Error::InvalidInput(format!("next link {link:?}: {e}")))?;
+        let sent = api::Transport::execute(&*call, &self.shared.http, request, "listReferrals");
+        let outcome = match sent.await {
+            Ok(response) if response.status().is_success() => {
+                api::ResponseValue::from_response(response).await
+            }
+            Ok(response) => Err(api::Error::UnexpectedResponse(response)),
+            Err(e) => Err(api::Error::CommunicationError(e)),
+        };
+        call.finish(outcome).await
+    }
+
+    /// `link` resolved against the base URL, if it keeps the base URL's scheme, host and port:
+    /// the token must never be sent anywhere else, nor over a downgraded scheme.
+    fn checked_link(&self, link: &str) -> Result<reqwest::Url> {
+        let untrusted = |reason: &str| Error::UntrustedLink(format!("{link:?} {reason}"));
+        let base = reqwest::Url::parse(&self.shared.base_url)
+            .map_err(|_| untrusted("cannot be checked against the base URL"))?;
+        let url = base.join(link).map_err(|_| untrusted("is not a URL"))?;
+        if url.scheme() != base.scheme() {
+            return Err(untrusted(&format!("is not {}", base.scheme())));
+        }
+        if url.host() != base.host() || url.port_or_known_default() != base.port_or_known_default()
+        {
+            return Err(untrusted(&format!(
+                "leaves {}",
+                base.host_str().unwrap_or("the host")
+            )));
+        }
+        Ok(url)
+    }
+
+    /// Starts one logical call: its token, ids and policy.
+    async fn start_call(&self) -> Result<Arc<Call>> {
+        let token = self.shared.auth.token().await?;
+        Ok(Arc::new(Call::new(
+            Arc::clone(&self.shared),
+            self.correlation_id.clone(),
+            token,
+        )))
     }
 }
 
@@ -227,8 +278,10 @@ impl PartnerCenterBuilder {
             Some(name) => format!("{} {USER_AGENT}", name.to_str().unwrap_or_default()),
             None => USER_AGENT.to_owned(),
         };
+        let attempt_timeout = self.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+            .timeout(attempt_timeout)
             // The API does not redirect; following one could carry the token elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(user_agent)
@@ -241,7 +294,7 @@ impl PartnerCenterBuilder {
                 auth,
                 application,
                 retry: self.retry.unwrap_or_default(),
-                attempt_timeout: self.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT),
+                attempt_timeout,
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
                 max_response_bytes: self
                     .max_response_bytes
@@ -327,6 +380,31 @@ mod tests {
         let client = builder.build().unwrap();
         assert!(!format!("{client:?}").contains("very-secret"));
         assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+    }
+
+    #[test]
+    fn next_links_must_stay_on_the_host_over_the_same_scheme() {
+        let client = PartnerCenter::builder().token("t").build().unwrap();
+        let ok = client.checked_link(
+            "https://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=abc",
+        );
+        assert_eq!(ok.unwrap().query(), Some("$skiptoken=abc"));
+        let relative = client.checked_link("/v1.0/engagements/referrals?$skiptoken=abc");
+        assert_eq!(
+            relative.unwrap().host_str(),
+            Some("api.partner.microsoft.com")
+        );
+        for link in [
+            // The documented example link: http, so a downgrade.
+            "http://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=abc",
+            "https://api.partner.microsoft.com.evil.example/v1.0/engagements/referrals",
+            "https://api.partner.microsoft.com:8443/v1.0/engagements/referrals",
+            "https://user@evil.example/",
+            "//evil.example/v1.0/engagements/referrals",
+        ] {
+            let err = client.checked_link(link).unwrap_err();
+            assert!(matches!(err, Error::UntrustedLink(_)), "{link}: {err:?}");
+        }
     }
 
     #[test]

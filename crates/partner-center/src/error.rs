@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use partner_center_api::types::ErrorBody;
 use reqwest::StatusCode;
-use serde::Deserialize;
 
 use crate::auth::AuthError;
 use crate::models::ErrorDetail;
@@ -20,16 +20,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Match on the variant for what to do, and read [`ServiceError`] for what the service said:
 ///
-/// ```no_run
-/// # async fn demo(client: partner_center::PartnerCenter) {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sandbox = partner_center_sandbox::Sandbox::start().await?;
+/// # let client = partner_center::PartnerCenter::builder().base_url(sandbox.base_url()).token("t").build()?;
 /// use partner_center::Error;
 ///
-/// match client.referrals().get("c5fbb3b6-be74-4795-9fb5-4324c73fed37").await {
+/// match client.referrals().get("no-such-referral").await {
 ///     Ok(referral) => println!("{:?}", referral.status),
-///     Err(Error::NotFound(_)) => println!("no such referral"),
+///     Err(Error::NotFound(e)) => assert_eq!(e.code(), Some("itemNotFound")),
 ///     Err(Error::Unauthorized(e)) => println!("sign in again (request id {:?})", e.request_id()),
 ///     Err(e) => eprintln!("{e}"),
 /// }
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,10 @@ pub enum Error {
     /// 404: no such referral.
     #[error("not found: {0}")]
     NotFound(Box<ServiceError>),
+    /// 412: the referral changed since it was read (its `eTag` no longer matches `If-Match`).
+    /// Read it again, and apply the change to the new version.
+    #[error("the referral changed since it was read; read it again: {0}")]
+    PreconditionFailed(Box<ServiceError>),
     /// Any other error status from the service (or a gateway in front of it).
     #[error("service error: {0}")]
     Service(Box<ServiceError>),
@@ -67,6 +75,10 @@ pub enum Error {
     /// No token could be had, or a rejected one could not be refreshed.
     #[error("authentication failed: {0}")]
     Auth(#[from] AuthError),
+    /// A link from the service (an `@odata.nextLink`) points off the client's host or
+    /// downgrades its scheme; it is not followed, and the token is not sent to it.
+    #[error("untrusted link: {0}")]
+    UntrustedLink(String),
     /// The call was refused before anything was sent (an empty id, for example).
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -79,12 +91,18 @@ impl Error {
     /// The HTTP status the service answered with, if it answered.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Self::Unauthorized(e) | Self::Forbidden(e) | Self::NotFound(e) | Self::Service(e) => {
-                Some(e.status)
-            }
+            Self::Unauthorized(e)
+            | Self::Forbidden(e)
+            | Self::NotFound(e)
+            | Self::PreconditionFailed(e)
+            | Self::Service(e) => Some(e.status),
             Self::Decode(e) => Some(e.status),
             Self::ResponseTooLarge { status, .. } => Some(*status),
-            Self::Transport(_) | Self::Auth(_) | Self::InvalidInput(_) | Self::Config(_) => None,
+            Self::Transport(_)
+            | Self::Auth(_)
+            | Self::UntrustedLink(_)
+            | Self::InvalidInput(_)
+            | Self::Config(_) => None,
         }
     }
 
@@ -92,13 +110,17 @@ impl Error {
     /// raised before a request was sent.
     pub fn call(&self) -> Option<&CallInfo> {
         match self {
-            Self::Unauthorized(e) | Self::Forbidden(e) | Self::NotFound(e) | Self::Service(e) => {
-                Some(&e.call)
-            }
+            Self::Unauthorized(e)
+            | Self::Forbidden(e)
+            | Self::NotFound(e)
+            | Self::PreconditionFailed(e)
+            | Self::Service(e) => Some(&e.call),
             Self::Decode(e) => Some(&e.call),
             Self::Transport(e) => Some(&e.call),
             Self::ResponseTooLarge { call, .. } => Some(call),
-            Self::Auth(_) | Self::InvalidInput(_) | Self::Config(_) => None,
+            Self::Auth(_) | Self::UntrustedLink(_) | Self::InvalidInput(_) | Self::Config(_) => {
+                None
+            }
         }
     }
 
@@ -125,9 +147,11 @@ impl Error {
     /// The service's error details, for the variants that carry them.
     pub fn service_error(&self) -> Option<&ServiceError> {
         match self {
-            Self::Unauthorized(e) | Self::Forbidden(e) | Self::NotFound(e) | Self::Service(e) => {
-                Some(e)
-            }
+            Self::Unauthorized(e)
+            | Self::Forbidden(e)
+            | Self::NotFound(e)
+            | Self::PreconditionFailed(e)
+            | Self::Service(e) => Some(e),
             _ => None,
         }
     }
@@ -139,6 +163,7 @@ impl Error {
             StatusCode::UNAUTHORIZED => Self::Unauthorized(error),
             StatusCode::FORBIDDEN => Self::Forbidden(error),
             StatusCode::NOT_FOUND => Self::NotFound(error),
+            StatusCode::PRECONDITION_FAILED => Self::PreconditionFailed(error),
             _ => Self::Service(error),
         }
     }
@@ -426,45 +451,31 @@ impl std::error::Error for TransportError {
     }
 }
 
-/// The error body shapes Partner Center answers with.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ErrorBody {
-    /// `{"error": {"code", "message", "target", "innerError"}}` (referrals).
-    Referrals { error: ErrorDetail },
-    /// `{"code", "description", "data", "source"}` (the wider Partner Center API).
-    PartnerCenter {
-        code: serde_json::Value,
-        description: Option<String>,
-    },
-    /// `{"statusCode": 429, "message": "Rate limit is exceeded. ..."}` (throttling).
-    Throttling {
-        #[serde(rename = "statusCode")]
-        status_code: serde_json::Value,
-        message: Option<String>,
-    },
-}
-
-fn decode_error_body(body: &[u8]) -> Option<ErrorDetail> {
-    let (code, message) = match serde_json::from_slice(body).ok()? {
-        ErrorBody::Referrals { error } => return Some(error),
-        ErrorBody::PartnerCenter { code, description } => (code, description),
-        ErrorBody::Throttling {
-            status_code,
-            message,
-        } => (status_code, message),
+/// The error details of a body the spec describes (`ErrorBody`: the referrals, throttling and
+/// Partner Center shapes), in the referrals shape.
+pub(crate) fn error_detail(body: ErrorBody) -> ErrorDetail {
+    let (code, message) = match body {
+        ErrorBody::ErrorResponse(response) => return response.error,
+        ErrorBody::ThrottlingError(e) => (e.status_code.to_string(), e.message),
+        ErrorBody::PartnerCenterError(e) => {
+            let code = match e.code {
+                serde_json::Value::String(code) => code,
+                other => other.to_string(),
+            };
+            (code, e.description)
+        }
     };
-    let code = match code {
-        serde_json::Value::String(code) => code,
-        other => other.to_string(),
-    };
-    Some(ErrorDetail {
+    ErrorDetail {
         code,
         message,
         target: None,
         inner_error: None,
         extra: serde_json::Map::new(),
-    })
+    }
+}
+
+fn decode_error_body(body: &[u8]) -> Option<ErrorDetail> {
+    serde_json::from_slice(body).ok().map(error_detail)
 }
 
 /// At most [`EXCERPT_CHARS`] characters of `body`, lossily decoded, with an ellipsis when cut.

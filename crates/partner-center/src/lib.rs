@@ -1,15 +1,20 @@
 //! A client for the Microsoft Partner Center **Referrals API**: leads and co-sell
 //! opportunities.
 //!
-//! ```no_run
+//! ```
 //! use partner_center::PartnerCenter;
+//! use partner_center::models::ReferralStatus;
 //!
-//! # async fn demo() -> partner_center::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let sandbox = partner_center_sandbox::Sandbox::start().await?;
+//! // Against Partner Center: drop base_url, and pass an App+User token.
 //! let client = PartnerCenter::builder()
-//!     .token(std::env::var("PARTNER_CENTER_TOKEN").unwrap_or_default())
+//!     .base_url(sandbox.base_url())
+//!     .token("sandbox")
 //!     .build()?;
 //! let referral = client.referrals().get("c5fbb3b6-be74-4795-9fb5-4324c73fed37").await?;
-//! println!("{:?} / {:?}", referral.status, referral.substatus);
+//! assert_eq!(referral.status, Some(ReferralStatus::New));
 //! # Ok(())
 //! # }
 //! ```
@@ -30,21 +35,27 @@
 pub mod auth;
 mod call;
 mod client;
+mod create;
 mod error;
 mod filter;
+mod list;
 pub mod models;
 mod redact;
 mod referrals;
 mod retry;
+mod update;
 
 pub use client::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT, PartnerCenter, PartnerCenterBuilder,
 };
+pub use create::NewReferral;
 pub use error::{
     Attempt, AttemptOutcome, CallInfo, DecodeError, Error, Result, ServiceError, TransportError,
 };
 pub use filter::Filter;
+pub use list::{Continuation, Direction, Items, ListReferrals, MAX_PAGE_SIZE, Page, Pages};
 pub use models::Referral;
 pub use referrals::Referrals;
 pub use retry::RetryPolicy;
+pub use update::UpdateReferral;

@@ -13,7 +13,7 @@ pub use partner_center_api::types::{
     StatusHistory, Target, TrackingInfo,
 };
 pub use partner_center_api::{
-    Amount, AssistanceRequestCode, ContractTerm, InvalidAmount, ProfileType, ReferralDirection,
-    ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType, RegistrationType,
-    SolutionType, TargetType, Timestamp,
+    Amount, AssistanceRequestCode, ContractTerm, InvalidAmount, PatchOp, ProfileType,
+    ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
+    RegistrationType, SolutionType, TargetType, Timestamp,
 };

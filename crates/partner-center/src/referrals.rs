@@ -3,8 +3,12 @@
 use partner_center_api::types::GetReferralId;
 
 use crate::client::PartnerCenter;
+use crate::create::NewReferral;
 use crate::error::{Error, Result};
-use crate::models::Referral;
+use crate::filter::Filter;
+use crate::list::{self, Continuation, ListReferrals, Pages, Start};
+use crate::models::{Referral, ReferralStatus, ReferralSubstatus};
+use crate::update::UpdateReferral;
 
 /// Leads and co-sell opportunities; [`PartnerCenter::referrals`] makes one.
 #[derive(Clone, Copy, Debug)]
@@ -23,12 +27,14 @@ impl<'c> Referrals<'c> {
     /// blank, `.`/`..`, or holding a backslash or control character) is refused with
     /// [`Error::InvalidInput`] before anything is sent.
     ///
-    /// ```no_run
-    /// # async fn demo(client: partner_center::PartnerCenter) -> partner_center::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = partner_center_sandbox::Sandbox::start().await?;
+    /// # let client = partner_center::PartnerCenter::builder().base_url(sandbox.base_url()).token("t").build()?;
     /// let referral = client.referrals().get("c5fbb3b6-be74-4795-9fb5-4324c73fed37").await?;
-    /// if let Some(customer) = &referral.customer_profile {
-    ///     println!("{}", customer.name.as_deref().unwrap_or("unnamed customer"));
-    /// }
+    /// let customer = referral.customer_profile.and_then(|c| c.name);
+    /// assert_eq!(customer.as_deref(), Some("Fabrikam Customer Inc"));
     /// # Ok(())
     /// # }
     /// ```
@@ -40,10 +46,113 @@ impl<'c> Referrals<'c> {
             .send(|api| async move { api.get_referral(&id).await })
             .await
     }
+
+    /// A query for referrals (`GET /v1.0/engagements/referrals`): filter, order, page size;
+    /// then the first page, every page, or every referral as a stream.
+    pub fn list(&self) -> ListReferrals<'c> {
+        ListReferrals::new(self.client)
+    }
+
+    /// The referrals of the same engagement as `referral` (its `links.relatedReferrals`).
+    pub fn related(&self, referral: &Referral) -> Result<ListReferrals<'c>> {
+        let engagement = referral.engagement_id.as_deref().ok_or_else(|| {
+            Error::InvalidInput("the referral has no engagementId to find related ones by".into())
+        })?;
+        Ok(self.engagement(engagement))
+    }
+
+    /// The referrals of one engagement.
+    pub fn engagement(&self, engagement_id: &str) -> ListReferrals<'c> {
+        self.list().filter(Filter::engagement_id(engagement_id))
+    }
+
+    /// The pages of a listing from a [`Continuation`] kept earlier ([`crate::Page::next`]) on.
+    pub fn resume(&self, continuation: Continuation) -> Pages<'c> {
+        list::paginate(self.client, Start::Link(continuation))
+    }
+
+    /// Creates a referral (`POST /v1.0/engagements/referrals`), after
+    /// [`NewReferral::validate`]; returns it as created, with its id and `eTag`.
+    pub async fn create(&self, referral: NewReferral) -> Result<Referral> {
+        referral.validate()?;
+        self.client
+            .send(|api| async move { api.create_referral(referral.as_referral()).await })
+            .await
+    }
+
+    /// An update of the referral `id` (a JSON Patch).
+    pub fn update(&self, id: &str) -> UpdateReferral<'c> {
+        UpdateReferral::new(self.client, id)
+    }
+
+    /// An update of `referral` as read: only if it has not changed since (`If-Match` its
+    /// `eTag`), with status moves checked against its current status.
+    pub fn update_referral(&self, referral: &Referral) -> UpdateReferral<'c> {
+        UpdateReferral::of(self.client, referral)
+    }
+
+    /// Accepts a new referral: `Active` / `Accepted`. Returns the updated referral.
+    pub async fn accept(&self, referral: &Referral) -> Result<Option<Referral>> {
+        self.move_to(
+            referral,
+            ReferralStatus::Active,
+            ReferralSubstatus::Accepted,
+            None,
+        )
+        .await
+    }
+
+    /// Closes a referral as won: `Closed` / `Won`.
+    pub async fn win(&self, referral: &Referral) -> Result<Option<Referral>> {
+        self.move_to(
+            referral,
+            ReferralStatus::Closed,
+            ReferralSubstatus::Won,
+            None,
+        )
+        .await
+    }
+
+    /// Closes a referral as lost, saying why: `Closed` / `Lost`.
+    pub async fn lose(&self, referral: &Referral, reason: &str) -> Result<Option<Referral>> {
+        self.move_to(
+            referral,
+            ReferralStatus::Closed,
+            ReferralSubstatus::Lost,
+            Some(reason),
+        )
+        .await
+    }
+
+    /// Declines a referral, saying why: `Closed` / `Declined`.
+    pub async fn decline(&self, referral: &Referral, reason: &str) -> Result<Option<Referral>> {
+        self.move_to(
+            referral,
+            ReferralStatus::Closed,
+            ReferralSubstatus::Declined,
+            Some(reason),
+        )
+        .await
+    }
+
+    /// One PATCH: the status move (checked), the reason if any, the updated referral back.
+    async fn move_to(
+        &self,
+        referral: &Referral,
+        status: ReferralStatus,
+        substatus: ReferralSubstatus,
+        reason: Option<&str>,
+    ) -> Result<Option<Referral>> {
+        let mut update = self.update_referral(referral).status(status, substatus);
+        if let Some(reason) = reason {
+            update = update.status_reason(reason);
+        }
+        update.return_representation().send().await
+    }
 }
 
 /// Refuses an id that cannot travel as exactly one path segment of the URL.
-fn checked_id(id: &str) -> Result<&str> {
+pub(crate) fn checked_id(id: &str) -> Result<&str> {
     let problem = if id.is_empty() {
         "is empty"
     } else if id.trim().is_empty() {

@@ -1,0 +1,83 @@
+//! Decoding (and re-encoding) the official example: the SDK's lossless `Referral` against
+//! `serde_json::Value`, which keeps everything too but types nothing.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use partner_center_api::types::Referral;
+use serde_json::Value;
+
+use crate::procfs;
+use crate::report::Stats;
+
+/// Nanoseconds per operation, the median of the rounds.
+#[derive(Debug)]
+pub(crate) struct DecodeResult {
+    pub(crate) value_parse: Stats,
+    pub(crate) referral_parse: Stats,
+    pub(crate) value_write: Stats,
+    pub(crate) referral_write: Stats,
+    /// Whether the decoded `Referral` re-encodes to the same JSON (as a `Value`) as the input.
+    pub(crate) lossless: bool,
+    /// CPUs used by other processes meanwhile.
+    pub(crate) others_cpus: f64,
+}
+
+/// `rounds` rounds of `iterations` operations of each kind, interleaved round by round.
+pub(crate) fn run(rounds: usize, iterations: usize) -> Result<DecodeResult, String> {
+    let input = crate::EXAMPLE;
+    let value: Value = serde_json::from_slice(input).map_err(|e| e.to_string())?;
+    let referral: Referral = serde_json::from_slice(input).map_err(|e| e.to_string())?;
+    let lossless = serde_json::to_value(&referral).map_err(|e| e.to_string())? == value;
+
+    let mut times: [Vec<f64>; 4] = Default::default();
+    let pid = std::process::id();
+    let own_before = procfs::cpu_ns(pid).map_err(|e| e.to_string())?;
+    let machine_before = procfs::machine_ticks().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    for round in 0..rounds {
+        // The order alternates so that neither side always runs on the heap the other left.
+        let order = if round % 2 == 0 {
+            [0, 1, 2, 3]
+        } else {
+            [1, 0, 3, 2]
+        };
+        for which in order {
+            times[which].push(match which {
+                0 => per_op(iterations, || {
+                    serde_json::from_slice::<Value>(black_box(input))
+                }),
+                1 => per_op(iterations, || {
+                    serde_json::from_slice::<Referral>(black_box(input))
+                }),
+                2 => per_op(iterations, || serde_json::to_vec(black_box(&value))),
+                _ => per_op(iterations, || serde_json::to_vec(black_box(&referral))),
+            });
+        }
+    }
+    let elapsed = started.elapsed().as_nanos() as f64;
+    let busy = procfs::machine_ticks()
+        .map_err(|e| e.to_string())?
+        .busy_cpus_since(&machine_before);
+    let own = (procfs::cpu_ns(pid).map_err(|e| e.to_string())? - own_before) as f64;
+    let [value_parse, referral_parse, value_write, referral_write] =
+        times.map(|t| Stats::of(t.into_iter()));
+    Ok(DecodeResult {
+        value_parse,
+        referral_parse,
+        value_write,
+        referral_write,
+        lossless,
+        others_cpus: ((busy * elapsed - own) / elapsed).max(0.0),
+    })
+}
+
+/// Nanoseconds per call of `operation`, over `iterations` calls.
+fn per_op<T>(iterations: usize, mut operation: impl FnMut() -> T) -> f64 {
+    let started = Instant::now();
+    for _ in 0..iterations {
+        // Dropped here: freeing what was built is part of the cost.
+        black_box(operation());
+    }
+    started.elapsed().as_nanos() as f64 / iterations as f64
+}

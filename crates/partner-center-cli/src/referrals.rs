@@ -1,0 +1,208 @@
+//! `partner-center referrals ...`: each command as SDK calls, and what it prints.
+
+use std::path::Path;
+
+use futures_util::TryStreamExt;
+use partner_center::models::Referral;
+use partner_center::{Filter, ListReferrals, NewReferral, PartnerCenter};
+
+use crate::args::{ListArgs, Output, ReferralsCommand};
+use crate::output::{self, PagePrinter, Progress, Stopped};
+
+/// Runs one `referrals` command with `client`; SDK errors come back through `describe`.
+pub(crate) async fn run(
+    client: &PartnerCenter,
+    command: ReferralsCommand,
+    format: Output,
+    describe: impl Fn(partner_center::Error) -> String,
+) -> Result<(), String> {
+    let referrals = client.referrals();
+    let printed = |referral: Option<Referral>| match referral {
+        Some(referral) => output::print(&output::referral(&referral, format)?),
+        None => Ok(()),
+    };
+    match command {
+        ReferralsCommand::Get { id } => printed(Some(referrals.get(&id).await.map_err(describe)?)),
+        ReferralsCommand::List(args) => {
+            let query = query(client, &args);
+            if args.all {
+                every_page(query, format, args.progress, &describe).await
+            } else {
+                let page = query.send().await.map_err(&describe)?;
+                let mut printer = PagePrinter::new(format);
+                finished(printer.page(page.items).and_then(|()| printer.finish()))
+            }
+        }
+        ReferralsCommand::Related { id } => {
+            let referral = referrals.get(&id).await.map_err(&describe)?;
+            let related = referrals.related(&referral).map_err(&describe)?;
+            every_page(related, format, false, &describe).await
+        }
+        ReferralsCommand::Create { file } => {
+            let created = referrals
+                .create(new_referral(&file)?)
+                .await
+                .map_err(describe)?;
+            printed(Some(created))
+        }
+        ReferralsCommand::Update {
+            id,
+            set,
+            if_match,
+            return_representation,
+        } => {
+            let mut update = referrals.update(&id);
+            for (path, value) in set {
+                update = update.replace(&path, value);
+            }
+            if let Some(etag) = if_match {
+                update = update.if_match(etag);
+            }
+            if return_representation {
+                update = update.return_representation();
+            }
+            printed(update.send().await.map_err(describe)?)
+        }
+        // Each verb reads the referral first: its eTag and status go with the update.
+        ReferralsCommand::Accept { id } => {
+            let referral = referrals.get(&id).await.map_err(&describe)?;
+            printed(referrals.accept(&referral).await.map_err(describe)?)
+        }
+        ReferralsCommand::Win { id } => {
+            let referral = referrals.get(&id).await.map_err(&describe)?;
+            printed(referrals.win(&referral).await.map_err(describe)?)
+        }
+        ReferralsCommand::Lose { id, reason } => {
+            let referral = referrals.get(&id).await.map_err(&describe)?;
+            printed(referrals.lose(&referral, &reason).await.map_err(describe)?)
+        }
+        ReferralsCommand::Decline { id, reason } => {
+            let referral = referrals.get(&id).await.map_err(&describe)?;
+            printed(
+                referrals
+                    .decline(&referral, &reason)
+                    .await
+                    .map_err(describe)?,
+            )
+        }
+    }
+}
+
+/// The listing the flags of `referrals list` ask for.
+fn query<'c>(client: &'c PartnerCenter, args: &ListArgs) -> ListReferrals<'c> {
+    let any = |filters: Vec<Filter>| filters.into_iter().reduce(Filter::or);
+    let filters = [
+        any(args.status.iter().cloned().map(Filter::status).collect()),
+        any(args
+            .substatus
+            .iter()
+            .cloned()
+            .map(Filter::substatus)
+            .collect()),
+        any(args
+            .direction
+            .iter()
+            .cloned()
+            .map(Filter::direction)
+            .collect()),
+        any(args
+            .referral_type
+            .iter()
+            .cloned()
+            .map(Filter::referral_type)
+            .collect()),
+        any(args
+            .qualification
+            .iter()
+            .cloned()
+            .map(Filter::qualification)
+            .collect()),
+        args.engagement.as_deref().map(Filter::engagement_id),
+        any(args.country.iter().map(|c| Filter::country(c)).collect()),
+        args.team_email.as_deref().map(Filter::team_email),
+        args.updated_since.map(Filter::updated_since),
+        args.filter.clone().map(Filter::raw),
+    ];
+    let mut query = client.referrals().list();
+    for filter in filters.into_iter().flatten() {
+        query = query.filter(filter);
+    }
+    for (field, direction) in &args.order_by {
+        query = query.order_by(field, *direction);
+    }
+    if let Some(top) = args.top {
+        query = query.top(top);
+    }
+    query
+}
+
+/// Every page of `query`, printed as it comes, with progress on stderr.
+async fn every_page(
+    query: ListReferrals<'_>,
+    format: Output,
+    forced_progress: bool,
+    describe: impl Fn(partner_center::Error) -> String,
+) -> Result<(), String> {
+    let mut progress = Progress::new(forced_progress);
+    let mut printer = PagePrinter::new(format);
+    let mut pages = std::pin::pin!(query.pages());
+    let outcome = loop {
+        let page = match pages.try_next().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break printer.finish(),
+            Err(e) => {
+                progress.clear();
+                return Err(describe(e));
+            }
+        };
+        progress.clear();
+        let count = page.items.len();
+        if let Err(stopped) = printer.page(page.items) {
+            break Err(stopped);
+        }
+        progress.page(count);
+    };
+    progress.clear();
+    finished(outcome)
+}
+
+/// How printing ended, as the command's outcome.
+fn finished(outcome: Result<(), Stopped>) -> Result<(), String> {
+    match outcome {
+        // A closed pipe (`| head`) is the reader's choice: stop reading pages, quietly.
+        Ok(()) | Err(Stopped::ReaderGone) => Ok(()),
+        Err(Stopped::Failed(message)) => Err(message),
+    }
+}
+
+/// The referral to create, from a file (or stdin for `-`) holding a referral's JSON.
+fn new_referral(file: &Path) -> Result<NewReferral, String> {
+    let name = file.display();
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| format!("cannot read {name}: {e}"))?;
+    let referral: Referral =
+        serde_json::from_str(&text).map_err(|e| format!("{name} is not a referral's JSON: {e}"))?;
+    let missing = |field: &str| format!("{name} has no {field}, which a new referral needs");
+    let mut new = NewReferral::new(
+        referral.type_.ok_or_else(|| missing("type"))?,
+        referral
+            .customer_profile
+            .ok_or_else(|| missing("customerProfile"))?,
+        referral.consent.ok_or_else(|| missing("consent"))?,
+        referral.details.ok_or_else(|| missing("details"))?,
+    );
+    if let Some(name) = referral.name {
+        new = new.name(name);
+    }
+    if let Some(id) = referral.external_reference_id {
+        new = new.external_reference_id(id);
+    }
+    if let Some(team) = referral.team {
+        new = new.team(team);
+    }
+    Ok(new)
+}

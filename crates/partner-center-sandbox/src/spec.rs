@@ -1,0 +1,203 @@
+//! The contract the sandbox speaks, `spec/partner-center.openapi.yaml`, and checking JSON
+//! against its schemas.
+//!
+//! The sandbox checks every referral it is sent (a create, the result of an update) against
+//! the spec's `Referral` schema, so that it never stores, and later serves, one that breaks the
+//! contract: a status the spec does not list, a date that is not one, a number sent as text.
+//! The same check is public, to hold your own fixtures and recorded payloads to the spec:
+//!
+//! ```
+//! use partner_center_sandbox::spec::{Schema, UnknownFields};
+//! use serde_json::json;
+//!
+//! let referral = Schema::component("Referral", UnknownFields::Kept)?;
+//! assert!(referral.is_valid(&json!({"status": "New", "customerProfile": {"name": "Fabrikam"}})));
+//! assert_eq!(
+//!     referral.errors(&json!({"status": "Open"})),
+//!     [r#""Open" is not one of "None", "New" or 2 other candidates at /status"#]
+//! );
+//! # Ok::<(), partner_center_sandbox::spec::SpecError>(())
+//! ```
+//!
+//! The spec's OpenAPI 3.0 schemas become JSON Schema (2020-12): `#/components/schemas/X`
+//! references point at `$defs`, `nullable: true` admits `null`, and `date-time` formats are
+//! checked.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value, json};
+
+/// `spec/partner-center.openapi.yaml`, as the sandbox was built with it.
+pub const SPEC_YAML: &str = include_str!("../../../spec/partner-center.openapi.yaml");
+
+/// The spec, parsed (once).
+pub fn document() -> Result<&'static Value, SpecError> {
+    static DOCUMENT: OnceLock<Result<Value, SpecError>> = OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| {
+            serde_yaml::from_str(SPEC_YAML)
+                .map_err(|e| SpecError(format!("the spec is not valid YAML: {e}")))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Whether a [`Schema`] lets through the object fields the spec does not name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownFields {
+    /// As the spec says: every object keeps fields it does not know yet.
+    Kept,
+    /// Refused wherever an object lists its properties: to catch a misspelt field.
+    Refused,
+}
+
+/// A schema of the spec, ready to check JSON with.
+#[derive(Clone, Debug)]
+pub struct Schema {
+    validator: jsonschema::Validator,
+}
+
+impl Schema {
+    /// The component schema `name` (`#/components/schemas/{name}`), e.g. `Referral`.
+    pub fn component(name: &str, fields: UnknownFields) -> Result<Self, SpecError> {
+        Self::new(
+            &json!({ "$ref": format!("#/components/schemas/{name}") }),
+            fields,
+        )
+    }
+
+    /// Any schema written in the spec's terms, e.g. a response's
+    /// `content.application/json.schema`: its `$ref`s resolve to the spec's components.
+    pub fn new(schema: &Value, fields: UnknownFields) -> Result<Self, SpecError> {
+        let components = &document()?["components"]["schemas"];
+        let mut root = convert(schema, fields)?;
+        let Value::Object(object) = &mut root else {
+            return Err(SpecError("a schema is a JSON object".to_owned()));
+        };
+        object.insert("$defs".to_owned(), convert(components, fields)?);
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&root)
+            .map_err(|e| SpecError(format!("the schema does not compile: {e}")))?;
+        Ok(Self { validator })
+    }
+
+    /// What is wrong with `json`, one line per problem (`... at /json/pointer`); empty when
+    /// it conforms.
+    pub fn errors(&self, json: &Value) -> Vec<String> {
+        self.validator
+            .iter_errors(json)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect()
+    }
+
+    /// Whether `json` conforms.
+    pub fn is_valid(&self, json: &Value) -> bool {
+        self.validator.is_valid(json)
+    }
+}
+
+/// The spec cannot be read, or a schema of it cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecError(String);
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// The spec's `Referral` schema, built once: what the sandbox checks its writes with.
+pub(crate) fn referral() -> Result<&'static Schema, SpecError> {
+    static REFERRAL: OnceLock<Result<Schema, SpecError>> = OnceLock::new();
+    REFERRAL
+        .get_or_init(|| Schema::component("Referral", UnknownFields::Kept))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// OpenAPI 3.0 schema -> JSON Schema.
+fn convert(schema: &Value, fields: UnknownFields) -> Result<Value, SpecError> {
+    match schema {
+        Value::Object(object) => {
+            let mut out = Map::new();
+            for (key, value) in object {
+                match key.as_str() {
+                    "nullable" => {}
+                    "$ref" => {
+                        let name = value
+                            .as_str()
+                            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                            .ok_or_else(|| {
+                                SpecError(format!("{value} is not a component schema reference"))
+                            })?;
+                        out.insert(key.clone(), json!(format!("#/$defs/{name}")));
+                    }
+                    "additionalProperties"
+                        if fields == UnknownFields::Refused
+                            && object.contains_key("properties") =>
+                    {
+                        out.insert(key.clone(), json!(false));
+                    }
+                    _ => {
+                        out.insert(key.clone(), convert(value, fields)?);
+                    }
+                }
+            }
+            if object.get("nullable") == Some(&json!(true)) {
+                return Ok(nullable(out));
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|v| convert(v, fields))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        other => Ok(other.clone()),
+    }
+}
+
+fn nullable(mut schema: Map<String, Value>) -> Value {
+    if let Some(Value::String(kind)) = schema.get("type") {
+        let kinds = json!([kind, "null"]);
+        schema.insert("type".into(), kinds);
+        if let Some(Value::Array(values)) = schema.get_mut("enum") {
+            values.push(Value::Null);
+        }
+        Value::Object(schema)
+    } else {
+        json!({ "anyOf": [schema, { "type": "null" }] })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_component_is_an_error_not_a_panic() {
+        assert!(Schema::component("NoSuchSchema", UnknownFields::Kept).is_err());
+        assert!(Schema::new(&json!({"$ref": "#/paths/x"}), UnknownFields::Kept).is_err());
+        assert!(Schema::new(&json!(true), UnknownFields::Kept).is_err());
+    }
+
+    #[test]
+    fn nullable_fields_take_null_and_others_do_not() {
+        let referral = referral().unwrap();
+        assert!(referral.is_valid(&json!({"organizationName": null})));
+        assert!(referral.is_valid(&json!({"details": {"dealValue": null}})));
+        let errors = referral.errors(&json!({"status": null, "createdDateTime": "soon"}));
+        for pointer in ["/status", "/createdDateTime"] {
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.ends_with(&format!(" at {pointer}"))),
+                "{errors:?}"
+            );
+        }
+    }
+}

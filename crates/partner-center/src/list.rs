@@ -1,0 +1,252 @@
+//! Listing referrals: [`ListReferrals`] (the query), [`Page`] and paging as a stream.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+
+use futures_util::stream::{self, Stream, TryStreamExt};
+use partner_center_api::types::ReferralPage;
+
+use crate::client::PartnerCenter;
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::models::Referral;
+
+/// The most referrals the service returns in one page.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// A query for referrals; [`crate::Referrals::list`] starts one.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sandbox = partner_center_sandbox::Sandbox::start().await?;
+/// # let client = partner_center::PartnerCenter::builder().base_url(sandbox.base_url()).token("t").build()?;
+/// use futures_util::TryStreamExt;
+/// use partner_center::{Direction, Filter};
+/// use partner_center::models::{ReferralDirection, ReferralStatus};
+///
+/// let mut new_leads = client
+///     .referrals()
+///     .list()
+///     .filter(Filter::status(ReferralStatus::New).and(Filter::direction(ReferralDirection::Incoming)))
+///     .order_by("createdDateTime", Direction::Descending)
+///     .stream();
+/// while let Some(referral) = new_leads.try_next().await? {
+///     println!("{:?}", referral.id);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a query does nothing until sent"]
+pub struct ListReferrals<'c> {
+    client: &'c PartnerCenter,
+    filter: Option<Filter>,
+    order_by: Option<String>,
+    top: Option<u32>,
+    skip: Option<u32>,
+    select: Option<String>,
+    count: bool,
+}
+
+/// A sort direction for [`ListReferrals::order_by`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Smallest (oldest) first.
+    Ascending,
+    /// Largest (newest) first.
+    Descending,
+}
+
+impl<'c> ListReferrals<'c> {
+    pub(crate) fn new(client: &'c PartnerCenter) -> Self {
+        Self {
+            client,
+            filter: None,
+            order_by: None,
+            top: None,
+            skip: None,
+            select: None,
+            count: false,
+        }
+    }
+
+    /// Only the referrals matching `filter` (a second call adds to the first with `and`).
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = Some(match self.filter.take() {
+            Some(earlier) => earlier.and(filter),
+            None => filter,
+        });
+        self
+    }
+
+    /// Sorts by `field` (e.g. `createdDateTime`, `updatedDateTime`); a second call adds a
+    /// secondary key.
+    pub fn order_by(mut self, field: &str, direction: Direction) -> Self {
+        let key = match direction {
+            Direction::Ascending => format!("{field} asc"),
+            Direction::Descending => format!("{field} desc"),
+        };
+        self.order_by = Some(match self.order_by.take() {
+            Some(earlier) => format!("{earlier},{key}"),
+            None => key,
+        });
+        self
+    }
+
+    /// At most `n` referrals a page (1 to [`MAX_PAGE_SIZE`]).
+    pub fn top(mut self, n: u32) -> Self {
+        self.top = Some(n);
+        self
+    }
+
+    /// Skips the first `n` matching referrals.
+    pub fn skip(mut self, n: u32) -> Self {
+        self.skip = Some(n);
+        self
+    }
+
+    /// Only these fields of each referral (e.g. `["id", "status", "customerProfile"]`).
+    pub fn select<'s>(mut self, fields: impl IntoIterator<Item = &'s str>) -> Self {
+        self.select = Some(fields.into_iter().collect::<Vec<_>>().join(","));
+        self
+    }
+
+    /// Asks for the number of matching referrals ([`Page::count`]).
+    pub fn count(mut self, count: bool) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// The first page.
+    pub async fn send(self) -> Result<Page> {
+        let top = self
+            .top
+            .map(|n| {
+                NonZeroU32::new(n)
+                    .filter(|n| n.get() <= MAX_PAGE_SIZE)
+                    .ok_or_else(|| {
+                        Error::InvalidInput(format!("top must be 1 to {MAX_PAGE_SIZE}, not {n}"))
+                    })
+            })
+            .transpose()?;
+        let skip = self
+            .skip
+            .map(i32::try_from)
+            .transpose()
+            .map_err(|_| Error::InvalidInput("skip is too large".into()))?;
+        let (filter, order_by, select) = (self.filter, self.order_by, self.select);
+        let count = self.count.then_some(true);
+        let page = self
+            .client
+            .send(|api| async move {
+                let filter = filter.as_ref().map(Filter::as_str);
+                api.list_referrals(
+                    count,
+                    filter,
+                    order_by.as_deref(),
+                    select.as_deref(),
+                    skip,
+                    None,
+                    top,
+                )
+                .await
+            })
+            .await?;
+        Ok(Page::from(page))
+    }
+
+    /// Every page, following `@odata.nextLink` until the last; one page in memory at a time.
+    pub fn pages(self) -> Pages<'c> {
+        let client = self.client;
+        paginate(client, Start::Query(self))
+    }
+
+    /// Every matching referral, page after page.
+    pub fn stream(self) -> Items<'c> {
+        Box::pin(
+            self.pages()
+                .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+                .try_flatten(),
+        )
+    }
+}
+
+/// One page of referrals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    /// The referrals of this page.
+    pub items: Vec<Referral>,
+    /// How many referrals match in all, when [`ListReferrals::count`] asked.
+    pub count: Option<i64>,
+    next: Option<Continuation>,
+}
+
+impl Page {
+    /// Where the next page is, or `None` on the last: keep it to resume later with
+    /// [`crate::Referrals::resume`].
+    pub fn next(&self) -> Option<&Continuation> {
+        self.next.as_ref()
+    }
+}
+
+impl From<ReferralPage> for Page {
+    fn from(page: ReferralPage) -> Self {
+        Self {
+            items: page.value,
+            count: page.odata_count,
+            next: page.odata_next_link.map(Continuation),
+        }
+    }
+}
+
+/// Where the next page of a listing is (the service's `@odata.nextLink`, as given).
+///
+/// It is plain text: store it, and resume later with [`crate::Referrals::resume`]. It is
+/// followed only to the client's own host and scheme.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Continuation(String);
+
+impl Continuation {
+    /// A continuation saved earlier (see [`Continuation::as_str`]).
+    pub fn new(link: impl Into<String>) -> Self {
+        Self(link.into())
+    }
+
+    /// The link, to store.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Continuation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a listing starts.
+pub(crate) enum Start<'c> {
+    Query(ListReferrals<'c>),
+    Link(Continuation),
+}
+
+/// The pages of a listing ([`ListReferrals::pages`], [`crate::Referrals::resume`]).
+pub type Pages<'c> = Pin<Box<dyn Stream<Item = Result<Page>> + Send + 'c>>;
+
+/// The referrals of a listing ([`ListReferrals::stream`]).
+pub type Items<'c> = Pin<Box<dyn Stream<Item = Result<Referral>> + Send + 'c>>;
+
+/// The pages from `start` on: each step fetches one page and keeps only its continuation.
+pub(crate) fn paginate<'c>(client: &'c PartnerCenter, start: Start<'c>) -> Pages<'c> {
+    Box::pin(stream::try_unfold(Some(start), move |state| async move {
+        let page = match state {
+            None => return Ok(None),
+            Some(Start::Query(query)) => query.send().await?,
+            Some(Start::Link(link)) => Page::from(client.get_page(link.as_str()).await?),
+        };
+        let next = page.next.clone().map(Start::Link);
+        Ok(Some((page, next)))
+    }))
+}

@@ -1,0 +1,522 @@
+//! List (filters, paging, continuations), related, create and update: what is sent, what
+//! comes back, and what is refused before anything is sent.
+
+use futures_util::{StreamExt, TryStreamExt};
+use partner_center::models::{
+    Address, Amount, Consent, CustomerProfile, Member, ReferralDetails, ReferralDirection,
+    ReferralStatus, ReferralSubstatus, ReferralType,
+};
+use partner_center::{Direction, Error, Filter, NewReferral, PartnerCenter, Referral, RetryPolicy};
+use partner_center_tests::*;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const LIST_PATH: &str = "/v1.0/engagements/referrals";
+
+fn referral(n: usize) -> Value {
+    let mut r = json(OFFICIAL_EXAMPLE);
+    r["id"] = json!(format!("referral-{n:04}"));
+    r
+}
+
+fn page(items: Vec<Value>, next: Option<String>) -> ResponseTemplate {
+    let mut body = json!({
+        "@odata.context": "https://api.partner.microsoft.com/v1.0/engagements/$metadata#referrals",
+        "value": items,
+    });
+    if let Some(next) = next {
+        body["@odata.nextLink"] = json!(next);
+    }
+    json_response(200, &body.to_string())
+}
+
+fn snapshot_request(name: &str, request: &Request) {
+    insta::assert_json_snapshot!(name, request_shape(request), {
+        ".headers[\"client-request-id\"]" => guid_redaction(),
+        ".headers[\"ms-requestid\"]" => guid_redaction(),
+        ".headers[\"ms-correlationid\"]" => guid_redaction(),
+        ".headers.authorization" => "[token]",
+        ".headers[\"user-agent\"]" => "[user-agent]",
+    });
+}
+
+#[tokio::test]
+async fn list_sends_the_odata_query_and_decodes_the_page() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(LIST_PATH))
+        .respond_with(page(vec![referral(1), referral(2)], None).insert_header("Request-ID", "r"))
+        .mount(&server)
+        .await;
+
+    let page = client(&server)
+        .referrals()
+        .list()
+        .filter(Filter::status(ReferralStatus::New))
+        .filter(
+            Filter::direction(ReferralDirection::Incoming)
+                .or(Filter::team_email("o'neil@contoso.com")),
+        )
+        .order_by("createdDateTime", Direction::Descending)
+        .top(50)
+        .skip(10)
+        .select(["id", "status"])
+        .count(true)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.items[1].id.as_deref(), Some("referral-0002"));
+    assert!(page.next().is_none());
+    let requests = server.received_requests().await.unwrap();
+    snapshot_request("list_request", &requests[0]);
+}
+
+#[tokio::test]
+async fn list_refuses_a_page_size_the_service_would_refuse() {
+    let server = MockServer::start().await;
+    for top in [0, 101] {
+        let err = client(&server)
+            .referrals()
+            .list()
+            .top(top)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{top}: {err:?}");
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+/// A server with `pages` pages of 3 referrals, linked by `$skiptoken`.
+async fn paged_server(pages: usize) -> MockServer {
+    let server = MockServer::start().await;
+    for n in 0..pages {
+        let items = (0..3).map(|i| referral(n * 3 + i)).collect();
+        let next = (n + 1 < pages)
+            .then(|| format!("{}{LIST_PATH}?$skiptoken=page{}", server.uri(), n + 1));
+        let mock = Mock::given(method("GET")).and(path(LIST_PATH));
+        let mock = if n == 0 {
+            mock.and(wiremock::matchers::query_param_is_missing("$skiptoken"))
+        } else {
+            mock.and(query_param("$skiptoken", format!("page{n}")))
+        };
+        mock.respond_with(page(items, next)).mount(&server).await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn paging_follows_next_links_to_the_last_page_in_order() {
+    let server = paged_server(12).await;
+
+    let ids: Vec<String> = client(&server)
+        .referrals()
+        .list()
+        .stream()
+        .map_ok(|r| r.id.unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+
+    let expected: Vec<String> = (0..36).map(|n| format!("referral-{n:04}")).collect();
+    assert_eq!(ids, expected);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 12);
+    // Every page carries the token and its own request ids.
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.headers["authorization"] == format!("Bearer {TOKEN}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_continuation_resumes_a_listing_later() {
+    let server = paged_server(3).await;
+    let client = client(&server);
+
+    let first = client.referrals().list().send().await.unwrap();
+    let saved = first.next().unwrap().to_string();
+
+    let rest: Vec<_> = client
+        .referrals()
+        .resume(partner_center::Continuation::new(saved))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(rest[1].items[2].id.as_deref(), Some("referral-0008"));
+}
+
+#[tokio::test]
+async fn a_next_link_off_the_host_is_refused_and_gets_no_token() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(page(vec![], None))
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    let off_host = format!("{}{LIST_PATH}?$skiptoken=x", elsewhere.uri());
+    let https = format!(
+        "{}{LIST_PATH}?$skiptoken=y",
+        server.uri().replace("http://", "https://")
+    );
+    for link in [off_host, https, "ftp://127.0.0.1/x".to_owned()] {
+        server.reset().await;
+        Mock::given(method("GET"))
+            .and(path(LIST_PATH))
+            .respond_with(page(vec![referral(1)], Some(link.clone())))
+            .mount(&server)
+            .await;
+
+        let pages: Vec<_> = client(&server).referrals().list().pages().collect().await;
+
+        assert_eq!(pages.len(), 2, "{link}");
+        assert!(pages[0].is_ok());
+        assert!(
+            matches!(&pages[1], Err(Error::UntrustedLink(_))),
+            "{link}: {:?}",
+            pages[1]
+        );
+    }
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn related_referrals_are_listed_by_engagement() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(LIST_PATH))
+        .and(query_param(
+            "$filter",
+            "engagementId eq '65edc0b5-3485-41b7-a17e-dfa9ef4706e2'",
+        ))
+        .respond_with(page(vec![referral(1), referral(2)], None))
+        .mount(&server)
+        .await;
+    let official: Referral = serde_json::from_str(OFFICIAL_EXAMPLE).unwrap();
+
+    let page = client(&server)
+        .referrals()
+        .related(&official)
+        .unwrap()
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(page.items.len(), 2);
+    let lonely = Referral::default();
+    assert!(matches!(
+        client(&server).referrals().related(&lonely),
+        Err(Error::InvalidInput(_))
+    ));
+}
+
+fn new_referral() -> NewReferral {
+    NewReferral::new(
+        ReferralType::Independent,
+        CustomerProfile {
+            name: Some("Fabrikam Customer Inc".into()),
+            address: Some(Address {
+                city: Some("Redmond".into()),
+                country: Some("US".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        Consent {
+            consent_to_share_referral_with_microsoft_sellers: Some(false),
+            consent_to_contact: Some(true),
+            ..Default::default()
+        },
+        ReferralDetails {
+            notes: Some("Microsoft 365 roll-out".into()),
+            deal_value: Some(Amount::from(10_000_i64)),
+            currency: Some("USD".into()),
+            ..Default::default()
+        },
+    )
+    .name("Fabrikam M365")
+}
+
+#[tokio::test]
+async fn create_sends_the_referral_and_accepts_200_and_201() {
+    for status in [201, 200] {
+        let server = MockServer::start().await;
+        let mut created = json(OFFICIAL_EXAMPLE);
+        created["name"] = json!("Fabrikam M365");
+        Mock::given(method("POST"))
+            .and(path(LIST_PATH))
+            .respond_with(json_response(status, &created.to_string()))
+            .mount(&server)
+            .await;
+
+        let referral = client(&server)
+            .referrals()
+            .create(new_referral())
+            .await
+            .unwrap();
+
+        assert_eq!(referral.id.as_deref(), Some(OFFICIAL_ID), "{status}");
+        let requests = server.received_requests().await.unwrap();
+        if status == 201 {
+            snapshot_request("create_request", &requests[0]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_new_referral_is_refused_before_sending() {
+    let server = MockServer::start().await;
+    let details = ReferralDetails {
+        deal_value: Some(Amount::from(5_i64)),
+        ..Default::default()
+    };
+    let invalid = NewReferral::new(
+        ReferralType::Shared,
+        CustomerProfile::default(),
+        Consent::default(),
+        details,
+    );
+
+    let err = client(&server)
+        .referrals()
+        .create(invalid)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::InvalidInput(m) if m.contains("customer needs a name")));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+async fn patch_server(response: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path(referral_path(OFFICIAL_ID)))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn official() -> Referral {
+    serde_json::from_str(OFFICIAL_EXAMPLE).unwrap()
+}
+
+#[tokio::test]
+async fn update_sends_one_json_patch_with_if_match_and_prefer() {
+    let mut updated = json(OFFICIAL_EXAMPLE);
+    updated["status"] = json!("Active");
+    let server = patch_server(json_response(200, &updated.to_string())).await;
+
+    let referral = client(&server)
+        .referrals()
+        .update_referral(&official())
+        .status(ReferralStatus::Active, ReferralSubstatus::Accepted)
+        .deal_value(Amount::from(25_000_i64))
+        .notes("Kick-off booked")
+        .add_team_member(Member {
+            email: Some("ann@contoso.com".into()),
+            first_name: Some("Ann".into()),
+            ..Default::default()
+        })
+        .return_representation()
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(referral.unwrap().status, Some(ReferralStatus::Active));
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        requests[0].headers["if-match"],
+        "\"2500ec5a-0000-0000-0000-5bf4967d0000\""
+    );
+    assert_eq!(requests[0].headers["prefer"], "return=representation");
+    snapshot_request("update_request", &requests[0]);
+}
+
+#[tokio::test]
+async fn a_204_update_is_a_success_without_a_body() {
+    let server = patch_server(ResponseTemplate::new(204)).await;
+
+    let updated = client(&server)
+        .referrals()
+        .update(OFFICIAL_ID)
+        .notes("n")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(updated, None);
+}
+
+#[tokio::test]
+async fn a_412_tells_the_user_to_read_the_referral_again() {
+    let body = r#"{"error":{"code":"preconditionFailed","message":"The eTag does not match."}}"#;
+    let server = patch_server(json_response(412, body)).await;
+
+    let err = client(&server)
+        .referrals()
+        .win(&official())
+        .await
+        .unwrap_err();
+
+    let Error::PreconditionFailed(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.code(), Some("preconditionFailed"));
+    assert!(err.to_string().contains("read it again"), "{err}");
+}
+
+#[tokio::test]
+async fn lifecycle_verbs_send_one_patch_each() {
+    let server = patch_server(json_response(200, OFFICIAL_EXAMPLE)).await;
+    let client = client(&server);
+    let new = official();
+
+    client.referrals().accept(&new).await.unwrap();
+    client.referrals().lose(&new, "Budget cut").await.unwrap();
+    client
+        .referrals()
+        .decline(&new, "Not our region")
+        .await
+        .unwrap();
+    client.referrals().win(&new).await.unwrap();
+
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            json!([{"op":"replace","path":"/status","value":"Active"},{"op":"replace","path":"/substatus","value":"Accepted"}]),
+            json!([{"op":"replace","path":"/status","value":"Closed"},{"op":"replace","path":"/substatus","value":"Lost"},{"op":"replace","path":"/statusReason","value":"Budget cut"}]),
+            json!([{"op":"replace","path":"/status","value":"Closed"},{"op":"replace","path":"/substatus","value":"Declined"},{"op":"replace","path":"/statusReason","value":"Not our region"}]),
+            json!([{"op":"replace","path":"/status","value":"Closed"},{"op":"replace","path":"/substatus","value":"Won"}]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn moves_the_lifecycle_forbids_are_refused_before_sending() {
+    let server = patch_server(ResponseTemplate::new(204)).await;
+    let mut closed = official();
+    closed.status = Some(ReferralStatus::Closed);
+    let client = client(&server);
+
+    let err = client.referrals().accept(&closed).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("a Closed referral cannot become Active")),
+        "{err:?}"
+    );
+    let err = client
+        .referrals()
+        .update(OFFICIAL_ID)
+        .status(ReferralStatus::Closed, ReferralSubstatus::Pending)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("does not go with")),
+        "{err:?}"
+    );
+    let err = client
+        .referrals()
+        .update(OFFICIAL_ID)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("changes nothing")),
+        "{err:?}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+/// A client that retries (the fault matrix's timing, for POST and PATCH).
+fn retrying(server: &MockServer, policy: RetryPolicy) -> PartnerCenter {
+    PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .retry(policy)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn post_is_not_retried_after_a_503_unless_opted_in() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json_response(
+            503,
+            r#"{"error":{"code":"serviceNotAvailable","message":"x"}}"#,
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(json_response(201, OFFICIAL_EXAMPLE))
+        .mount(&server)
+        .await;
+
+    let err = retrying(&server, fast_retries())
+        .referrals()
+        .create(new_referral())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    let created = retrying(&server, fast_retries().retry_post(true))
+        .referrals()
+        .create(new_referral())
+        .await;
+    assert!(created.is_ok(), "{created:?}");
+}
+
+#[tokio::test]
+async fn patch_is_retried_with_the_same_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(json_response(
+            503,
+            r#"{"error":{"code":"serviceNotAvailable","message":"x"}}"#,
+        ))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+
+    retrying(&server, fast_retries())
+        .referrals()
+        .update(OFFICIAL_ID)
+        .notes("same")
+        .send()
+        .await
+        .unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 3);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.body == requests[0].body && !r.body.is_empty())
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.headers["client-request-id"] == requests[0].headers["client-request-id"])
+    );
+}
