@@ -17,18 +17,30 @@ use crate::referrals::checked_id;
 /// `If-Match` (a 412 then means it changed since: [`Error::PreconditionFailed`]) and a status
 /// change is checked against the lifecycle before anything is sent.
 ///
-/// ```no_run
-/// # async fn demo(client: partner_center::PartnerCenter, referral: partner_center::Referral) -> partner_center::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sandbox = partner_center_sandbox::Sandbox::start().await?;
+/// # let client = partner_center::PartnerCenter::builder().base_url(sandbox.base_url()).token("t").build()?;
+/// use partner_center::Error;
 /// use partner_center::models::{Amount, ReferralStatus, ReferralSubstatus};
 ///
-/// client
+/// let referral = client.referrals().get("c5fbb3b6-be74-4795-9fb5-4324c73fed37").await?;
+/// let updated = client
 ///     .referrals()
 ///     .update_referral(&referral)
 ///     .status(ReferralStatus::Active, ReferralSubstatus::Accepted)
 ///     .deal_value(Amount::from(25_000_i64))
 ///     .notes("Kick-off call booked")
+///     .return_representation()
 ///     .send()
-///     .await?;
+///     .await?
+///     .expect("asked for the updated referral");
+/// assert_eq!(updated.status, Some(ReferralStatus::Active));
+///
+/// // The first update changed the eTag: a second one from the same read is refused.
+/// let stale = client.referrals().update_referral(&referral).notes("again").send().await;
+/// assert!(matches!(stale, Err(Error::PreconditionFailed(_))));
 /// # Ok(())
 /// # }
 /// ```
