@@ -106,15 +106,6 @@ impl Checker {
 const REFERRALS: &str = "/v1.0/engagements/referrals";
 const REFERRAL: &str = "/v1.0/engagements/referrals/{id}";
 
-/// A sandbox small enough to check every page of quickly, large enough for several pages.
-async fn sandbox(count: usize) -> Sandbox {
-    Sandbox::builder()
-        .referral_count(count)
-        .start()
-        .await
-        .unwrap()
-}
-
 /// A referral that can be created: the four required fields and a few more.
 fn new_referral() -> Value {
     json!({

@@ -13,14 +13,6 @@ use support::*;
 
 const REFERRALS: &str = "/v1.0/engagements/referrals";
 
-async fn sandbox(count: usize) -> Sandbox {
-    Sandbox::builder()
-        .referral_count(count)
-        .start()
-        .await
-        .unwrap()
-}
-
 /// `GET /v1.0/engagements/referrals?{query}` (the query already percent-encoded).
 async fn list(sandbox: &Sandbox, query: &str) -> Response {
     get(sandbox.base_url(), &format!("{REFERRALS}?{query}")).await

@@ -2,6 +2,8 @@
 //! thousands of referrals, related referrals, create, update with `If-Match`, the lifecycle
 //! verbs.
 
+mod support;
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +15,7 @@ use partner_center::models::{
 use partner_center::{Direction, Error, Filter, NewReferral, PartnerCenter};
 use partner_center_sandbox::{OFFICIAL_REFERRAL_ID, Sandbox};
 use serde_json::json;
+use support::sandbox;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -21,14 +24,6 @@ fn client(sandbox: &Sandbox) -> PartnerCenter {
         .base_url(sandbox.base_url())
         .token("sandbox")
         .build()
-        .unwrap()
-}
-
-async fn sandbox(count: usize) -> Sandbox {
-    Sandbox::builder()
-        .referral_count(count)
-        .start()
-        .await
         .unwrap()
 }
 

@@ -50,8 +50,13 @@ pub fn is_guid(text: &str) -> bool {
 /// A sandbox with 25 generated referrals: quicker to start than the default, for tests that
 /// do not page.
 pub async fn small() -> Sandbox {
+    sandbox(25).await
+}
+
+/// A sandbox with `count` generated referrals (besides the official example).
+pub async fn sandbox(count: usize) -> Sandbox {
     Sandbox::builder()
-        .referral_count(25)
+        .referral_count(count)
         .start()
         .await
         .expect("the sandbox starts")
