@@ -328,7 +328,10 @@ async fn update_sends_one_json_patch_with_if_match_and_prefer() {
         .await
         .unwrap();
 
-    assert_eq!(referral.unwrap().status, Some(ReferralStatus::Active));
+    assert_eq!(
+        referral.referral.unwrap().status,
+        Some(ReferralStatus::Active)
+    );
     let requests = server.received_requests().await.unwrap();
     assert_eq!(
         requests[0].headers["if-match"],
@@ -339,8 +342,8 @@ async fn update_sends_one_json_patch_with_if_match_and_prefer() {
 }
 
 #[tokio::test]
-async fn a_204_update_is_a_success_without_a_body() {
-    let server = patch_server(ResponseTemplate::new(204)).await;
+async fn a_204_update_is_a_success_without_a_body_with_the_new_etag() {
+    let server = patch_server(ResponseTemplate::new(204).insert_header("ETag", "\"v2\"")).await;
 
     let updated = client(&server)
         .referrals()
@@ -350,7 +353,8 @@ async fn a_204_update_is_a_success_without_a_body() {
         .await
         .unwrap();
 
-    assert_eq!(updated, None);
+    assert_eq!(updated.referral, None);
+    assert_eq!(updated.etag.as_deref(), Some("\"v2\""));
 }
 
 #[tokio::test]

@@ -61,20 +61,32 @@ pub(crate) async fn run(
             if return_representation {
                 update = update.return_representation();
             }
-            printed(update.send().await.map_err(describe)?)
+            printed(update.send().await.map_err(describe)?.referral)
         }
         // Each verb reads the referral first: its eTag and status go with the update.
         ReferralsCommand::Accept { id } => {
             let referral = referrals.get(&id).await.map_err(&describe)?;
-            printed(referrals.accept(&referral).await.map_err(describe)?)
+            printed(
+                referrals
+                    .accept(&referral)
+                    .await
+                    .map_err(describe)?
+                    .referral,
+            )
         }
         ReferralsCommand::Win { id } => {
             let referral = referrals.get(&id).await.map_err(&describe)?;
-            printed(referrals.win(&referral).await.map_err(describe)?)
+            printed(referrals.win(&referral).await.map_err(describe)?.referral)
         }
         ReferralsCommand::Lose { id, reason } => {
             let referral = referrals.get(&id).await.map_err(&describe)?;
-            printed(referrals.lose(&referral, &reason).await.map_err(describe)?)
+            printed(
+                referrals
+                    .lose(&referral, &reason)
+                    .await
+                    .map_err(describe)?
+                    .referral,
+            )
         }
         ReferralsCommand::Decline { id, reason } => {
             let referral = referrals.get(&id).await.map_err(&describe)?;
@@ -82,7 +94,8 @@ pub(crate) async fn run(
                 referrals
                     .decline(&referral, &reason)
                     .await
-                    .map_err(describe)?,
+                    .map_err(describe)?
+                    .referral,
             )
         }
     }

@@ -288,8 +288,9 @@ async fn an_update_with_a_stale_etag_is_a_precondition_failure() -> TestResult {
         .if_match(&etag)
         .send()
         .await?;
-    assert_eq!(updated, None, "204 without Prefer");
+    assert_eq!(updated.referral, None, "204 without Prefer");
     let now = client.referrals().get(&id).await?;
+    assert_eq!(updated.etag, now.e_tag, "the 204 carries the new eTag");
     let details = now.details.as_ref().unwrap();
     assert_eq!(details.notes.as_deref(), Some("Budget confirmed"));
     assert_eq!(details.deal_value, Some(Amount::from(99_000_i64)));
@@ -318,6 +319,7 @@ async fn an_update_with_a_stale_etag_is_a_precondition_failure() -> TestResult {
         .return_representation()
         .send()
         .await?
+        .referral
         .expect("the referral, with Prefer");
     assert_eq!(returned.details.unwrap().notes.as_deref(), Some("Fresh"));
     Ok(())
@@ -341,6 +343,7 @@ async fn the_lifecycle_verbs_move_referrals_as_the_service_allows() -> TestResul
     let active = referrals
         .accept(&read)
         .await?
+        .referral
         .expect("the updated referral");
     assert_eq!(
         (active.status.clone(), active.substatus.clone()),
@@ -350,7 +353,11 @@ async fn the_lifecycle_verbs_move_referrals_as_the_service_allows() -> TestResul
         )
     );
     assert!(active.accepted_date_time.is_some());
-    let won = referrals.win(&active).await?.expect("the updated referral");
+    let won = referrals
+        .win(&active)
+        .await?
+        .referral
+        .expect("the updated referral");
     assert_eq!(won.substatus, Some(ReferralSubstatus::Won));
     assert!(won.closed_date_time.is_some());
 
@@ -358,6 +365,7 @@ async fn the_lifecycle_verbs_move_referrals_as_the_service_allows() -> TestResul
     let lost = referrals
         .lose(&read, "Went with a competitor")
         .await?
+        .referral
         .unwrap();
     assert_eq!(lost.substatus, Some(ReferralSubstatus::Lost));
     assert_eq!(
@@ -366,7 +374,11 @@ async fn the_lifecycle_verbs_move_referrals_as_the_service_allows() -> TestResul
     );
 
     let read = referrals.get(received.id.as_deref().unwrap()).await?;
-    let declined = referrals.decline(&read, "Outside our area").await?.unwrap();
+    let declined = referrals
+        .decline(&read, "Outside our area")
+        .await?
+        .referral
+        .unwrap();
     assert_eq!(
         (declined.status, declined.substatus),
         (

@@ -58,4 +58,4 @@ pub use list::{Continuation, Direction, Items, ListReferrals, MAX_PAGE_SIZE, Pag
 pub use models::Referral;
 pub use referrals::Referrals;
 pub use retry::RetryPolicy;
-pub use update::UpdateReferral;
+pub use update::{UpdateReferral, Updated};

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::list::{self, Continuation, ListReferrals, Pages, Start};
 use crate::models::{Referral, ReferralStatus, ReferralSubstatus};
-use crate::update::UpdateReferral;
+use crate::update::{UpdateReferral, Updated};
 
 /// Leads and co-sell opportunities; [`PartnerCenter::referrals`] makes one.
 #[derive(Clone, Copy, Debug)]
@@ -91,8 +91,8 @@ impl<'c> Referrals<'c> {
         UpdateReferral::of(self.client, referral)
     }
 
-    /// Accepts a new referral: `Active` / `Accepted`. Returns the updated referral.
-    pub async fn accept(&self, referral: &Referral) -> Result<Option<Referral>> {
+    /// Accepts a new referral: `Active` / `Accepted`. Returns the updated referral and its eTag.
+    pub async fn accept(&self, referral: &Referral) -> Result<Updated> {
         self.move_to(
             referral,
             ReferralStatus::Active,
@@ -103,7 +103,7 @@ impl<'c> Referrals<'c> {
     }
 
     /// Closes a referral as won: `Closed` / `Won`.
-    pub async fn win(&self, referral: &Referral) -> Result<Option<Referral>> {
+    pub async fn win(&self, referral: &Referral) -> Result<Updated> {
         self.move_to(
             referral,
             ReferralStatus::Closed,
@@ -114,7 +114,7 @@ impl<'c> Referrals<'c> {
     }
 
     /// Closes a referral as lost, saying why: `Closed` / `Lost`.
-    pub async fn lose(&self, referral: &Referral, reason: &str) -> Result<Option<Referral>> {
+    pub async fn lose(&self, referral: &Referral, reason: &str) -> Result<Updated> {
         self.move_to(
             referral,
             ReferralStatus::Closed,
@@ -125,7 +125,7 @@ impl<'c> Referrals<'c> {
     }
 
     /// Declines a referral, saying why: `Closed` / `Declined`.
-    pub async fn decline(&self, referral: &Referral, reason: &str) -> Result<Option<Referral>> {
+    pub async fn decline(&self, referral: &Referral, reason: &str) -> Result<Updated> {
         self.move_to(
             referral,
             ReferralStatus::Closed,
@@ -142,7 +142,7 @@ impl<'c> Referrals<'c> {
         status: ReferralStatus,
         substatus: ReferralSubstatus,
         reason: Option<&str>,
-    ) -> Result<Option<Referral>> {
+    ) -> Result<Updated> {
         let mut update = self.update_referral(referral).status(status, substatus);
         if let Some(reason) = reason {
             update = update.status_reason(reason);

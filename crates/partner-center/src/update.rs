@@ -34,9 +34,8 @@ use crate::referrals::checked_id;
 ///     .notes("Kick-off call booked")
 ///     .return_representation()
 ///     .send()
-///     .await?
-///     .expect("asked for the updated referral");
-/// assert_eq!(updated.status, Some(ReferralStatus::Active));
+///     .await?;
+/// assert_eq!(updated.referral.and_then(|r| r.status), Some(ReferralStatus::Active));
 ///
 /// // The first update changed the eTag: a second one from the same read is refused.
 /// let stale = client.referrals().update_referral(&referral).notes("again").send().await;
@@ -160,9 +159,9 @@ impl<'c> UpdateReferral<'c> {
         &self.operations
     }
 
-    /// Sends the update: the updated referral when it was asked for and sent back, `None`
-    /// when the service answered 204.
-    pub async fn send(self) -> Result<Option<Referral>> {
+    /// Sends the update. The answer has the referral's new `eTag` (for a next `If-Match`),
+    /// and the updated referral when [`Self::return_representation`] asked for it.
+    pub async fn send(self) -> Result<Updated> {
         if let Some(problem) = self.problem {
             return Err(Error::InvalidInput(problem));
         }
@@ -183,14 +182,24 @@ impl<'c> UpdateReferral<'c> {
                     .update_referral(&id, if_match.as_deref(), prefer, &patch)
                     .await
                 {
-                    Ok(updated) => updated.map(Some),
+                    Ok(updated) => {
+                        let etag = etag_header(updated.headers());
+                        updated.map(|referral| Updated {
+                            etag: etag.or_else(|| referral.e_tag.clone()),
+                            referral: Some(referral),
+                        })
+                    }
                     // The spec's 204 is not in the generated code (see xtask's codegen).
                     Err(partner_center_api::Error::UnexpectedResponse(response))
                         if response.status() == StatusCode::NO_CONTENT =>
                     {
+                        let updated = Updated {
+                            referral: None,
+                            etag: etag_header(response.headers()),
+                        };
                         let (status, headers) = (response.status(), response.headers().clone());
                         Ok(partner_center_api::ResponseValue::new(
-                            None, status, headers,
+                            updated, status, headers,
                         ))
                     }
                     Err(e) => Err(e),
@@ -211,6 +220,24 @@ impl<'c> UpdateReferral<'c> {
         });
         self
     }
+}
+
+/// What an update answered.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Updated {
+    /// The updated referral, when [`UpdateReferral::return_representation`] asked for it.
+    pub referral: Option<Referral>,
+    /// The referral's new `eTag` (the `ETag` header, or the returned referral's), to send in
+    /// `If-Match` with a next update without reading the referral again.
+    pub etag: Option<String>,
+}
+
+fn etag_header(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Three ASCII capitals, as ISO 4217 codes are.
