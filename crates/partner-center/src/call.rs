@@ -25,7 +25,7 @@ use crate::error::{
     error_detail,
 };
 use crate::redact;
-use crate::retry::{self, Outcome};
+use crate::retry;
 
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
 const MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
@@ -206,29 +206,27 @@ impl Call {
                 .await;
 
             let (outcome, retry_after) = match &result {
-                Ok(response) => {
+                Ok(response) | Err(AttemptError::TooLarge(response)) => {
                     span.record("status", response.status().as_u16());
-                    (
-                        Outcome::Status(response.status()),
-                        self.record_answer(response),
-                    )
+                    let retry_after = self.record_answer(response);
+                    (AttemptOutcome::Status(response.status()), retry_after)
                 }
-                Err(AttemptError::TooLarge(response)) => {
-                    self.record_answer(response);
-                    (Outcome::Status(response.status()), None)
+                Err(AttemptError::Transport(e)) if e.is_connect() => {
+                    (AttemptOutcome::NotConnected, None)
                 }
-                Err(AttemptError::Transport(e)) if e.is_connect() => (Outcome::NotConnected, None),
-                Err(AttemptError::Transport(_)) => (Outcome::Failed, None),
+                Err(AttemptError::Transport(e)) if e.is_timeout() => {
+                    (AttemptOutcome::TimedOut, None)
+                }
+                Err(AttemptError::Transport(_)) => (AttemptOutcome::Failed, None),
             };
-            let ended = attempt_outcome(outcome, &result);
             self.state().attempts.push(Attempt {
-                outcome: ended,
+                outcome,
                 wait: None,
             });
             tracing::debug!(
                 parent: &span,
                 elapsed_ms = sent.elapsed().as_millis() as u64,
-                outcome = %ended,
+                outcome = %outcome,
                 request_id = self.state().request_id.as_deref().unwrap_or("-"),
                 "attempt finished"
             );
@@ -325,7 +323,7 @@ impl Call {
         &self,
         policy: &retry::RetryPolicy,
         method: &reqwest::Method,
-        outcome: Outcome,
+        outcome: AttemptOutcome,
         retry_after: Option<Duration>,
         number: usize,
         deadline: Instant,
@@ -424,15 +422,6 @@ async fn send_bounded(
     *answer.version_mut() = response.version();
     *answer.headers_mut() = std::mem::take(response.headers_mut());
     Ok(Response::from(answer))
-}
-
-fn attempt_outcome(outcome: Outcome, result: &Result<Response, AttemptError>) -> AttemptOutcome {
-    match (outcome, result) {
-        (Outcome::Status(status), _) => AttemptOutcome::Status(status),
-        (Outcome::NotConnected, _) => AttemptOutcome::NotConnected,
-        (_, Err(AttemptError::Transport(e))) if e.is_timeout() => AttemptOutcome::TimedOut,
-        _ => AttemptOutcome::Failed,
-    }
 }
 
 /// A random (v4) GUID as a header value. Request ids need to be unique, not unpredictable: a

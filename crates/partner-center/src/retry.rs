@@ -5,6 +5,8 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 
+use crate::error::AttemptOutcome;
+
 /// When and how a call is tried again.
 ///
 /// Retried: 408, 429, 500, 502, 503 and 504 answers, and requests that did not complete
@@ -90,13 +92,14 @@ impl RetryPolicy {
         self
     }
 
-    /// Whether an attempt that ended this way may be tried again (attempts left aside).
-    pub(crate) fn should_retry(&self, method: &Method, outcome: Outcome) -> bool {
+    /// Whether an attempt that ended this way may be tried again (attempts left aside): a
+    /// request that never reached the server always; one that may have, only if replayable.
+    pub(crate) fn should_retry(&self, method: &Method, outcome: AttemptOutcome) -> bool {
         let replayable = *method != Method::POST || self.retry_post;
         match outcome {
-            Outcome::Status(status) => replayable && is_retryable_status(status),
-            Outcome::NotConnected => true,
-            Outcome::Failed => replayable,
+            AttemptOutcome::Status(status) => replayable && is_retryable_status(status),
+            AttemptOutcome::NotConnected => true,
+            AttemptOutcome::TimedOut | AttemptOutcome::Failed => replayable,
         }
     }
 
@@ -109,17 +112,6 @@ impl RetryPolicy {
             .min(self.max_backoff);
         ceiling.mul_f64(fastrand::f64())
     }
-}
-
-/// How one attempt ended, as far as retrying is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// The service answered with this status.
-    Status(StatusCode),
-    /// The connection could not be made: the request never reached the server.
-    NotConnected,
-    /// The request may have reached the server, but no complete answer came back.
-    Failed,
 }
 
 /// The statuses worth another attempt.
@@ -220,7 +212,7 @@ mod tests {
     fn statuses_and_methods_that_are_retried() {
         let policy = RetryPolicy::default();
         for code in [408, 429, 500, 502, 503, 504] {
-            let status = Outcome::Status(StatusCode::from_u16(code).unwrap());
+            let status = AttemptOutcome::Status(StatusCode::from_u16(code).unwrap());
             assert!(policy.should_retry(&Method::GET, status), "{code}");
             assert!(policy.should_retry(&Method::PATCH, status), "{code}");
             assert!(!policy.should_retry(&Method::POST, status), "{code}");
@@ -232,12 +224,14 @@ mod tests {
             );
         }
         for code in [400, 401, 403, 404, 409, 412, 501] {
-            let status = Outcome::Status(StatusCode::from_u16(code).unwrap());
+            let status = AttemptOutcome::Status(StatusCode::from_u16(code).unwrap());
             assert!(!policy.should_retry(&Method::GET, status), "{code}");
         }
-        assert!(policy.should_retry(&Method::POST, Outcome::NotConnected));
-        assert!(!policy.should_retry(&Method::POST, Outcome::Failed));
-        assert!(policy.should_retry(&Method::PUT, Outcome::Failed));
+        assert!(policy.should_retry(&Method::POST, AttemptOutcome::NotConnected));
+        assert!(!policy.should_retry(&Method::POST, AttemptOutcome::Failed));
+        assert!(!policy.should_retry(&Method::POST, AttemptOutcome::TimedOut));
+        assert!(policy.should_retry(&Method::PUT, AttemptOutcome::Failed));
+        assert!(policy.should_retry(&Method::GET, AttemptOutcome::TimedOut));
         assert_eq!(RetryPolicy::none().max_attempts, 1);
         assert_eq!(RetryPolicy::default().max_attempts(0).max_attempts, 1);
     }
