@@ -48,6 +48,8 @@ pub(crate) struct Call {
 #[derive(Debug)]
 struct State {
     token: AccessToken,
+    /// `Bearer <token>`, built once per token and marked sensitive (never shown in `Debug`).
+    authorization: HeaderValue,
     attempts: Vec<Attempt>,
     /// The last answer's status, `Request-ID` and `Retry-After`.
     status: Option<StatusCode>,
@@ -64,25 +66,28 @@ enum AttemptError {
 }
 
 impl Call {
+    /// A call with `token`; refused when the token cannot be sent in a header.
     pub(crate) fn new(
         shared: Arc<Shared>,
         correlation_id: Option<HeaderValue>,
         token: AccessToken,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Error> {
+        let authorization = bearer(&token)?;
+        Ok(Self {
             shared,
             client_request_id: guid_header(),
             correlation_id: correlation_id.unwrap_or_else(guid_header),
             started: Instant::now(),
             state: Mutex::new(State {
                 token,
+                authorization,
                 attempts: Vec::new(),
                 status: None,
                 request_id: None,
                 retry_after: None,
                 failure: None,
             }),
-        }
+        })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -160,17 +165,6 @@ impl Call {
         Error::Transport(Box::new(TransportError::new(source, self.info())))
     }
 
-    fn authorization(&self) -> HeaderValue {
-        let state = self.state();
-        let bearer = format!("Bearer {}", state.token.secret().expose_secret());
-        // The builder and providers hand out header-safe tokens; an unsafe one is sent empty
-        // and answered 401, rather than panicking here.
-        let mut value =
-            HeaderValue::try_from(bearer).unwrap_or_else(|_| HeaderValue::from_static(""));
-        value.set_sensitive(true);
-        value
-    }
-
     /// Sends `request` until an answer is final: the retry loop.
     async fn run(
         &self,
@@ -187,7 +181,7 @@ impl Call {
             };
             attempt
                 .headers_mut()
-                .insert(AUTHORIZATION, self.authorization());
+                .insert(AUTHORIZATION, self.state().authorization.clone());
             // The HTTP client applies the attempt timeout; a request-level timeout (which costs
             // allocations and a timer) only when the call's deadline is nearer.
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -302,11 +296,19 @@ impl Call {
     async fn refresh_token(&self) -> bool {
         let rejected = self.state().token.clone();
         match self.shared.auth.refresh(&rejected).await {
-            Ok(token) => {
-                tracing::debug!("token refreshed after a 401; retrying once");
-                self.state().token = token;
-                true
-            }
+            Ok(token) => match bearer(&token) {
+                Ok(authorization) => {
+                    tracing::debug!("token refreshed after a 401; retrying once");
+                    let mut state = self.state();
+                    state.token = token;
+                    state.authorization = authorization;
+                    true
+                }
+                Err(e) => {
+                    self.state().failure = Some(e);
+                    false
+                }
+            },
             Err(AuthError::CannotRefresh(reason)) => {
                 tracing::debug!(%reason, "401 and no token refresh possible");
                 false
@@ -422,6 +424,19 @@ async fn send_bounded(
     *answer.version_mut() = response.version();
     *answer.headers_mut() = std::mem::take(response.headers_mut());
     Ok(Response::from(answer))
+}
+
+/// `Bearer <token>` as a sensitive header value; a token that cannot be a header value is an
+/// error that does not show it.
+fn bearer(token: &AccessToken) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token.secret().expose_secret()))
+        .map_err(|_| {
+            Error::Auth(AuthError::Missing(
+                "the token has characters that cannot be sent in a header".into(),
+            ))
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// A random (v4) GUID as a header value. Request ids need to be unique, not unpredictable: a

@@ -154,7 +154,7 @@ impl PartnerCenter {
             Arc::clone(&self.shared),
             self.correlation_id.clone(),
             token,
-        )))
+        )?))
     }
 }
 
@@ -405,6 +405,18 @@ mod tests {
             let err = client.checked_link(link).unwrap_err();
             assert!(matches!(err, Error::UntrustedLink(_)), "{link}: {err:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_token_that_cannot_be_a_header_is_refused_without_showing_it() {
+        let client = PartnerCenter::builder()
+            .base_url("http://127.0.0.1:9")
+            .token("very-secret\nvalue")
+            .build()
+            .unwrap();
+        let err = client.referrals().get("abc").await.unwrap_err();
+        assert!(matches!(err, Error::Auth(_)), "{err:?}");
+        assert!(!format!("{err} {err:?}").contains("very-secret"));
     }
 
     #[test]
