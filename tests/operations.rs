@@ -46,7 +46,16 @@ async fn list_sends_the_odata_query_and_decodes_the_page() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(LIST_PATH))
-        .respond_with(page(vec![referral(1), referral(2)], None).insert_header("Request-ID", "r"))
+        .respond_with(json_response(
+            200,
+            &json!({
+                "@odata.context": "https://api.partner.microsoft.com/v1.0/engagements/$metadata#referrals",
+                "@odata.count": 1234,
+                "value": [referral(1), referral(2)],
+                "@odata.nextLink": format!("{}{LIST_PATH}?$skiptoken=p2", server.uri()),
+            })
+            .to_string(),
+        ))
         .mount(&server)
         .await;
 
@@ -69,7 +78,19 @@ async fn list_sends_the_odata_query_and_decodes_the_page() {
 
     assert_eq!(page.items.len(), 2);
     assert_eq!(page.items[1].id.as_deref(), Some("referral-0002"));
-    assert!(page.next().is_none());
+    let next = page
+        .next()
+        .unwrap()
+        .as_str()
+        .replace(&server.uri(), "[server]");
+    insta::assert_json_snapshot!(
+        "list_response",
+        json!({
+            "count": page.count,
+            "next": next,
+            "items": page.items.iter().map(|r| json!({"id": r.id, "status": r.status, "eTag": r.e_tag})).collect::<Vec<_>>(),
+        })
+    );
     let requests = server.received_requests().await.unwrap();
     snapshot_request("list_request", &requests[0]);
 }
@@ -264,6 +285,16 @@ async fn create_sends_the_referral_and_accepts_200_and_201() {
         let requests = server.received_requests().await.unwrap();
         if status == 201 {
             snapshot_request("create_request", &requests[0]);
+            insta::assert_json_snapshot!(
+                "create_response",
+                json!({
+                    "id": referral.id,
+                    "name": referral.name,
+                    "status": referral.status,
+                    "substatus": referral.substatus,
+                    "eTag": referral.e_tag,
+                })
+            );
         }
     }
 }
@@ -310,6 +341,7 @@ fn official() -> Referral {
 async fn update_sends_one_json_patch_with_if_match_and_prefer() {
     let mut updated = json(OFFICIAL_EXAMPLE);
     updated["status"] = json!("Active");
+    updated["substatus"] = json!("Accepted");
     let server = patch_server(json_response(200, &updated.to_string())).await;
 
     let referral = client(&server)
@@ -328,9 +360,15 @@ async fn update_sends_one_json_patch_with_if_match_and_prefer() {
         .await
         .unwrap();
 
-    assert_eq!(
-        referral.referral.unwrap().status,
-        Some(ReferralStatus::Active)
+    let returned = referral.referral.as_ref().unwrap();
+    assert_eq!(returned.status, Some(ReferralStatus::Active));
+    insta::assert_json_snapshot!(
+        "update_response",
+        json!({
+            "etag": referral.etag,
+            "status": returned.status,
+            "substatus": returned.substatus,
+        })
     );
     let requests = server.received_requests().await.unwrap();
     assert_eq!(
