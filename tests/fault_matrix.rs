@@ -227,12 +227,7 @@ async fn s14_a_wait_past_the_overall_timeout_ends_the_call() {
 #[tokio::test]
 async fn s15_retries_can_be_turned_off() {
     let server = sequence(vec![status(503), ok()]).await;
-    let client = PartnerCenter::builder()
-        .base_url(server.uri())
-        .token(TOKEN)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = retrying_client(&server.uri(), RetryPolicy::none());
 
     let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
 

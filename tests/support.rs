@@ -122,10 +122,15 @@ pub fn fast_retries() -> partner_center::RetryPolicy {
 
 /// A client of `base_url` with [`TOKEN`] and [`fast_retries`].
 pub fn fast_client(base_url: &str) -> PartnerCenter {
+    retrying_client(base_url, fast_retries())
+}
+
+/// A client of `base_url` with [`TOKEN`] and `policy`.
+pub fn retrying_client(base_url: &str, policy: partner_center::RetryPolicy) -> PartnerCenter {
     PartnerCenter::builder()
         .base_url(base_url)
         .token(TOKEN)
-        .retry(fast_retries())
+        .retry(policy)
         .build()
         .expect("a valid test configuration")
 }
