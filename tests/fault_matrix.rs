@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::StreamExt;
 use partner_center::auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
 use partner_center::{AttemptOutcome, Error, PartnerCenter, Referral, RetryPolicy};
 use partner_center_tests::*;
@@ -739,4 +740,353 @@ async fn s39_a_body_in_many_chunks_arrives_whole() {
     get_ok(&fast_client(&server.base_url)).await;
 
     assert_eq!(server.connections(), 1);
+}
+
+// A hostile service: links that loop, text that would flood or drive a terminal, pages that
+// reflect the token, URLs with customer data, and what the user needs to know.
+
+/// A listing served at `LIST_PATH`, one referral a page: the first page links to
+/// `?$skiptoken=<first>`, and the page at `?$skiptoken=<t>` to `?$skiptoken=<next(t)>` (to no
+/// page when `None`).
+async fn linked_pages(first: &'static str, next: fn(&str) -> Option<String>) -> MockServer {
+    struct Linked {
+        base: String,
+        first: &'static str,
+        next: fn(&str) -> Option<String>,
+    }
+    impl wiremock::Respond for Linked {
+        fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+            let token = request
+                .url
+                .query_pairs()
+                .find(|(name, _)| name == "$skiptoken")
+                .map(|(_, value)| value.into_owned());
+            let next = match token {
+                None => Some(self.first.to_owned()),
+                Some(t) => (self.next)(&t),
+            };
+            let link = next.map(|t| format!("{}{LIST_PATH}?$skiptoken={t}", self.base));
+            referral_page(vec![listed_referral(1)], link)
+        }
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(LIST_PATH))
+        .respond_with(Linked {
+            base: server.uri(),
+            first,
+            next,
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The pages of a listing until it ends or fails: the pages read, and the error if any.
+async fn read_pages(pages: partner_center::Pages<'_>) -> (usize, Option<Error>) {
+    let outcomes: Vec<_> = pages.collect().await;
+    let read = outcomes.iter().filter(|page| page.is_ok()).count();
+    (read, outcomes.into_iter().find_map(Result::err))
+}
+
+#[tokio::test]
+async fn s40_a_next_link_to_the_same_page_ends_the_listing() {
+    let server = linked_pages("a", |t| Some(t.to_owned())).await;
+
+    let (read, err) = read_pages(client(&server).referrals().list().pages()).await;
+
+    assert_eq!(read, 2, "{err:?}");
+    let err = err.expect("the loop is an error");
+    let Error::PagingLoop {
+        page,
+        earlier,
+        link,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!((*page, *earlier), (2, 2));
+    assert!(link.ends_with("?$skiptoken=a"), "{link}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "paging stopped: the next link of page 2 leads back to page 2, which was already \
+             read ({link})"
+        )
+    );
+    assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn s41_next_links_in_a_cycle_of_two_end_the_listing() {
+    let server = linked_pages("a", |t| Some(if t == "a" { "b" } else { "a" }.to_owned())).await;
+
+    let (read, err) = read_pages(client(&server).referrals().list().pages()).await;
+
+    assert_eq!(read, 3, "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Some(Error::PagingLoop {
+                page: 3,
+                earlier: 2,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(requests(&server).await, 3);
+}
+
+#[tokio::test]
+async fn s42_endless_new_links_stop_at_the_page_limit_which_can_be_raised() {
+    let endless = |t: &str| Some((t.parse::<u64>().unwrap() + 1).to_string());
+    let server = linked_pages("1", endless).await;
+
+    let (read, err) = read_pages(client(&server).referrals().list().max_pages(5).pages()).await;
+    assert_eq!(read, 5);
+    let err = err.expect("the limit is an error");
+    assert!(matches!(err, Error::PageLimit { limit: 5 }), "{err:?}");
+    assert!(
+        err.to_string().contains("raise the limit with max_pages"),
+        "{err}"
+    );
+    assert_eq!(requests(&server).await, 5);
+
+    // The client's limit holds for every listing, resumed ones too; a listing can raise it.
+    let limited = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .max_pages(3)
+        .build()
+        .unwrap();
+    let link = format!("{}{LIST_PATH}?$skiptoken=100", server.uri());
+    let resumed = limited
+        .referrals()
+        .resume(partner_center::Continuation::new(link));
+    let (read, err) = read_pages(resumed).await;
+    assert_eq!(read, 3);
+    assert!(
+        matches!(err, Some(Error::PageLimit { limit: 3 })),
+        "{err:?}"
+    );
+    let (read, err) = read_pages(limited.referrals().list().max_pages(8).pages()).await;
+    assert!(
+        matches!(err, Some(Error::PageLimit { limit: 8 })),
+        "{err:?}"
+    );
+    assert_eq!(read, 8);
+}
+
+#[tokio::test]
+async fn s43_a_5_mib_message_is_shown_cut_saying_how_much() {
+    let message = "overloaded ".repeat(5 * 1024 * 1024 / 11);
+    let body = serde_json::json!({"error": {"code": "generalException", "message": message}});
+    let server = sequence(vec![json_response(500, &body.to_string())]).await;
+
+    let err = client(&server)
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    let shown = err.to_string();
+    assert!(shown.len() < 1024, "{} bytes shown", shown.len());
+    let cut = message.chars().count() - partner_center::text::SHOWN_CHARS;
+    assert!(
+        shown.contains(&format!("... [{cut} more characters] (request id")),
+        "{shown}"
+    );
+    // What the service said is still there whole, for a program to read.
+    assert_eq!(
+        err.service_error().unwrap().message(),
+        Some(message.as_str())
+    );
+}
+
+#[tokio::test]
+async fn s44_newlines_and_escape_sequences_in_service_text_stay_on_one_inert_line() {
+    let nasty = r"line 1\nline 2\r\u001b[2J\u001b]0;owned\u0007\u009b31m\u202edesrever";
+    let json_body = format!(r#"{{"error":{{"code":"bad\ncode","message":"{nasty}"}}}}"#);
+    let html_body = "<html>\r\n<h1>\u{1b}[2J502</h1>\n</html>";
+    for answer in [
+        json_response(400, &json_body),
+        ResponseTemplate::new(502).set_body_raw(html_body, "text/html"),
+        json_response(200, "{\"id\": \"\u{1b}]0;title\u{7}\n"),
+    ] {
+        let server = sequence(vec![answer]).await;
+        let err = client(&server)
+            .referrals()
+            .get(OFFICIAL_ID)
+            .await
+            .unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "{shown:?}"
+        );
+        assert!(shown.contains("\\u{1b}"), "the escape shown inert: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn s45_a_gateway_page_that_reflects_the_request_never_shows_the_token() {
+    struct Reflect(u16);
+    impl wiremock::Respond for Reflect {
+        fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+            let headers: String = request
+                .headers
+                .iter()
+                .map(|(name, value)| format!("{name}: {}\n", value.to_str().unwrap_or("?")))
+                .collect();
+            match self.0 {
+                400 => {
+                    let body = serde_json::json!({"error": {"code": "bad", "message": headers}});
+                    json_response(400, &body.to_string())
+                }
+                code => {
+                    ResponseTemplate::new(code).set_body_string(format!("<pre>{headers}</pre>"))
+                }
+            }
+        }
+    }
+    for code in [400, 401, 502] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(Reflect(code))
+            .mount(&server)
+            .await;
+
+        let err = client(&server)
+            .referrals()
+            .get(OFFICIAL_ID)
+            .await
+            .unwrap_err();
+
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(TOKEN), "{code}: {shown}");
+        let service = err.service_error().unwrap();
+        let text = service.message().or(service.body_excerpt()).unwrap();
+        assert!(
+            text.contains("authorization: Bearer [redacted]"),
+            "{code}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn s46_transport_errors_show_the_url_without_customer_data() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let client = retrying_client(&format!("http://{address}"), RetryPolicy::none());
+
+    let err = client
+        .referrals()
+        .list()
+        .filter(partner_center::Filter::team_email(
+            "jane.doe@fabrikam.example",
+        ))
+        .top(5)
+        .send()
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(
+        !shown.contains("jane.doe") && !shown.contains("fabrikam"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "http://{address}{LIST_PATH}?$filter=[redacted]&$top=5"
+        )),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn s47_a_next_link_off_the_host_is_shown_without_customer_data() {
+    let server = MockServer::start().await;
+    let off_host = "https://evil.example/v1.0/engagements/referrals?email=jane.doe@fabrikam.example&$skiptoken=2";
+    Mock::given(method("GET"))
+        .and(path(LIST_PATH))
+        .respond_with(referral_page(
+            vec![listed_referral(1)],
+            Some(off_host.into()),
+        ))
+        .mount(&server)
+        .await;
+
+    let (read, err) = read_pages(client(&server).referrals().list().pages()).await;
+
+    assert_eq!(read, 1);
+    let err = err.unwrap();
+    assert!(matches!(err, Error::UntrustedLink(_)), "{err:?}");
+    let shown = err.to_string();
+    assert!(!shown.contains("jane.doe"), "{shown}");
+    assert!(
+        shown.contains(
+            "https://evil.example/v1.0/engagements/referrals?email=[redacted]&$skiptoken=2"
+        ),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn s48_a_throttle_longer_than_the_client_waits_says_how_long_to_wait() {
+    let throttled = json_response(
+        429,
+        r#"{"statusCode":429,"message":"Rate limit is exceeded."}"#,
+    )
+    .insert_header("Retry-After", "120");
+    let server = sequence(vec![throttled]).await;
+
+    let err = fast_client(&server.uri())
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    assert_eq!(outcomes(&err), statuses(&[429]));
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(
+            "service error: 429 Too Many Requests 429: Rate limit is exceeded.; the service \
+             asked to wait 120 s (request id"
+        ),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn s49_a_401_shows_why_the_token_was_refused() {
+    let challenge =
+        r#"Bearer realm="", error="invalid_token", error_description="The token is expired""#;
+    let refused = json_response(
+        401,
+        r#"{"error":{"code":"unauthenticated","message":"Unauthorized"}}"#,
+    )
+    .insert_header("WWW-Authenticate", challenge);
+    let server = sequence(vec![refused]).await;
+
+    let err = client(&server)
+        .referrals()
+        .get(OFFICIAL_ID)
+        .await
+        .unwrap_err();
+
+    let Error::Unauthorized(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.www_authenticate(), Some(challenge));
+    assert!(
+        err.to_string().contains(&format!(
+            "unauthenticated: Unauthorized; WWW-Authenticate: {challenge} (request id"
+        )),
+        "{err}"
+    );
 }

@@ -12,25 +12,6 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const LIST_PATH: &str = "/v1.0/engagements/referrals";
-
-fn referral(n: usize) -> Value {
-    let mut r = json(OFFICIAL_EXAMPLE);
-    r["id"] = json!(format!("referral-{n:04}"));
-    r
-}
-
-fn page(items: Vec<Value>, next: Option<String>) -> ResponseTemplate {
-    let mut body = json!({
-        "@odata.context": "https://api.partner.microsoft.com/v1.0/engagements/$metadata#referrals",
-        "value": items,
-    });
-    if let Some(next) = next {
-        body["@odata.nextLink"] = json!(next);
-    }
-    json_response(200, &body.to_string())
-}
-
 fn snapshot_request(name: &str, request: &Request) {
     insta::assert_json_snapshot!(name, request_shape(request), {
         ".headers[\"client-request-id\"]" => guid_redaction(),
@@ -51,7 +32,7 @@ async fn list_sends_the_odata_query_and_decodes_the_page() {
             &json!({
                 "@odata.context": "https://api.partner.microsoft.com/v1.0/engagements/$metadata#referrals",
                 "@odata.count": 1234,
-                "value": [referral(1), referral(2)],
+                "value": [listed_referral(1), listed_referral(2)],
                 "@odata.nextLink": format!("{}{LIST_PATH}?$skiptoken=p2", server.uri()),
             })
             .to_string(),
@@ -115,7 +96,7 @@ async fn list_refuses_a_page_size_the_service_would_refuse() {
 async fn paged_server(pages: usize) -> MockServer {
     let server = MockServer::start().await;
     for n in 0..pages {
-        let items = (0..3).map(|i| referral(n * 3 + i)).collect();
+        let items = (0..3).map(|i| listed_referral(n * 3 + i)).collect();
         let next = (n + 1 < pages)
             .then(|| format!("{}{LIST_PATH}?$skiptoken=page{}", server.uri(), n + 1));
         let mock = Mock::given(method("GET")).and(path(LIST_PATH));
@@ -124,7 +105,9 @@ async fn paged_server(pages: usize) -> MockServer {
         } else {
             mock.and(query_param("$skiptoken", format!("page{n}")))
         };
-        mock.respond_with(page(items, next)).mount(&server).await;
+        mock.respond_with(referral_page(items, next))
+            .mount(&server)
+            .await;
     }
     server
 }
@@ -176,7 +159,7 @@ async fn a_continuation_resumes_a_listing_later() {
 async fn a_next_link_off_the_host_is_refused_and_gets_no_token() {
     let elsewhere = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(page(vec![], None))
+        .respond_with(referral_page(vec![], None))
         .mount(&elsewhere)
         .await;
     let server = MockServer::start().await;
@@ -189,7 +172,7 @@ async fn a_next_link_off_the_host_is_refused_and_gets_no_token() {
         server.reset().await;
         Mock::given(method("GET"))
             .and(path(LIST_PATH))
-            .respond_with(page(vec![referral(1)], Some(link.clone())))
+            .respond_with(referral_page(vec![listed_referral(1)], Some(link.clone())))
             .mount(&server)
             .await;
 
@@ -215,7 +198,10 @@ async fn related_referrals_are_listed_by_engagement() {
             "$filter",
             "engagementId eq '65edc0b5-3485-41b7-a17e-dfa9ef4706e2'",
         ))
-        .respond_with(page(vec![referral(1), referral(2)], None))
+        .respond_with(referral_page(
+            vec![listed_referral(1), listed_referral(2)],
+            None,
+        ))
         .mount(&server)
         .await;
     let official: Referral = serde_json::from_str(OFFICIAL_EXAMPLE).unwrap();

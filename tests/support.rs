@@ -39,6 +39,28 @@ pub async fn serve_referral(response: ResponseTemplate) -> MockServer {
     server
 }
 
+/// The path of the referrals collection (list, create).
+pub const LIST_PATH: &str = "/v1.0/engagements/referrals";
+
+/// The official example as the `n`th referral of a listing (its id `referral-000n`).
+pub fn listed_referral(n: usize) -> Value {
+    let mut r = json(OFFICIAL_EXAMPLE);
+    r["id"] = json!(format!("referral-{n:04}"));
+    r
+}
+
+/// A page of a listing: `items`, and `next` as its `@odata.nextLink`.
+pub fn referral_page(items: Vec<Value>, next: Option<String>) -> ResponseTemplate {
+    let mut body = json!({
+        "@odata.context": "https://api.partner.microsoft.com/v1.0/engagements/$metadata#referrals",
+        "value": items,
+    });
+    if let Some(next) = next {
+        body["@odata.nextLink"] = json!(next);
+    }
+    json_response(200, &body.to_string())
+}
+
 /// A JSON response with `body` as its exact bytes.
 pub fn json_response(status: u16, body: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "application/json")

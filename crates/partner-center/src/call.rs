@@ -24,7 +24,7 @@ use crate::error::{
     Attempt, AttemptOutcome, CallInfo, DecodeError, Error, ServiceError, TransportError,
     error_detail,
 };
-use crate::redact;
+use crate::redact::{self, Secrets};
 use crate::retry;
 
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
@@ -51,10 +51,11 @@ struct State {
     /// `Bearer <token>`, built once per token and marked sensitive (never shown in `Debug`).
     authorization: HeaderValue,
     attempts: Vec<Attempt>,
-    /// The last answer's status, `Request-ID` and `Retry-After`.
+    /// The last answer's status, `Request-ID`, `Retry-After` and `WWW-Authenticate`.
     status: Option<StatusCode>,
     request_id: Option<String>,
     retry_after: Option<Duration>,
+    www_authenticate: Option<String>,
     /// An error the generated code cannot express; it wins over whatever that code returns.
     failure: Option<Error>,
 }
@@ -85,6 +86,7 @@ impl Call {
                 status: None,
                 request_id: None,
                 retry_after: None,
+                www_authenticate: None,
                 failure: None,
             }),
         })
@@ -136,6 +138,7 @@ impl Call {
                         source,
                         &body,
                         self.info(),
+                        &self.secrets(),
                     ))),
                 }
             }
@@ -157,8 +160,19 @@ impl Call {
     }
 
     fn service_error(&self, error: ServiceError) -> Error {
-        let retry_after = self.state().retry_after;
-        Error::from_service(error.with_retry_after(retry_after))
+        let (retry_after, www_authenticate) = {
+            let state = self.state();
+            (state.retry_after, state.www_authenticate.clone())
+        };
+        let error = error
+            .with_headers(retry_after, www_authenticate)
+            .masked(&self.secrets());
+        Error::from_service(error)
+    }
+
+    /// What errors mask in the text the service sent: the token this call sends.
+    fn secrets(&self) -> Secrets {
+        Secrets::new(self.state().token.secret().clone())
     }
 
     fn transport(&self, source: reqwest::Error) -> Error {
@@ -287,6 +301,7 @@ impl Call {
         state.status = Some(response.status());
         state.request_id = header_text(response.headers(), "request-id");
         state.retry_after = retry_after;
+        state.www_authenticate = header_text(response.headers(), "www-authenticate");
         retry_after
     }
 
@@ -370,7 +385,7 @@ impl api::Transport for Call {
             "partner_center",
             operation = operation_id,
             method = %request.method(),
-            url = %redact::url(request.url()),
+            url = %redact::path_and_query(request.url()),
             client_request_id = %header_str(&self.client_request_id),
             correlation_id = %header_str(&self.correlation_id),
         );

@@ -11,8 +11,10 @@ use reqwest::header::HeaderValue;
 use crate::auth::{StaticToken, TokenProvider};
 use crate::call::Call;
 use crate::error::{Error, Result};
+use crate::redact;
 use crate::referrals::Referrals;
 use crate::retry::RetryPolicy;
+use crate::text::{self, SHOWN_CHARS};
 
 /// The Partner Center host.
 pub const DEFAULT_BASE_URL: &str = "https://api.partner.microsoft.com";
@@ -24,6 +26,9 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// The largest response body accepted, by default (a full page of referrals is far smaller).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// How many pages a listing reads at most, by default: a million referrals at 100 a page.
+/// A service whose next links never end cannot keep a listing going past it.
+pub const DEFAULT_MAX_PAGES: usize = 10_000;
 
 /// A Partner Center client. Cheap to clone: clones share one connection pool.
 ///
@@ -57,6 +62,7 @@ pub(crate) struct Shared {
     pub(crate) attempt_timeout: Duration,
     pub(crate) timeout: Duration,
     pub(crate) max_response_bytes: usize,
+    pub(crate) max_pages: usize,
     #[cfg(feature = "rate-limit")]
     pub(crate) rate_limiter: Option<governor::DefaultDirectRateLimiter>,
 }
@@ -104,10 +110,9 @@ impl PartnerCenter {
         call.finish(outcome).await
     }
 
-    /// Gets the page at `link` (an `@odata.nextLink`) through the same policy as the
-    /// generated operations, once the link is known to stay on this client's host.
-    pub(crate) async fn get_page(&self, link: &str) -> Result<api::types::ReferralPage> {
-        let url = self.checked_link(link)?;
+    /// Gets the page at `url` (an `@odata.nextLink` that [`Self::checked_link`] let through)
+    /// through the same policy as the generated operations.
+    pub(crate) async fn get_page(&self, url: reqwest::Url) -> Result<api::types::ReferralPage> {
         let call = self.start_call().await?;
         let request = self
             .shared
@@ -115,7 +120,7 @@ impl PartnerCenter {
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .build()
-            .map_err(|e| Error::InvalidInput(format!("next link {link:?}: {e}")))?;
+            .map_err(|e| Error::InvalidInput(format!("cannot request the next page: {e}")))?;
         let sent = api::Transport::execute(&*call, &self.shared.http, request, "listReferrals");
         let outcome = match sent.await {
             Ok(response) if response.status().is_success() => {
@@ -129,8 +134,11 @@ impl PartnerCenter {
 
     /// `link` resolved against the base URL, if it keeps the base URL's scheme, host and port:
     /// the token must never be sent anywhere else, nor over a downgraded scheme.
-    fn checked_link(&self, link: &str) -> Result<reqwest::Url> {
-        let untrusted = |reason: &str| Error::UntrustedLink(format!("{link:?} {reason}"));
+    pub(crate) fn checked_link(&self, link: &str) -> Result<reqwest::Url> {
+        let untrusted = |reason: &str| {
+            let shown = redact::link(link);
+            Error::UntrustedLink(format!("{} {reason}", text::excerpt(&shown, SHOWN_CHARS)))
+        };
         let base = reqwest::Url::parse(&self.shared.base_url)
             .map_err(|_| untrusted("cannot be checked against the base URL"))?;
         let url = base.join(link).map_err(|_| untrusted("is not a URL"))?;
@@ -145,6 +153,11 @@ impl PartnerCenter {
             )));
         }
         Ok(url)
+    }
+
+    /// How many pages a listing reads at most, unless it sets its own limit.
+    pub(crate) fn max_pages(&self) -> usize {
+        self.shared.max_pages
     }
 
     /// Starts one logical call: its token, ids and policy.
@@ -187,6 +200,7 @@ pub struct PartnerCenterBuilder {
     attempt_timeout: Option<Duration>,
     timeout: Option<Duration>,
     max_response_bytes: Option<usize>,
+    max_pages: Option<usize>,
     #[cfg(feature = "rate-limit")]
     rate_limit: Option<governor::Quota>,
 }
@@ -250,6 +264,14 @@ impl PartnerCenterBuilder {
         self
     }
 
+    /// How many pages a listing reads at most (default [`DEFAULT_MAX_PAGES`]; at least 1): one
+    /// more is [`Error::PageLimit`]. [`crate::ListReferrals::max_pages`] sets it for one
+    /// listing.
+    pub fn max_pages(mut self, pages: usize) -> Self {
+        self.max_pages = Some(pages.max(1));
+        self
+    }
+
     /// Keeps this client's requests (retries included) under `quota`, waiting as needed, so
     /// bulk work stays under the service's per-tenant limits.
     #[cfg(feature = "rate-limit")]
@@ -299,6 +321,7 @@ impl PartnerCenterBuilder {
                 max_response_bytes: self
                     .max_response_bytes
                     .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+                max_pages: self.max_pages.unwrap_or(DEFAULT_MAX_PAGES),
                 #[cfg(feature = "rate-limit")]
                 rate_limiter: self.rate_limit.map(governor::RateLimiter::direct),
             }),

@@ -8,10 +8,12 @@ use reqwest::StatusCode;
 
 use crate::auth::AuthError;
 use crate::models::ErrorDetail;
+use crate::redact::{self, Secrets};
 use crate::retry::is_retryable_status;
+use crate::text::{self, SHOWN_CHARS};
 
 /// How many characters of an undecodable body an error keeps.
-const EXCERPT_CHARS: usize = 512;
+const EXCERPT_CHARS: usize = SHOWN_CHARS;
 
 /// The result of a Partner Center call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -79,6 +81,30 @@ pub enum Error {
     /// downgrades its scheme; it is not followed, and the token is not sent to it.
     #[error("untrusted link: {0}")]
     UntrustedLink(String),
+    /// A listing's `@odata.nextLink` leads back to a page it has already read, so following
+    /// it would never end. The pages before were returned; the link is shown redacted.
+    #[error(
+        "paging stopped: the next link of page {page} leads back to page {earlier}, \
+         which was already read ({link})"
+    )]
+    PagingLoop {
+        /// The link, query values redacted as in logs, cut at [`text::SHOWN_CHARS`] characters.
+        link: String,
+        /// The page whose next link it is.
+        page: usize,
+        /// The page read from that link before.
+        earlier: usize,
+    },
+    /// A listing read as many pages as it may ([`crate::ListReferrals::max_pages`],
+    /// [`crate::PartnerCenterBuilder::max_pages`]) and the service still gave a next link.
+    #[error(
+        "paging stopped after {limit} pages, the most this listing reads, with more to come \
+         (raise the limit with max_pages)"
+    )]
+    PageLimit {
+        /// The limit reached.
+        limit: usize,
+    },
     /// The call was refused before anything was sent (an empty id, for example).
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -101,6 +127,8 @@ impl Error {
             Self::Transport(_)
             | Self::Auth(_)
             | Self::UntrustedLink(_)
+            | Self::PagingLoop { .. }
+            | Self::PageLimit { .. }
             | Self::InvalidInput(_)
             | Self::Config(_) => None,
         }
@@ -118,9 +146,12 @@ impl Error {
             Self::Decode(e) => Some(&e.call),
             Self::Transport(e) => Some(&e.call),
             Self::ResponseTooLarge { call, .. } => Some(call),
-            Self::Auth(_) | Self::UntrustedLink(_) | Self::InvalidInput(_) | Self::Config(_) => {
-                None
-            }
+            Self::Auth(_)
+            | Self::UntrustedLink(_)
+            | Self::PagingLoop { .. }
+            | Self::PageLimit { .. }
+            | Self::InvalidInput(_)
+            | Self::Config(_) => None,
         }
     }
 
@@ -237,12 +268,19 @@ impl fmt::Display for AttemptOutcome {
 }
 
 /// An error status and what the service said about it.
+///
+/// What the service sent is kept with the call's token (and any `Bearer` value) masked, so
+/// that a gateway that reflects the request headers cannot put the token in a log. `Display`
+/// shows each piece of it on one line, escaped and cut at [`text::SHOWN_CHARS`] characters.
 #[derive(Clone, Debug)]
 pub struct ServiceError {
     status: StatusCode,
     detail: Option<ErrorDetail>,
     body_excerpt: Option<String>,
+    /// How many characters of the body the excerpt leaves out.
+    body_cut: usize,
     retry_after: Option<Duration>,
+    www_authenticate: Option<String>,
     call: CallInfo,
 }
 
@@ -254,10 +292,14 @@ impl ServiceError {
     pub(crate) fn from_body(status: StatusCode, body: &[u8], call: CallInfo) -> Self {
         match decode_error_body(body) {
             Some(detail) => Self::new(status, Some(detail), call),
-            None => Self {
-                body_excerpt: Some(excerpt(body)),
-                ..Self::new(status, None, call)
-            },
+            None => {
+                let (excerpt, cut) = excerpt(body);
+                Self {
+                    body_excerpt: Some(excerpt),
+                    body_cut: cut,
+                    ..Self::new(status, None, call)
+                }
+            }
         }
     }
 
@@ -266,19 +308,47 @@ impl ServiceError {
             status,
             detail,
             body_excerpt: None,
+            body_cut: 0,
             retry_after: None,
+            www_authenticate: None,
             call,
         }
     }
 
-    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+    /// Adds what the answer's headers said: `Retry-After` and `WWW-Authenticate`.
+    pub(crate) fn with_headers(
+        mut self,
+        retry_after: Option<Duration>,
+        www_authenticate: Option<String>,
+    ) -> Self {
         self.retry_after = retry_after;
+        self.www_authenticate = www_authenticate;
+        self
+    }
+
+    /// The same error with `secrets` masked in everything the service sent.
+    pub(crate) fn masked(mut self, secrets: &Secrets) -> Self {
+        if let Some(detail) = &mut self.detail {
+            mask_detail(detail, secrets);
+        }
+        for text in [&mut self.body_excerpt, &mut self.www_authenticate]
+            .into_iter()
+            .flatten()
+        {
+            mask(text, secrets);
+        }
         self
     }
 
     /// How long the service asked to wait before trying again (`Retry-After`).
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    /// The `WWW-Authenticate` header of the answer (on a 401, why the token was refused:
+    /// e.g. `Bearer error="invalid_token", error_description="The token is expired"`).
+    pub fn www_authenticate(&self) -> Option<&str> {
+        self.www_authenticate.as_deref()
     }
 
     /// The call's ids and attempts.
@@ -297,7 +367,7 @@ impl ServiceError {
         self.detail.as_ref().map(|d| d.code.as_str())
     }
 
-    /// The service's human-readable message.
+    /// The service's human-readable message, whole (`Display` shows its start).
     pub fn message(&self) -> Option<&str> {
         self.detail.as_ref().and_then(|d| d.message.as_deref())
     }
@@ -312,7 +382,8 @@ impl ServiceError {
         self.detail.as_ref()
     }
 
-    /// The start of the body, when it was not an error shape this client knows (e.g. HTML).
+    /// The start of the body (at most 512 characters), when it was not an error shape this
+    /// client knows (e.g. HTML).
     pub fn body_excerpt(&self) -> Option<&str> {
         self.body_excerpt.as_deref()
     }
@@ -330,25 +401,45 @@ impl ServiceError {
 
 impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |text| text::excerpt(text, SHOWN_CHARS);
         write!(f, "{}", self.status)?;
         if let Some(code) = self.code() {
-            write!(f, " {code}")?;
+            write!(f, " {}", shown(code))?;
         }
         match (self.message(), &self.body_excerpt) {
-            (Some(message), _) => write!(f, ": {message}")?,
-            (None, Some(body)) if !body.is_empty() => write!(f, ": body {body:?}")?,
+            (Some(message), _) => write!(f, ": {}", shown(message))?,
+            (None, Some(body)) if !body.is_empty() => {
+                write!(f, ": body \"{}\"", shown(body).with_cut(self.body_cut))?
+            }
             _ => {}
+        }
+        if let Some(wait) = self.retry_after {
+            write!(
+                f,
+                "; the service asked to wait {} s",
+                wait.as_secs_f64().ceil()
+            )?;
+        }
+        if let Some(challenge) = &self.www_authenticate {
+            write!(f, "; WWW-Authenticate: {}", shown(challenge))?;
         }
         write!(f, " ({})", self.call)
     }
 }
 
 /// A success response whose body could not be decoded.
+///
+/// Its `Display` carries serde_json's message (bounded: it can quote the body); so that a
+/// chain printer cannot show that message whole, the serde_json error is not its
+/// `source()`: read it with [`DecodeError::source_error`].
 #[derive(Debug)]
 pub struct DecodeError {
     status: StatusCode,
     source: serde_json::Error,
+    /// serde_json's message, secrets masked.
+    message: String,
     body_excerpt: String,
+    body_cut: usize,
     call: CallInfo,
 }
 
@@ -358,11 +449,18 @@ impl DecodeError {
         source: serde_json::Error,
         body: &[u8],
         call: CallInfo,
+        secrets: &Secrets,
     ) -> Self {
+        let (mut body_excerpt, body_cut) = excerpt(body);
+        mask(&mut body_excerpt, secrets);
+        let mut message = source.to_string();
+        mask(&mut message, secrets);
         Self {
             status,
             source,
-            body_excerpt: excerpt(body),
+            message,
+            body_excerpt,
+            body_cut,
             call,
         }
     }
@@ -377,7 +475,7 @@ impl DecodeError {
         &self.source
     }
 
-    /// The start of the body.
+    /// The start of the body (at most 512 characters).
     pub fn body_excerpt(&self) -> &str {
         &self.body_excerpt
     }
@@ -392,19 +490,21 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} with a body that is not a valid response ({}): {:?} ({})",
-            self.status, self.source, self.body_excerpt, self.call
+            "{} with a body that is not a valid response ({}): \"{}\" ({})",
+            self.status,
+            text::excerpt(&self.message, SHOWN_CHARS),
+            text::excerpt(&self.body_excerpt, SHOWN_CHARS).with_cut(self.body_cut),
+            self.call
         )
     }
 }
 
-impl std::error::Error for DecodeError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
+impl std::error::Error for DecodeError {}
 
 /// A request that did not complete.
+///
+/// The URL it shows has its query values redacted as in logs (`$filter` can hold customer
+/// emails).
 #[derive(Debug)]
 pub struct TransportError {
     source: reqwest::Error,
@@ -412,7 +512,10 @@ pub struct TransportError {
 }
 
 impl TransportError {
-    pub(crate) fn new(source: reqwest::Error, call: CallInfo) -> Self {
+    pub(crate) fn new(mut source: reqwest::Error, call: CallInfo) -> Self {
+        if let Some(url) = source.url_mut() {
+            redact::redact_url(url);
+        }
         Self { source, call }
     }
 
@@ -478,12 +581,51 @@ fn decode_error_body(body: &[u8]) -> Option<ErrorDetail> {
     serde_json::from_slice(body).ok().map(error_detail)
 }
 
-/// At most [`EXCERPT_CHARS`] characters of `body`, lossily decoded, with an ellipsis when cut.
-fn excerpt(body: &[u8]) -> String {
+/// At most [`EXCERPT_CHARS`] characters of `body`, lossily decoded, and how many were left out.
+fn excerpt(body: &[u8]) -> (String, usize) {
     let text = String::from_utf8_lossy(body);
     match text.char_indices().nth(EXCERPT_CHARS) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.into_owned(),
+        Some((cut, _)) => (text[..cut].to_owned(), text[cut..].chars().count()),
+        None => (text.into_owned(), 0),
+    }
+}
+
+/// Masks `secrets` in `text`, in place.
+fn mask(text: &mut String, secrets: &Secrets) {
+    if let std::borrow::Cow::Owned(masked) = secrets.mask(text) {
+        *text = masked;
+    }
+}
+
+/// Masks `secrets` in every text of an error detail: its fields, the fields the spec does
+/// not know, and its inner errors.
+fn mask_detail(detail: &mut ErrorDetail, secrets: &Secrets) {
+    for text in [
+        Some(&mut detail.code),
+        detail.message.as_mut(),
+        detail.target.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        mask(text, secrets);
+    }
+    for value in detail.extra.values_mut() {
+        mask_value(value, secrets);
+    }
+    if let Some(inner) = &mut detail.inner_error {
+        mask_detail(inner, secrets);
+    }
+}
+
+fn mask_value(value: &mut serde_json::Value, secrets: &Secrets) {
+    match value {
+        serde_json::Value::String(text) => mask(text, secrets),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_value(v, secrets)),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(|v| mask_value(v, secrets))
+        }
+        _ => {}
     }
 }
 
@@ -542,11 +684,14 @@ mod tests {
         let e = ServiceError::from_body(StatusCode::BAD_GATEWAY, html.as_bytes(), ids());
         assert_eq!(e.code(), None);
         let kept = e.body_excerpt().unwrap();
+        assert!(kept.starts_with("<html><body>xxx"), "{kept}");
+        assert_eq!(kept.chars().count(), EXCERPT_CHARS);
+        let cut = html.len() - EXCERPT_CHARS;
         assert!(
-            kept.starts_with("<html><body>xxx") && kept.ends_with("..."),
-            "{kept}"
+            e.to_string()
+                .contains(&format!("xxx... [{cut} more characters]\" (request id r1")),
+            "{e}"
         );
-        assert_eq!(kept.chars().count(), EXCERPT_CHARS + 3);
 
         for body in [&b""[..], b"null", b"[]", b"{\"error\": 5}", b"\xff\xfe"] {
             let e = ServiceError::from_body(StatusCode::INTERNAL_SERVER_ERROR, body, ids());
@@ -560,8 +705,108 @@ mod tests {
         let body = "\u{e9}".repeat(EXCERPT_CHARS + 1);
         assert_eq!(
             excerpt(body.as_bytes()),
-            format!("{}...", "\u{e9}".repeat(EXCERPT_CHARS))
+            ("\u{e9}".repeat(EXCERPT_CHARS), 1)
         );
+    }
+
+    #[test]
+    fn a_huge_message_is_shown_cut_saying_how_much() {
+        let message = "m".repeat(5 * 1024 * 1024);
+        let body = serde_json::json!({"error": {"code": "generalException", "message": message}});
+        let e = ServiceError::from_body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            body.to_string().as_bytes(),
+            ids(),
+        );
+        assert_eq!(e.message().map(str::len), Some(message.len()), "kept whole");
+        let shown = e.to_string();
+        assert!(shown.len() < 1024, "{} bytes shown", shown.len());
+        let cut = message.len() - SHOWN_CHARS;
+        assert!(
+            shown.contains(&format!("m... [{cut} more characters] (request id")),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn service_text_is_shown_on_one_line_without_escape_sequences() {
+        let body = br#"{"error":{"code":"bad\ncode","message":"line 1\nline 2 \u001b[2J\u001b]0;title\u0007"}}"#;
+        let shown = ServiceError::from_body(StatusCode::BAD_REQUEST, body, ids()).to_string();
+        assert_eq!(
+            shown,
+            "400 Bad Request bad\\ncode: line 1\\nline 2 \\u{1b}[2J\\u{1b}]0;title\\u{7} \
+             (request id r1, client-request-id c1)"
+        );
+        let html = b"<html>\r\n<title>\x1b[31mBad gateway</title>";
+        let shown = ServiceError::from_body(StatusCode::BAD_GATEWAY, html, ids()).to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+    }
+
+    #[test]
+    fn secrets_are_masked_in_everything_the_service_sent() {
+        let secrets = Secrets::new("tok-123.secret".into());
+        let reflected = br#"{"error":{"code":"unauthenticated","message":"Authorization: Bearer tok-123.secret",
+            "target":"tok-123.secret","headers":{"authorization":["Bearer other.token"]},
+            "innerError":{"code":"x","message":"token tok-123.secret"}}}"#;
+        let e = ServiceError::from_body(StatusCode::UNAUTHORIZED, reflected, ids())
+            .with_headers(None, Some("Bearer realm=\"tok-123.secret\"".into()))
+            .masked(&secrets);
+        let everything = format!("{e} {e:?}");
+        assert!(!everything.contains("tok-123"), "{everything}");
+        assert!(!everything.contains("other.token"), "{everything}");
+        assert_eq!(e.message(), Some("Authorization: Bearer [redacted]"));
+        assert_eq!(
+            e.detail()
+                .unwrap()
+                .inner_error
+                .as_ref()
+                .unwrap()
+                .message
+                .as_deref(),
+            Some("token [redacted]")
+        );
+
+        let page = b"<pre>GET /v1.0 HTTP/1.1\nAuthorization: Bearer tok-123.secret\n</pre>";
+        let e = ServiceError::from_body(StatusCode::BAD_GATEWAY, page, ids()).masked(&secrets);
+        assert!(!format!("{e} {e:?}").contains("tok-123"));
+        assert!(e.body_excerpt().unwrap().contains("Bearer [redacted]"));
+    }
+
+    #[test]
+    fn the_wait_asked_for_and_the_authentication_challenge_are_shown() {
+        let e = ServiceError::from_body(StatusCode::TOO_MANY_REQUESTS, b"{}", ids())
+            .with_headers(Some(Duration::from_secs(120)), None);
+        assert!(
+            e.to_string()
+                .contains("; the service asked to wait 120 s ("),
+            "{e}"
+        );
+        let challenge = r#"Bearer error="invalid_token", error_description="The token is expired""#;
+        let e = ServiceError::from_body(StatusCode::UNAUTHORIZED, b"", ids())
+            .with_headers(None, Some(challenge.into()));
+        assert_eq!(e.www_authenticate(), Some(challenge));
+        assert!(
+            e.to_string()
+                .contains(&format!("; WWW-Authenticate: {challenge} (")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn decode_errors_are_bounded_escaped_and_masked() {
+        // serde_json quotes a string it cannot take: the message holds service text.
+        let body = format!(r#""Bearer tok-123.secret {}\n\u001b[2J""#, "n".repeat(4000));
+        let source = serde_json::from_str::<u8>(&body).unwrap_err();
+        assert!(source.to_string().contains("tok-123"));
+        let secrets = Secrets::new("tok-123.secret".into());
+        let e = DecodeError::new(StatusCode::OK, source, body.as_bytes(), ids(), &secrets);
+        let shown = e.to_string();
+        assert!(
+            !shown.contains("tok-123") && !shown.chars().any(char::is_control),
+            "{shown}"
+        );
+        assert!(shown.len() < 1400, "{shown}");
+        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]

@@ -43,11 +43,12 @@ pub mod models;
 mod redact;
 mod referrals;
 mod retry;
+pub mod text;
 mod update;
 
 pub use client::{
-    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT, PartnerCenter, PartnerCenterBuilder,
+    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, PartnerCenter, PartnerCenterBuilder,
 };
 pub use create::NewReferral;
 pub use error::{

@@ -1,5 +1,6 @@
 //! Listing referrals: [`ListReferrals`] (the query), [`Page`] and paging as a stream.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -11,6 +12,8 @@ use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::models::Referral;
+use crate::redact;
+use crate::text::{self, SHOWN_CHARS};
 
 /// The most referrals the service returns in one page.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -48,6 +51,7 @@ pub struct ListReferrals<'c> {
     skip: Option<u32>,
     select: Option<String>,
     count: bool,
+    max_pages: Option<usize>,
 }
 
 /// A sort direction for [`ListReferrals::order_by`].
@@ -69,6 +73,7 @@ impl<'c> ListReferrals<'c> {
             skip: None,
             select: None,
             count: false,
+            max_pages: None,
         }
     }
 
@@ -119,6 +124,14 @@ impl<'c> ListReferrals<'c> {
         self
     }
 
+    /// Reads at most `pages` pages (at least 1) with [`Self::pages`] and [`Self::stream`];
+    /// one more is [`Error::PageLimit`]. The default is the client's
+    /// ([`crate::PartnerCenterBuilder::max_pages`]).
+    pub fn max_pages(mut self, pages: usize) -> Self {
+        self.max_pages = Some(pages.max(1));
+        self
+    }
+
     /// The first page.
     pub async fn send(self) -> Result<Page> {
         let top = self
@@ -158,9 +171,18 @@ impl<'c> ListReferrals<'c> {
     }
 
     /// Every page, following `@odata.nextLink` until the last; one page in memory at a time.
+    ///
+    /// A next link that leads back to a page already read ends the pages with
+    /// [`Error::PagingLoop`], and one past the page limit ([`Self::max_pages`]) with
+    /// [`Error::PageLimit`]: a service whose links go round in circles cannot keep a listing
+    /// going.
     pub fn pages(self) -> Pages<'c> {
-        let client = self.client;
-        paginate(client, Start::Query(self))
+        let (client, max_pages) = (self.client, self.max_pages);
+        paginate(
+            client,
+            Start::Query(self),
+            max_pages.unwrap_or(client.max_pages()),
+        )
     }
 
     /// Every matching referral, page after page.
@@ -238,15 +260,62 @@ pub type Pages<'c> = Pin<Box<dyn Stream<Item = Result<Page>> + Send + 'c>>;
 /// The referrals of a listing ([`ListReferrals::stream`]).
 pub type Items<'c> = Pin<Box<dyn Stream<Item = Result<Referral>> + Send + 'c>>;
 
-/// The pages from `start` on: each step fetches one page and keeps only its continuation.
-pub(crate) fn paginate<'c>(client: &'c PartnerCenter, start: Start<'c>) -> Pages<'c> {
-    Box::pin(stream::try_unfold(Some(start), move |state| async move {
-        let page = match state {
+/// The pages from `start` on: each step fetches one page and keeps only its continuation,
+/// and the links followed so far (each page's link and number), to stop on one that loops.
+pub(crate) fn paginate<'c>(
+    client: &'c PartnerCenter,
+    start: Start<'c>,
+    max_pages: usize,
+) -> Pages<'c> {
+    let paging = Paging {
+        next: Some(start),
+        read: 0,
+        followed: HashMap::new(),
+        max_pages,
+    };
+    Box::pin(stream::try_unfold(paging, move |mut paging| async move {
+        let page = match paging.next.take() {
             None => return Ok(None),
             Some(Start::Query(query)) => query.send().await?,
-            Some(Start::Link(link)) => Page::from(client.get_page(link.as_str()).await?),
+            Some(Start::Link(link)) => {
+                Page::from(client.get_page(paging.follow(client, &link)?).await?)
+            }
         };
-        let next = page.next.clone().map(Start::Link);
-        Ok(Some((page, next)))
+        paging.read += 1;
+        paging.next = page.next.clone().map(Start::Link);
+        Ok(Some((page, paging)))
     }))
+}
+
+/// Where a listing is: what to read next, and what it has read.
+struct Paging<'c> {
+    next: Option<Start<'c>>,
+    /// How many pages have been read.
+    read: usize,
+    /// Each link followed (resolved), and the number of the page read from it.
+    followed: HashMap<String, usize>,
+    max_pages: usize,
+}
+
+impl Paging<'_> {
+    /// The URL of `link`, the next link of the last page read, if it may be followed: on the
+    /// client's host, not one followed before, not past the page limit.
+    fn follow(&mut self, client: &PartnerCenter, link: &Continuation) -> Result<reqwest::Url> {
+        if self.read >= self.max_pages {
+            return Err(Error::PageLimit {
+                limit: self.max_pages,
+            });
+        }
+        let url = client.checked_link(link.as_str())?;
+        let page = self.read + 1;
+        if let Some(&earlier) = self.followed.get(url.as_str()) {
+            return Err(Error::PagingLoop {
+                link: text::excerpt(&redact::link(url.as_str()), SHOWN_CHARS).to_string(),
+                page: self.read,
+                earlier,
+            });
+        }
+        self.followed.insert(url.as_str().to_owned(), page);
+        Ok(url)
+    }
 }

@@ -66,9 +66,11 @@ impl<'c> Referrals<'c> {
         self.list().filter(Filter::engagement_id(engagement_id))
     }
 
-    /// The pages of a listing from a [`Continuation`] kept earlier ([`crate::Page::next`]) on.
+    /// The pages of a listing from a [`Continuation`] kept earlier ([`crate::Page::next`]) on,
+    /// at most the client's [`crate::PartnerCenterBuilder::max_pages`] of them.
     pub fn resume(&self, continuation: Continuation) -> Pages<'c> {
-        list::paginate(self.client, Start::Link(continuation))
+        let max_pages = self.client.max_pages();
+        list::paginate(self.client, Start::Link(continuation), max_pages)
     }
 
     /// Creates a referral (`POST /v1.0/engagements/referrals`), after
