@@ -9,7 +9,10 @@ use partner_center::auth::DEFAULT_AUTHORITY;
 use partner_center::models::{
     ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
 };
-use partner_center::{DEFAULT_BASE_URL, Direction, MAX_PAGE_SIZE};
+use partner_center::{
+    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT, Direction,
+    MAX_PAGE_SIZE,
+};
 use partner_center_sandbox::{DEFAULT_REFERRAL_COUNT, DEFAULT_SEED, SandboxBuilder};
 use serde_json::Value;
 
@@ -45,6 +48,14 @@ pub(crate) struct Cli {
     /// query values only from an allow-list.
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub(crate) verbose: u8,
+    /// How long one call may take in all, in seconds: its attempts and the waits between
+    /// them (throttling, retries).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
+    /// How long one attempt may take, from connecting to the end of the answer, in seconds;
+    /// a slower attempt is abandoned and retried.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = DEFAULT_ATTEMPT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) attempt_timeout: u64,
     /// How to print results: json is exactly what the service sent (an array for lists),
     /// ndjson one referral per line, table a summary [default: json; table for `sandbox ids`].
     #[arg(long, global = true, value_enum)]
@@ -103,6 +114,8 @@ pub(crate) enum ReferralsCommand {
     Related {
         /// The referral's id.
         id: String,
+        #[command(flatten)]
+        paging: PagingArgs,
     },
     /// Create a referral from a JSON file and print it as created.
     ///
@@ -207,6 +220,17 @@ pub(crate) struct ListArgs {
     /// With --all, report progress on stderr even when it is not a terminal (a line per page).
     #[arg(long, requires = "all")]
     pub(crate) progress: bool,
+    #[command(flatten)]
+    pub(crate) paging: PagingArgs,
+}
+
+/// How far a listing of every page may go.
+#[derive(Args)]
+pub(crate) struct PagingArgs {
+    /// Read at most this many pages; a listing with more stops with an error (a service
+    /// whose next links never end cannot keep it going).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PAGES, value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
+    pub(crate) max_pages: usize,
 }
 
 /// A value the spec lists, matched without regard to case, as the service spells it.

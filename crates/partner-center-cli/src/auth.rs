@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use partner_center::auth::{
     CachedToken, DeviceCodeLogin, StaticToken, TokenProvider, default_cache_path,
 };
+use partner_center::text::{SHOWN_CHARS, excerpt};
 
 /// The token cache to use: `--token-cache`, else the user's cache directory.
 pub(crate) fn cache_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
@@ -22,11 +23,13 @@ pub(crate) async fn login(
     DeviceCodeLogin::new(tenant, client_id)
         .authority(authority)
         .cache_path(cache)
+        // What Entra ID sent, made safe for the terminal.
         .login(|prompt| match &prompt.message {
-            Some(message) => eprintln!("{message}"),
+            Some(message) => eprintln!("{}", excerpt(message, SHOWN_CHARS)),
             None => eprintln!(
                 "To sign in, open {} and enter the code {}",
-                prompt.verification_uri, prompt.user_code
+                excerpt(&prompt.verification_uri, SHOWN_CHARS),
+                excerpt(&prompt.user_code, SHOWN_CHARS)
             ),
         })
         .await

@@ -5,15 +5,21 @@ mod auth;
 mod output;
 mod referrals;
 mod sandbox;
+mod waiting;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use partner_center::auth::TokenProvider;
 use partner_center::{Error, PartnerCenter};
 
-use crate::args::{Cli, Command, Output, SandboxCommand};
+use crate::args::{Cli, Command, ListArgs, Output, ReferralsCommand, SandboxCommand};
+use crate::waiting::Waiting;
+
+/// The most characters of an error line (the SDK bounds each piece of service text in it).
+const MAX_ERROR_CHARS: usize = 4096;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -44,18 +50,30 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Referrals(command) => {
+            let timeouts = Timeouts {
+                attempt: Duration::from_secs(cli.attempt_timeout),
+                call: Duration::from_secs(cli.timeout),
+            };
             // With --sandbox, the sandbox lives until the command is done.
             let (client, _sandbox) = if cli.sandbox {
                 let sandbox = sandbox::start().await?;
                 let token = Box::new(partner_center::auth::StaticToken::new(sandbox::TOKEN));
-                (client(sandbox.base_url(), token)?, Some(sandbox))
+                (client(sandbox.base_url(), token, timeouts)?, Some(sandbox))
             } else {
                 let tokens = auth::provider(cli.token, cli.token_cache)?;
-                (client(&cli.base_url, tokens)?, None)
+                (client(&cli.base_url, tokens, timeouts)?, None)
             };
             let format = cli.output.unwrap_or(Output::Json);
+            let forced = matches!(
+                &command,
+                ReferralsCommand::List(ListArgs { progress: true, .. })
+            );
+            let waiting = Waiting::new(cli.verbose > 0, forced, cli.attempt_timeout, cli.timeout);
             let sandboxed = cli.sandbox;
-            referrals::run(&client, command, format, |e| describe(&e, sandboxed)).await
+            referrals::run(&client, command, format, &waiting, |e| {
+                describe(&e, sandboxed)
+            })
+            .await
         }
         Command::Sandbox(SandboxCommand::Ids { data, limit }) => output::print(&sandbox::ids(
             &data,
@@ -75,11 +93,24 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn client(base_url: &str, tokens: Box<dyn TokenProvider>) -> Result<PartnerCenter, String> {
+/// `--attempt-timeout` and `--timeout`.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    attempt: Duration,
+    call: Duration,
+}
+
+fn client(
+    base_url: &str,
+    tokens: Box<dyn TokenProvider>,
+    timeouts: Timeouts,
+) -> Result<PartnerCenter, String> {
     PartnerCenter::builder()
         .base_url(base_url)
         .token_provider(tokens)
         .application_name("partner-center-cli")
+        .attempt_timeout(timeouts.attempt)
+        .timeout(timeouts.call)
         .build()
         .map_err(|e| e.to_string())
 }
@@ -94,7 +125,10 @@ fn describe(error: &Error, sandbox: bool) -> String {
     }
 }
 
+/// Prints `message` as one bounded line with nothing a terminal would act on: it can quote
+/// the service, a file or the user.
 fn fail(message: &str) -> ExitCode {
-    let _ = writeln!(io::stderr(), "error: {message}");
+    let shown = partner_center::text::excerpt(message, MAX_ERROR_CHARS);
+    let _ = writeln!(io::stderr(), "error: {shown}");
     ExitCode::FAILURE
 }

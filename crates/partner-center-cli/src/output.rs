@@ -4,6 +4,7 @@ use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{CellAlignment, ColumnConstraint, LineStyle, Table, TableStyle, Width, presets};
 use partner_center::models::{Referral, Timestamp};
+use partner_center::text::one_line;
 
 use crate::args::Output;
 
@@ -54,7 +55,9 @@ const COLUMNS: [(&str, u16); 6] = [
     ("Closing date", 14),
 ];
 
-/// A summary of referrals: one row each.
+/// A summary of referrals: one row each. Every cell is service text, shown with
+/// [`one_line`]: a line break would break the row, an escape sequence would reach the
+/// terminal.
 fn table(referrals: &[Referral], part: Part) -> String {
     let mut table = Table::new();
     let style: TableStyle = match part {
@@ -69,7 +72,7 @@ fn table(referrals: &[Referral], part: Part) -> String {
     }
     for referral in referrals {
         let details = referral.details.as_ref();
-        table.add_row([
+        let cells = [
             text(referral.id.as_deref()),
             text(
                 referral
@@ -91,7 +94,8 @@ fn table(referrals: &[Referral], part: Part) -> String {
                     .map(date)
                     .as_deref(),
             ),
-        ]);
+        ];
+        table.add_row(cells.map(|cell| one_line(&cell).into_owned()));
     }
     // Without rows or a header there are no columns to constrain.
     if table.column_count() == COLUMNS.len() {

@@ -8,12 +8,15 @@ use partner_center::{Filter, ListReferrals, NewReferral, PartnerCenter};
 
 use crate::args::{ListArgs, Output, ReferralsCommand};
 use crate::output::{self, PagePrinter, Progress, Stopped};
+use crate::waiting::Waiting;
 
-/// Runs one `referrals` command with `client`; SDK errors come back through `describe`.
+/// Runs one `referrals` command with `client`, each call watched by `waiting`; SDK errors
+/// come back through `describe`.
 pub(crate) async fn run(
     client: &PartnerCenter,
     command: ReferralsCommand,
     format: Output,
+    waiting: &Waiting,
     describe: impl Fn(partner_center::Error) -> String,
 ) -> Result<(), String> {
     let referrals = client.referrals();
@@ -21,26 +24,29 @@ pub(crate) async fn run(
         Some(referral) => output::print(&output::referral(&referral, format)?),
         None => Ok(()),
     };
+    let get = |id: String| async move { waiting.on(referrals.get(&id)).await };
     match command {
-        ReferralsCommand::Get { id } => printed(Some(referrals.get(&id).await.map_err(describe)?)),
+        ReferralsCommand::Get { id } => printed(Some(get(id).await.map_err(describe)?)),
         ReferralsCommand::List(args) => {
             let query = query(client, &args);
             if args.all {
-                every_page(query, format, args.progress, &describe).await
+                let query = query.max_pages(args.paging.max_pages);
+                every_page(query, format, args.progress, waiting, &describe).await
             } else {
-                let page = query.send().await.map_err(&describe)?;
+                let page = waiting.on(query.send()).await.map_err(&describe)?;
                 let mut printer = PagePrinter::new(format);
                 finished(printer.page(page.items).and_then(|()| printer.finish()))
             }
         }
-        ReferralsCommand::Related { id } => {
-            let referral = referrals.get(&id).await.map_err(&describe)?;
+        ReferralsCommand::Related { id, paging } => {
+            let referral = get(id).await.map_err(&describe)?;
             let related = referrals.related(&referral).map_err(&describe)?;
-            every_page(related, format, false, &describe).await
+            let related = related.max_pages(paging.max_pages);
+            every_page(related, format, false, waiting, &describe).await
         }
         ReferralsCommand::Create { file } => {
-            let created = referrals
-                .create(new_referral(&file)?)
+            let created = waiting
+                .on(referrals.create(new_referral(&file)?))
                 .await
                 .map_err(describe)?;
             printed(Some(created))
@@ -61,42 +67,28 @@ pub(crate) async fn run(
             if return_representation {
                 update = update.return_representation();
             }
-            printed(update.send().await.map_err(describe)?.referral)
+            printed(waiting.on(update.send()).await.map_err(describe)?.referral)
         }
         // Each verb reads the referral first: its eTag and status go with the update.
         ReferralsCommand::Accept { id } => {
-            let referral = referrals.get(&id).await.map_err(&describe)?;
-            printed(
-                referrals
-                    .accept(&referral)
-                    .await
-                    .map_err(describe)?
-                    .referral,
-            )
+            let referral = get(id).await.map_err(&describe)?;
+            let updated = waiting.on(referrals.accept(&referral)).await;
+            printed(updated.map_err(describe)?.referral)
         }
         ReferralsCommand::Win { id } => {
-            let referral = referrals.get(&id).await.map_err(&describe)?;
-            printed(referrals.win(&referral).await.map_err(describe)?.referral)
+            let referral = get(id).await.map_err(&describe)?;
+            let updated = waiting.on(referrals.win(&referral)).await;
+            printed(updated.map_err(describe)?.referral)
         }
         ReferralsCommand::Lose { id, reason } => {
-            let referral = referrals.get(&id).await.map_err(&describe)?;
-            printed(
-                referrals
-                    .lose(&referral, &reason)
-                    .await
-                    .map_err(describe)?
-                    .referral,
-            )
+            let referral = get(id).await.map_err(&describe)?;
+            let updated = waiting.on(referrals.lose(&referral, &reason)).await;
+            printed(updated.map_err(describe)?.referral)
         }
         ReferralsCommand::Decline { id, reason } => {
-            let referral = referrals.get(&id).await.map_err(&describe)?;
-            printed(
-                referrals
-                    .decline(&referral, &reason)
-                    .await
-                    .map_err(describe)?
-                    .referral,
-            )
+            let referral = get(id).await.map_err(&describe)?;
+            let updated = waiting.on(referrals.decline(&referral, &reason)).await;
+            printed(updated.map_err(describe)?.referral)
         }
     }
 }
@@ -154,13 +146,14 @@ async fn every_page(
     query: ListReferrals<'_>,
     format: Output,
     forced_progress: bool,
+    waiting: &Waiting,
     describe: impl Fn(partner_center::Error) -> String,
 ) -> Result<(), String> {
     let mut progress = Progress::new(forced_progress);
     let mut printer = PagePrinter::new(format);
     let mut pages = std::pin::pin!(query.pages());
     let outcome = loop {
-        let page = match pages.try_next().await {
+        let page = match waiting.on(pages.try_next()).await {
             Ok(Some(page)) => page,
             Ok(None) => break printer.finish(),
             Err(e) => {
