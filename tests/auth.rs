@@ -200,7 +200,10 @@ async fn a_revoked_refresh_token_is_an_auth_error_without_secrets() {
         .and(body_string_contains("grant_type=refresh_token"))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
             "error": "invalid_grant",
-            "error_description": "AADSTS700082: The refresh token has expired due to inactivity."
+            "error_description": format!(
+                "AADSTS700082: The refresh token has expired due to inactivity.\r\n\u{1b}[2J{}",
+                "x".repeat(4000)
+            )
         })))
         .mount(&server)
         .await;
@@ -213,6 +216,13 @@ async fn a_revoked_refresh_token_is_an_auth_error_without_secrets() {
     };
     assert!(
         reason.contains("invalid_grant") && reason.contains("AADSTS700082"),
+        "{reason}"
+    );
+    // What Entra ID wrote is shown on one inert, bounded line.
+    assert!(!reason.chars().any(char::is_control), "{reason:?}");
+    assert!(reason.contains(r"inactivity.\r\n\u{1b}[2J"), "{reason}");
+    assert!(
+        reason.len() < 1024 && reason.ends_with(" more characters]"),
         "{reason}"
     );
     let shown = format!("{err} {err:?}");

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use super::{AccessToken, AuthError, TokenFuture, TokenProvider};
+use crate::text::{self, SHOWN_CHARS};
 
 /// Entra ID's public cloud.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -357,17 +358,21 @@ impl<'c> AsyncHttpClient<'c> for OAuthHttp {
     }
 }
 
-/// oauth2's errors, without anything that could hold a token (a body that failed to parse).
+/// oauth2's errors, without anything that could hold a token (a body that failed to parse),
+/// and with what the sign-in service wrote on one bounded line.
 fn token_error<T: oauth2::ErrorResponse>(error: RequestTokenError<reqwest::Error, T>) -> AuthError {
+    let shown = |text: &str| text::excerpt(text, SHOWN_CHARS).to_string();
     match error {
-        RequestTokenError::ServerResponse(response) => AuthError::Rejected(response.to_string()),
+        RequestTokenError::ServerResponse(response) => {
+            AuthError::Rejected(shown(&response.to_string()))
+        }
         RequestTokenError::Request(e) => {
             AuthError::Service(format!("cannot reach the sign-in service: {e}"))
         }
         RequestTokenError::Parse(e, _body) => AuthError::Service(format!(
             "unreadable answer from the sign-in service at `{}`",
-            e.path()
+            shown(&e.path().to_string())
         )),
-        RequestTokenError::Other(message) => AuthError::Service(message),
+        RequestTokenError::Other(message) => AuthError::Service(shown(&message)),
     }
 }
