@@ -73,6 +73,11 @@ async fn get_ok(client: &PartnerCenter) -> Referral {
     referral
 }
 
+/// Gets the official referral, which must fail.
+async fn get_err(client: &PartnerCenter) -> Error {
+    client.referrals().get(OFFICIAL_ID).await.unwrap_err()
+}
+
 async fn retried_then_ok(first: ResponseTemplate) -> MockServer {
     let server = sequence(vec![first, ok()]).await;
     get_ok(&fast_client(&server.uri())).await;
@@ -148,11 +153,7 @@ async fn s11_an_html_502_page_to_the_end_keeps_status_and_excerpt() {
     ])
     .await;
 
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
 
     let Error::Service(e) = &err else {
         panic!("{err:?}")
@@ -166,11 +167,7 @@ async fn s11_an_html_502_page_to_the_end_keeps_status_and_excerpt() {
 async fn s12_an_exhausted_budget_carries_every_attempts_status_and_wait() {
     let server = sequence(vec![status(503), status(500), status(429), status(503)]).await;
 
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
 
     assert!(err.is_retryable());
     assert_eq!(outcomes(&err), statuses(&[503, 500, 429, 503]));
@@ -191,11 +188,7 @@ async fn s12_an_exhausted_budget_carries_every_attempts_status_and_wait() {
 async fn s13_a_retry_after_beyond_max_wait_is_returned_not_waited() {
     let server = sequence(vec![status(429).insert_header("Retry-After", "120")]).await;
 
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
 
     assert!(err.is_throttled());
     assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
@@ -215,7 +208,7 @@ async fn s14_a_wait_past_the_overall_timeout_ends_the_call() {
         .unwrap();
 
     let started = Instant::now();
-    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+    let err = get_err(&client).await;
 
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -230,7 +223,7 @@ async fn s15_retries_can_be_turned_off() {
     let server = sequence(vec![status(503), ok()]).await;
     let client = retrying_client(&server.uri(), RetryPolicy::none());
 
-    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+    let err = get_err(&client).await;
 
     assert_eq!(outcomes(&err), statuses(&[503]));
     assert_eq!(requests(&server).await, 1);
@@ -240,11 +233,7 @@ async fn s15_retries_can_be_turned_off() {
 async fn s16_client_errors_are_not_retried() {
     for code in [400, 403, 404, 409, 412] {
         let server = sequence(vec![status(code), ok()]).await;
-        let err = fast_client(&server.uri())
-            .referrals()
-            .get(OFFICIAL_ID)
-            .await
-            .unwrap_err();
+        let err = get_err(&fast_client(&server.uri())).await;
         assert_eq!(outcomes(&err), statuses(&[code]), "{code}");
         assert!(!err.is_retryable(), "{code}");
         assert_eq!(requests(&server).await, 1, "{code}");
@@ -257,11 +246,7 @@ async fn s17_a_refused_connection_is_retried_then_reported() {
     let address = listener.local_addr().unwrap();
     drop(listener);
 
-    let err = fast_client(&format!("http://{address}"))
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&format!("http://{address}"))).await;
 
     let Error::Transport(e) = &err else {
         panic!("{err:?}")
@@ -308,11 +293,7 @@ async fn s20_a_truncated_body_to_the_end_is_a_transport_error() {
     ))])
     .await;
 
-    let err = fast_client(&server.base_url)
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.base_url)).await;
 
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(outcomes(&err), vec![AttemptOutcome::Failed; 4]);
@@ -354,7 +335,7 @@ async fn s22_slow_answers_time_out_every_attempt() {
         .build()
         .unwrap();
 
-    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+    let err = get_err(&client).await;
 
     let Error::Transport(e) = &err else {
         panic!("{err:?}")
@@ -367,11 +348,7 @@ async fn s22_slow_answers_time_out_every_attempt() {
 async fn s23_malformed_json_is_a_decode_error_and_not_retried() {
     let server = sequence(vec![json_response(200, r#"{"id": "x", "#), ok()]).await;
 
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
 
     assert!(
         matches!(&err, Error::Decode(e) if e.body_excerpt() == r#"{"id": "x", "#),
@@ -397,11 +374,7 @@ async fn s24_a_json_body_with_a_wrong_content_type_still_decodes() {
 async fn s25_an_html_page_labelled_json_is_a_decode_error() {
     let server = sequence(vec![json_response(200, "<html>maintenance</html>")]).await;
 
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
 
     assert!(matches!(&err, Error::Decode(e) if e.body_excerpt() == "<html>maintenance</html>"));
 }
@@ -410,11 +383,7 @@ async fn s25_an_html_page_labelled_json_is_a_decode_error() {
 async fn s26_an_empty_body_on_200_is_a_decode_error() {
     let server = sequence(vec![ResponseTemplate::new(200)]).await;
 
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
 
     let Error::Decode(e) = &err else {
         panic!("{err:?}")
@@ -434,7 +403,7 @@ async fn s27_a_huge_body_with_a_length_is_refused_unread() {
         .build()
         .unwrap();
 
-    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+    let err = get_err(&client).await;
 
     assert!(
         matches!(err, Error::ResponseTooLarge { limit: 10_000, .. }),
@@ -463,7 +432,7 @@ async fn s28_a_huge_body_without_a_length_is_cut_at_the_limit() {
         .build()
         .unwrap();
 
-    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+    let err = get_err(&client).await;
 
     assert!(matches!(err, Error::ResponseTooLarge { .. }), "{err:?}");
     assert_eq!(server.connections(), 1);
@@ -575,7 +544,7 @@ async fn s31_a_second_401_is_the_error() {
     let server = auth_server(false).await;
     let client = rotating_client(&server, false);
 
-    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+    let err = get_err(&client).await;
 
     let Error::Unauthorized(e) = &err else {
         panic!("{err:?}")
@@ -590,7 +559,7 @@ async fn s32_a_failed_refresh_is_an_auth_error() {
     let server = auth_server(true).await;
     let client = rotating_client(&server, true);
 
-    let err = client.referrals().get(OFFICIAL_ID).await.unwrap_err();
+    let err = get_err(&client).await;
 
     assert!(
         matches!(&err, Error::Auth(AuthError::Rejected(m)) if m.contains("AADSTS70043")),
@@ -607,11 +576,7 @@ async fn s33_a_static_token_rejected_is_unauthorized_after_one_attempt() {
     )])
     .await;
 
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
 
     assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
     assert_eq!(requests(&server).await, 1);
@@ -626,11 +591,7 @@ async fn s34_a_redirect_is_not_followed_and_the_token_stays_home() {
     ])
     .await;
 
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(307));
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
@@ -658,11 +619,7 @@ async fn s35_retries_keep_the_request_ids_and_calls_get_fresh_ones() {
 #[tokio::test]
 async fn s36_no_error_of_the_matrix_shows_the_token() {
     let server = sequence(vec![json_response(401, "<html>denied</html>")]).await;
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains(TOKEN), "{shown}");
 
@@ -884,11 +841,7 @@ async fn s43_a_5_mib_message_is_shown_cut_saying_how_much() {
     let body = serde_json::json!({"error": {"code": "generalException", "message": message}});
     let server = sequence(vec![json_response(500, &body.to_string())]).await;
 
-    let err = client(&server)
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&client(&server)).await;
 
     let shown = err.to_string();
     assert!(shown.len() < 1024, "{} bytes shown", shown.len());
@@ -915,11 +868,7 @@ async fn s44_newlines_and_escape_sequences_in_service_text_stay_on_one_inert_lin
         json_response(200, "{\"id\": \"\u{1b}]0;title\u{7}\n"),
     ] {
         let server = sequence(vec![answer]).await;
-        let err = client(&server)
-            .referrals()
-            .get(OFFICIAL_ID)
-            .await
-            .unwrap_err();
+        let err = get_err(&client(&server)).await;
         let shown = err.to_string();
         assert!(
             !shown
@@ -959,11 +908,7 @@ async fn s45_a_gateway_page_that_reflects_the_request_never_shows_the_token() {
             .mount(&server)
             .await;
 
-        let err = client(&server)
-            .referrals()
-            .get(OFFICIAL_ID)
-            .await
-            .unwrap_err();
+        let err = get_err(&client(&server)).await;
 
         let shown = format!("{err} {err:?}");
         assert!(!shown.contains(TOKEN), "{code}: {shown}");
@@ -1045,11 +990,7 @@ async fn s48_a_throttle_longer_than_the_client_waits_says_how_long_to_wait() {
     .insert_header("Retry-After", "120");
     let server = sequence(vec![throttled]).await;
 
-    let err = fast_client(&server.uri())
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&fast_client(&server.uri())).await;
 
     assert_eq!(outcomes(&err), statuses(&[429]));
     let shown = err.to_string();
@@ -1073,11 +1014,7 @@ async fn s49_a_401_shows_why_the_token_was_refused() {
     .insert_header("WWW-Authenticate", challenge);
     let server = sequence(vec![refused]).await;
 
-    let err = client(&server)
-        .referrals()
-        .get(OFFICIAL_ID)
-        .await
-        .unwrap_err();
+    let err = get_err(&client(&server)).await;
 
     let Error::Unauthorized(e) = &err else {
         panic!("{err:?}")

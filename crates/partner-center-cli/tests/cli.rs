@@ -1,13 +1,13 @@
 //! The `partner-center` binary end to end, against a mock Partner Center.
 
+mod support;
+
 use assert_cmd::Command;
 use serde_json::Value;
+use support::*;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const OFFICIAL_EXAMPLE: &str =
-    include_str!("../../../tests/fixtures/get-referral-by-id.response.json");
-const OFFICIAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
 const TOKEN: &str = "cli-test-token-93be";
 
 async fn serve(status: u16, body: &str, content_type: &str) -> MockServer {
@@ -49,10 +49,6 @@ fn uuid_like() -> String {
         .unwrap()
         .as_nanos();
     format!("{}-{nanos}", std::process::id())
-}
-
-fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
 }
 
 #[tokio::test]

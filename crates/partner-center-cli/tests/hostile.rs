@@ -1,17 +1,17 @@
 //! The binary against a service that misbehaves: links that loop, text that would drive the
 //! terminal or flood stderr, pages that reflect the token, and answers that never come.
 
+mod support;
+
 use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::{Value, json};
+use support::*;
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const OFFICIAL_EXAMPLE: &str =
-    include_str!("../../../tests/fixtures/get-referral-by-id.response.json");
-const OFFICIAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
 const LIST_PATH: &str = "/v1.0/engagements/referrals";
 const TOKEN: &str = "cli-hostile-token-5d1e";
 
@@ -26,14 +26,6 @@ fn run(base_url: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
 }
 
 /// Asserts the command failed with exactly one error line free of control characters and

@@ -2,13 +2,15 @@
 //! (`--sandbox`): list with its filters, paging and formats, related, create, update, and the
 //! lifecycle verbs.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-const OFFICIAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
+use support::*;
 
 /// `partner-center --sandbox ...`, with an environment pointing at a service that is not
 /// there, so that only the sandbox can answer.
@@ -21,14 +23,6 @@ fn sandbox(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
 }
 
 /// Runs a command that must succeed, and reads its stdout as JSON.

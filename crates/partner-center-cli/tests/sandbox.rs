@@ -1,14 +1,14 @@
 //! The `partner-center` binary against its own sandbox, end to end: `--sandbox`, `sandbox ids`,
 //! `sandbox serve`, and `--output table`.
 
+mod support;
+
 use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-const OFFICIAL_EXAMPLE: &str =
-    include_str!("../../../tests/fixtures/get-referral-by-id.response.json");
-const OFFICIAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
+use support::*;
 
 /// `partner-center` whose environment points at a service that is not there, so that a test
 /// passes only if `--sandbox` really replaces the base URL and the token.
@@ -22,14 +22,6 @@ fn partner_center() -> Command {
 
 fn run(args: &[&str]) -> Output {
     partner_center().args(args).output().unwrap()
-}
-
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
 }
 
 #[test]
