@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// let deal: Amount = serde_json::from_str("123456789012345678901234567890").unwrap();
 /// assert_eq!(deal.to_f64(), Some(1.2345678901234568e29));
 /// assert_eq!(serde_json::to_string(&deal).unwrap(), "123456789012345678901234567890");
-/// assert_eq!("2500.50".parse::<Amount>().unwrap().to_string(), "2500.5");
+/// assert_eq!("2500.50".parse::<Amount>().unwrap().to_string(), "2500.50");
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -119,9 +119,13 @@ impl std::error::Error for InvalidAmount {}
 impl FromStr for Amount {
     type Err = InvalidAmount;
 
-    /// Parses a decimal number such as `10000` or `2500.50` (sent as a JSON number).
+    /// Parses a decimal number such as `10000` or `2500.50`, sent as a JSON number with the
+    /// same text; other notations (`+5`, `.5`) are sent as the number they read as.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let invalid = || InvalidAmount(text.to_owned());
+        if let Ok(n) = text.parse::<serde_json::Number>() {
+            return Ok(Self(Wire::Number(n)));
+        }
         if let Ok(n) = text.parse::<i64>() {
             return Ok(n.into());
         }
@@ -228,6 +232,10 @@ mod tests {
     fn parsing_accepts_decimals_only() {
         assert_eq!("10000".parse::<Amount>().unwrap(), Amount::from(10000_i64));
         assert_eq!("2500.50".parse::<Amount>().unwrap().to_f64(), Some(2500.5));
+        let big = "123456789012345678901234567890.000000000000000001";
+        assert_eq!(big.parse::<Amount>().unwrap().to_string(), big);
+        assert_eq!("+5".parse::<Amount>().unwrap().to_string(), "5");
+        assert_eq!(".5".parse::<Amount>().unwrap().to_string(), "0.5");
         assert!("ten".parse::<Amount>().is_err());
         assert!("NaN".parse::<Amount>().is_err());
         assert!("inf".parse::<Amount>().is_err());
