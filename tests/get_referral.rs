@@ -27,7 +27,7 @@ async fn decodes_the_official_example() {
         .instant()
         .unwrap();
     assert_eq!(created.to_rfc3339(), "2020-10-30T21:03:00+00:00");
-    insta::assert_json_snapshot!("official_example_decoded", referral);
+    insta::assert_snapshot!("official_example_decoded", snapshot_json(&referral));
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! Nothing the service sends is lost: unknown fields and enum values are kept, and a decoded
-//! referral serializes back to the JSON that was received.
+//! Nothing the service sends is lost: unknown fields, enum values and the digits of numbers are
+//! kept, and a decoded referral serializes back to the JSON that was received.
 
 use partner_center::Referral;
 use partner_center::models::{ReferralStatus, ReferralType};
@@ -136,4 +136,113 @@ async fn empty_arrays_and_strings_survive() {
     let (_, reserialized) = through_the_client(&body.to_string()).await;
 
     assert_eq!(reserialized, body);
+}
+
+/// A deal value past every integer and float type.
+const BIG: &str = "123456789012345678901234567890";
+/// A decimal with more digits than an `f64` holds.
+const LONG_DECIMAL: &str = "123456789012345678901234567890.000000000000000001";
+/// One past `u64::MAX`.
+const PAST_U64: &str = "18446744073709551616";
+
+/// `text` with its one occurrence of `from` replaced by `to`.
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "{from:?}");
+    text.replacen(from, to, 1)
+}
+
+/// The official example as text, with numbers no integer or float type holds: the deal
+/// value, a solution's quantity, and unknown fields: a decimal with a trailing zero, one with
+/// too many digits, a big integer. Written as text, so no parser of this test can round them.
+fn with_big_numbers() -> String {
+    let body = replace_once(
+        OFFICIAL_EXAMPLE,
+        r#""dealValue": 10000"#,
+        &format!(r#""dealValue": {BIG}"#),
+    );
+    let body = replace_once(
+        &body,
+        r#""id": "SOL-Microsoft365","#,
+        &format!(r#""id": "SOL-Microsoft365", "quantity": {PAST_U64},"#),
+    );
+    replace_once(
+        &body,
+        r#""eTag":"#,
+        &format!(r#""score": 1.10, "exactScore": {LONG_DECIMAL}, "rank": {BIG}, "eTag":"#),
+    )
+}
+
+/// Asserts that `json` (compact JSON text) holds `"name":number` verbatim.
+fn assert_number(json: &str, name: &str, number: &str) {
+    let field = format!(r#""{name}":{number}"#);
+    assert!(json.contains(&field), "{field} not in {json}");
+}
+
+#[tokio::test]
+async fn numbers_keep_their_exact_text() {
+    let body = with_big_numbers();
+
+    let (referral, reserialized) = through_the_client(&body).await;
+
+    let details = referral.details.as_ref().unwrap();
+    assert_eq!(details.deal_value.as_ref().unwrap().to_string(), BIG);
+    let solution = &details
+        .requirements
+        .as_ref()
+        .unwrap()
+        .solutions
+        .as_ref()
+        .unwrap()[0];
+    let quantity = solution.quantity.as_ref().unwrap();
+    assert_eq!(
+        (quantity.to_string().as_str(), quantity.as_u64()),
+        (PAST_U64, None)
+    );
+    assert_eq!(referral.extra["score"].to_string(), "1.10");
+    assert_eq!(referral.extra["exactScore"].to_string(), LONG_DECIMAL);
+    assert_eq!(referral.extra["rank"].to_string(), BIG);
+    let text = serde_json::to_string(&referral).unwrap();
+    assert_number(&text, "dealValue", BIG);
+    assert_number(&text, "quantity", PAST_U64);
+    assert_number(&text, "score", "1.10");
+    assert_number(&text, "exactScore", LONG_DECIMAL);
+    assert_number(&text, "rank", BIG);
+    // The rest round-trips too.
+    assert_eq!(reserialized, json(&body));
+}
+
+#[tokio::test]
+async fn a_page_keeps_its_numbers() {
+    let server = wiremock::MockServer::start().await;
+    let page = format!(
+        r#"{{"@odata.count": {BIG}, "value": [{}]}}"#,
+        with_big_numbers()
+    );
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(json_response(200, &page))
+        .mount(&server)
+        .await;
+
+    let listed = client(&server)
+        .referrals()
+        .list()
+        .count(true)
+        .send()
+        .await
+        .unwrap();
+
+    // `Page::count` is an `i64`: a count past it is unknown, never a wrong number.
+    assert_eq!(listed.count, None);
+    let text = serde_json::to_string(&listed.items).unwrap();
+    assert_number(&text, "dealValue", BIG);
+    assert_number(&text, "quantity", PAST_U64);
+    assert_number(&text, "exactScore", LONG_DECIMAL);
+    // The page's model keeps the count itself.
+    let decoded: partner_center_api::types::ReferralPage = serde_json::from_str(&page).unwrap();
+    assert_eq!(decoded.odata_count.as_ref().unwrap().to_string(), BIG);
+    assert_number(
+        &serde_json::to_string(&decoded).unwrap(),
+        "@odata.count",
+        BIG,
+    );
 }

@@ -71,6 +71,15 @@ pub fn json(text: &str) -> Value {
     serde_json::from_str(text).expect("test JSON")
 }
 
+/// `value` as the JSON text of a snapshot (`insta::assert_snapshot!`), written by serde_json so
+/// that every number shows its exact digits. `insta::assert_json_snapshot!` suits values without
+/// numbers only: under serde_json's `arbitrary_precision`, which the models enable, every
+/// serializer but serde_json's own (insta's too) sees a number as a
+/// `{"$serde_json::private::Number": "..."}` struct.
+pub fn snapshot_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).expect("a JSON value")
+}
+
 /// The request headers worth a snapshot: the ones Partner Center reads, plus any that should
 /// not be there (progenitor's `api-version`), sorted by name.
 const SNAPSHOT_HEADERS: &[&str] = &[

@@ -94,6 +94,16 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
             [TypeImpl::Display].into_iter(),
         )
         .with_replacement("Amount", "crate::Amount", [TypeImpl::Display].into_iter());
+    // The models' integers keep their text (a count past 64 bits, the throttling body's
+    // `statusCode` inside the untagged `ErrorBody`); bounded query parameters (`$top`,
+    // `$skip`) are other schemas and keep their Rust integer types.
+    for schema in model_integer_schemas() {
+        settings.with_conversion(
+            schema,
+            "crate::Integer",
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        );
+    }
     // Objects get `Default`, so that users build one with `..Default::default()` instead of
     // naming every optional field (and the `extra` map).
     let mut default = TypePatch::default();
@@ -196,6 +206,17 @@ fn date_time_schema() -> schemars::schema::SchemaObject {
         format: Some("date-time".to_owned()),
         ..Default::default()
     }
+}
+
+/// The schemas progenitor matches for the models' integers: `type: integer` with no format or
+/// `format: int64`, without bounds (nullable ones match too: typify looks the non-null part up).
+fn model_integer_schemas() -> [schemars::schema::SchemaObject; 2] {
+    let integer = |format: Option<&str>| schemars::schema::SchemaObject {
+        instance_type: Some(schemars::schema::InstanceType::Integer.into()),
+        format: format.map(str::to_owned),
+        ..Default::default()
+    };
+    [integer(None), integer(Some("int64"))]
 }
 
 /// A string enumeration of `components/schemas`, generated as an open enum.

@@ -736,7 +736,7 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
             rename = "@odata.count",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub odata_count: ::std::option::Option<i64>,
+        pub odata_count: ::std::option::Option<crate::Integer>,
         ///The next page; absent on the last. Follow it as given.
         #[serde(
             rename = "@odata.nextLink",
@@ -877,7 +877,7 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         pub publisher_name: ::std::option::Option<::std::string::String>,
         ///How many.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub quantity: ::std::option::Option<i64>,
+        pub quantity: ::std::option::Option<crate::Integer>,
         ///The kind of solution.
         #[serde(
             rename = "solutionType",
@@ -960,7 +960,7 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         pub message: ::std::option::Option<::std::string::String>,
         ///The HTTP status again.
         #[serde(rename = "statusCode")]
-        pub status_code: i64,
+        pub status_code: crate::Integer,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }

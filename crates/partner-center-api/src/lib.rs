@@ -8,13 +8,39 @@
 //! - [`Transport`]: where the generated operations send their requests (the SDK's policy);
 //! - open enumerations ([`ReferralStatus`], ...): a value the spec does not list decodes into
 //!   `Other(String)` and is written back verbatim;
-//! - [`Timestamp`] and [`Amount`]: a date-time and a decimal that keep the service's exact text,
-//!   so a decoded referral re-serializes to the JSON the service sent;
+//! - [`Timestamp`], [`Amount`] and [`Integer`]: a date-time, a decimal and a whole number that
+//!   keep the service's exact text, so a decoded referral re-serializes to the JSON the service
+//!   sent;
 //! - [`lifecycle`]: the status transitions the service allows, shared by the SDK and the sandbox.
 //!
 //! Every object type keeps the fields the spec does not know in its `extra` map.
+//!
+//! # Numbers keep their exact text
+//!
+//! A number the service sends, or a caller gives, keeps its digits: a deal value of
+//! `123456789012345678901234567890`, a count past 64 bits, `1.10` in an unknown field are
+//! written back as they came, never rounded through `f64`. For this the crate enables
+//! serde_json's `arbitrary_precision` feature. Cargo turns a feature on for the whole build, so
+//! **every `serde_json::Number` and `serde_json::Value` of a program that uses these types keeps
+//! numbers as text**, which the rest of the program sees too:
+//!
+//! - `Value` equality compares that text: `1.0` is not `1`;
+//! - inside a `#[serde(untagged)]` or internally tagged enum, or a struct under
+//!   `#[serde(flatten)]`, a number with a fraction or past 64 bits no longer decodes from JSON
+//!   text into an `f64` or integer field (serde buffers it as a map); use `serde_json::Number`,
+//!   `Value`, [`Amount`] or [`Integer`] there. Elsewhere such fields decode as before;
+//! - `serde_json::from_value` hands an integer past 64 bits over as a 128-bit one, which serde
+//!   cannot buffer for a `#[serde(flatten)]` field: a referral whose `extra` map holds one
+//!   decodes from JSON text (`serde_json::from_str`, `from_slice`, as the client does), not
+//!   from a `Value`;
+//! - serializers other than serde_json's (YAML, insta snapshots, ...) see a `Number` as a
+//!   struct `{"$serde_json::private::Number": "<text>"}`: write these types as JSON with
+//!   serde_json.
+//!
+//! serde_json writes an exponent its own way: `1E5` comes back as `1e+5`.
 
 mod amount;
+mod integer;
 pub mod lifecycle;
 mod open_enum;
 mod timestamp;
@@ -26,6 +52,7 @@ mod generated;
 
 pub use amount::{Amount, InvalidAmount};
 pub use generated::*;
+pub use integer::{Integer, InvalidInteger};
 pub(crate) use open_enum::open_enum;
 pub use timestamp::Timestamp;
 pub use transport::{ResponseFuture, Transport};

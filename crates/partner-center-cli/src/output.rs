@@ -105,6 +105,9 @@ fn table(referrals: &[Referral], part: Part) -> String {
     }
     if let Some(deal_value) = table.column_mut(3) {
         deal_value.set_cell_alignment(CellAlignment::Right);
+        // A deal value keeps its digits on one line: the column widens for a longer one (the
+        // rows of that page of a streamed table then sit wider than its header).
+        deal_value.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(COLUMNS[3].1)));
     }
     table.to_string()
 }

@@ -317,3 +317,76 @@ async fn verbose_logs_the_call_on_stderr_without_the_token() {
     let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(printed["id"], OFFICIAL_ID);
 }
+
+/// A deal value past every integer and float type.
+const BIG: &str = "123456789012345678901234567890";
+
+/// The official example, as text, with [`BIG`] as its deal value.
+fn with_a_big_deal_value() -> String {
+    let body = OFFICIAL_EXAMPLE.replacen(
+        r#""dealValue": 10000"#,
+        &format!(r#""dealValue": {BIG}"#),
+        1,
+    );
+    assert!(body.contains(BIG));
+    body
+}
+
+#[tokio::test]
+async fn get_prints_a_big_number_digit_for_digit_in_every_format() {
+    let server = serve(200, &with_a_big_deal_value(), "application/json").await;
+
+    for (format, expected) in [
+        ("json", format!(r#""dealValue": {BIG}"#)),
+        ("ndjson", format!(r#""dealValue":{BIG}"#)),
+        // One cell, on one line.
+        ("table", format!(" {BIG} ")),
+    ] {
+        let output = partner_center()
+            .args(["referrals", "get", OFFICIAL_ID, "--output", format])
+            .args(["--base-url", &server.uri(), "--token", TOKEN])
+            .output()
+            .unwrap();
+
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(stdout.contains(&expected), "{format}: {stdout}");
+    }
+}
+
+#[tokio::test]
+async fn update_sends_a_big_number_digit_for_digit() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/v1.0/engagements/referrals/{OFFICIAL_ID}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(with_a_big_deal_value().into_bytes(), "application/json"),
+        )
+        .mount(&server)
+        .await;
+
+    let set = format!("/details/dealValue={BIG}");
+    let output = partner_center()
+        .args([
+            "referrals",
+            "update",
+            OFFICIAL_ID,
+            "--set",
+            &set,
+            "--return",
+        ])
+        .args(["--base-url", &server.uri(), "--token", TOKEN])
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let requests = server.received_requests().await.unwrap();
+    let sent = std::str::from_utf8(&requests[0].body).unwrap();
+    assert!(sent.contains(&format!(r#""value":{BIG}"#)), "{sent}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        printed.contains(&format!(r#""dealValue": {BIG}"#)),
+        "{printed}"
+    );
+}

@@ -665,7 +665,10 @@ impl Generator {
     fn amount(&mut self, whole: i64, with_cents: bool) -> Amount {
         if with_cents && self.chance(0.25) {
             let cents = self.rng.random_range(1..100);
+            // Amounts keep their text; without a trailing zero (`.1`, not `.10`) the seeded
+            // data stays what earlier versions served.
             format!("{whole}.{cents:02}")
+                .trim_end_matches('0')
                 .parse()
                 .unwrap_or_else(|_| Amount::from(whole))
         } else {

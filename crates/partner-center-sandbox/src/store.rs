@@ -8,6 +8,13 @@ use serde_json::Value;
 
 use crate::query::{Cursor, ListQuery};
 
+/// The typed form of a referral's JSON. Decoded from its text, not with
+/// `serde_json::from_value`, which hands a number past 64 bits over as a 128-bit integer: an
+/// `extra` map (a `#[serde(flatten)]` field) cannot take one.
+pub(crate) fn typed(referral: &Value) -> serde_json::Result<Referral> {
+    serde_json::from_str(&referral.to_string())
+}
+
 /// The referrals of one sandbox, as JSON, in the order they were added; shared by its handlers
 /// and its handle. Every one conforms to the spec's `Referral` (writes are checked first).
 #[derive(Clone, Debug)]
@@ -63,7 +70,7 @@ impl Store {
             .entries
             .iter()
             // Every stored referral conforms to the spec, so it decodes.
-            .filter_map(|e| serde_json::from_value(e.referral.clone()).ok())
+            .filter_map(|e| typed(&e.referral).ok())
             .collect()
     }
 

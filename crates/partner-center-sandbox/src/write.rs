@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::patch;
 use crate::seed;
 use crate::spec;
+use crate::store;
 
 /// The fields a created referral must have.
 const REQUIRED: [&str; 4] = ["type", "customerProfile", "consent", "details"];
@@ -125,8 +126,7 @@ pub(crate) fn update(
     let mut updated = current.clone();
     patch::apply(&mut updated, operations).map_err(Refusal::from)?;
     // Stored referrals conform already: decoding is enough.
-    let before: Referral =
-        serde_json::from_value(current.clone()).map_err(|e| Refusal::Internal(e.to_string()))?;
+    let before = store::typed(current).map_err(|e| Refusal::Internal(e.to_string()))?;
     let after = conforming(&updated).map_err(|refusal| match refusal {
         Refusal::Invalid { message, target } => Refusal::Invalid {
             message: format!("the patched referral would not be valid: {message}"),
@@ -184,7 +184,7 @@ fn conforming(referral: &Value) -> Result<Referral, Refusal> {
             target,
         });
     }
-    serde_json::from_value(referral.clone()).map_err(|e| Refusal::Invalid {
+    store::typed(referral).map_err(|e| Refusal::Invalid {
         message: e.to_string(),
         target: None,
     })

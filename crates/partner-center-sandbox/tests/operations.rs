@@ -426,6 +426,78 @@ async fn create_sets_what_the_service_sets_and_the_referral_can_be_read_back() {
     assert_eq!(page["value"], json!([created]));
 }
 
+/// A deal value past every integer and float type.
+const BIG: &str = "123456789012345678901234567890";
+/// A decimal with more digits than an `f64` holds.
+const LONG_DECIMAL: &str = "123456789012345678901234567890.000000000000000001";
+/// One past `u64::MAX`.
+const PAST_U64: &str = "18446744073709551616";
+
+/// `method path` with `body` as its exact JSON text.
+async fn send_text(
+    sandbox: &Sandbox,
+    method: Method,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut request = Client::new()
+        .request(method, format!("{}{path}", sandbox.base_url()))
+        .bearer_auth("t")
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+/// Asserts that the compact JSON `text` holds `"name":number` verbatim.
+fn assert_number(text: &str, name: &str, number: &str) {
+    let field = format!(r#""{name}":{number}"#);
+    assert!(text.contains(&field), "{field} not in {text}");
+}
+
+#[tokio::test]
+async fn numbers_are_kept_digit_for_digit() {
+    let sandbox = sandbox(3).await;
+    let referral = new_referral().to_string().replacen(
+        r#""dealValue":120000"#,
+        &format!(r#""dealValue":{BIG},"rank":{PAST_U64},"score":1.10"#),
+        1,
+    );
+    assert!(referral.contains(BIG));
+
+    let response = send_text(&sandbox, Method::POST, REFERRALS, &referral, &[]).await;
+    let status = response.status();
+    let created = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_number(&created, "dealValue", BIG);
+    assert_number(&created, "rank", PAST_U64);
+    assert_number(&created, "score", "1.10");
+    let id = serde_json::from_str::<Value>(&created).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let read = get(sandbox.base_url(), &referral_path(&id)).await;
+    let read = read.text().await.unwrap();
+    assert_number(&read, "dealValue", BIG);
+    assert_number(&read, "rank", PAST_U64);
+    assert_number(&read, "score", "1.10");
+
+    let set = format!(r#"[{{"op":"replace","path":"/details/dealValue","value":{LONG_DECIMAL}}}]"#);
+    let prefer = [("Prefer", "return=representation")];
+    let response = send_text(&sandbox, Method::PATCH, &referral_path(&id), &set, &prefer).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_number(&response.text().await.unwrap(), "dealValue", LONG_DECIMAL);
+    let filter = encoded(&format!("id eq '{id}'"));
+    let listed = list(&sandbox, &format!("$filter={filter}")).await;
+    let listed = listed.text().await.unwrap();
+    assert_number(&listed, "dealValue", LONG_DECIMAL);
+    assert_number(&listed, "rank", PAST_U64);
+    assert_number(&listed, "score", "1.10");
+}
+
 #[tokio::test]
 async fn create_ignores_server_set_fields_and_keeps_a_given_status() {
     let sandbox = sandbox(3).await;

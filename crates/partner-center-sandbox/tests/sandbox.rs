@@ -137,7 +137,7 @@ async fn error_bodies_have_the_referrals_shape() {
         let body: Value = response.json().await.unwrap();
         answers.push(json!({ "status": status, "body": body }));
     }
-    insta::assert_json_snapshot!("error_bodies", answers);
+    insta::assert_snapshot!("error_bodies", snapshot_json(&answers));
 }
 
 #[tokio::test]
@@ -235,7 +235,7 @@ async fn a_generated_referral_looks_like_a_real_one() {
         .json()
         .await
         .unwrap();
-    insta::assert_json_snapshot!("generated_referral_seed_0", body);
+    insta::assert_snapshot!("generated_referral_seed_0", snapshot_json(&body));
 }
 
 #[tokio::test]

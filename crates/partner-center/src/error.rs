@@ -676,6 +676,14 @@ mod tests {
             e.message(),
             Some("Rate limit is exceeded. Try again in 57 seconds.")
         );
+        // A status code no integer type holds is still the throttling shape, digit for digit.
+        let e = ServiceError::from_body(
+            StatusCode::TOO_MANY_REQUESTS,
+            br#"{"statusCode":123456789012345678901234567890,"message":"slow down"}"#,
+            ids(),
+        );
+        assert_eq!(e.code(), Some("123456789012345678901234567890"));
+        assert_eq!(e.body_excerpt(), None);
     }
 
     #[test]

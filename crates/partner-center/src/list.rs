@@ -217,7 +217,7 @@ impl From<ReferralPage> for Page {
     fn from(page: ReferralPage) -> Self {
         Self {
             items: page.value,
-            count: page.odata_count,
+            count: page.odata_count.and_then(|count| count.as_i64()),
             next: page.odata_next_link.map(Continuation),
         }
     }

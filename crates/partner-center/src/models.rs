@@ -3,7 +3,10 @@
 //! Every object type keeps the fields the spec does not know in its `extra` map, and every
 //! enumeration keeps values it does not list in its `Other` variant: a referral decoded here
 //! serializes back to the JSON the service sent (an explicit `null` comes back as an absent
-//! field).
+//! field). Numbers keep their exact text ([`Amount`], [`Integer`], `extra` maps): for that the
+//! models enable serde_json's `arbitrary_precision` feature in the whole program, with the
+//! consequences [`partner_center_api`'s docs](partner_center_api#numbers-keep-their-exact-text)
+//! list.
 
 pub use partner_center_api::types::ServiceError as ErrorDetail;
 pub use partner_center_api::types::{
@@ -13,7 +16,7 @@ pub use partner_center_api::types::{
     StatusHistory, Target, TrackingInfo,
 };
 pub use partner_center_api::{
-    Amount, AssistanceRequestCode, ContractTerm, InvalidAmount, PatchOp, ProfileType,
-    ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
-    RegistrationType, SolutionType, TargetType, Timestamp,
+    Amount, AssistanceRequestCode, ContractTerm, Integer, InvalidAmount, InvalidInteger, PatchOp,
+    ProfileType, ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus,
+    ReferralType, RegistrationType, SolutionType, TargetType, Timestamp,
 };

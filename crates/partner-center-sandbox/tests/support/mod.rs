@@ -30,6 +30,14 @@ pub async fn get(base_url: &str, path: &str) -> Response {
     send(base_url, Method::GET, path, Some("sandbox")).await
 }
 
+/// `value` as the JSON text of a snapshot (`insta::assert_snapshot!`), written by serde_json so
+/// that numbers show their exact digits: under serde_json's `arbitrary_precision`, which the
+/// models enable, insta's own serializer sees a number as a
+/// `{"$serde_json::private::Number": "..."}` struct.
+pub fn snapshot_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).expect("a JSON value")
+}
+
 /// A header as text.
 pub fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
