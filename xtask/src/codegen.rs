@@ -17,6 +17,8 @@ use progenitor::{
 use quote::quote;
 use similar::TextDiff;
 
+use crate::lenient;
+
 /// The spec, relative to the workspace root.
 pub const SPEC_PATH: &str = "spec/partner-center.openapi.yaml";
 /// The generated file, relative to the workspace root.
@@ -120,8 +122,9 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
     }
 
     let client = generate_client(&settings, spec)?;
-    let file = syn::parse2::<syn::File>(client)
+    let mut file = syn::parse2::<syn::File>(client)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    lenient::make_lenient(&mut file)?;
     let client = progenitor_impl::space_out_items(prettyplease::unparse(&file))
         .map_err(|e| format!("cannot lay out the generated code: {e}"))?;
     let mut code = format!(

@@ -2,6 +2,7 @@
 
 mod bench;
 mod codegen;
+mod lenient;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

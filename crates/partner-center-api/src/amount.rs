@@ -86,6 +86,13 @@ impl<'de> Visitor<'de> for WireVisitor {
     }
 }
 
+crate::lenient::leaf!(
+    Amount,
+    "a number or a numeric string",
+    number => |n| Ok(Amount(Wire::Number(n))),
+    string => |text| Ok(Amount(Wire::Text(text))),
+);
+
 impl Amount {
     /// The value as a float, or `None` for text that is not a number.
     pub fn to_f64(&self) -> Option<f64> {

@@ -9,187 +9,110 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Further requirements, e.g. attributes.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct AdditionalRequirements {
         ///Attributes.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub attributes: ::std::option::Option<::std::vec::Vec<Attribute>>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///A postal address.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Address {
         ///First line.
-        #[serde(
-            rename = "addressLine1",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub address_line1: ::std::option::Option<::std::string::String>,
         ///Second line.
-        #[serde(
-            rename = "addressLine2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub address_line2: ::std::option::Option<::std::string::String>,
         ///City.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub city: ::std::option::Option<::std::string::String>,
         ///ISO 3166 alpha-2 country code, e.g. `US`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<::std::string::String>,
         ///Postal code.
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///Region.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub region: ::std::option::Option<::std::string::String>,
         ///State or province.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///A requirement attribute.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Attribute {
         ///The attribute's id.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The attribute's type.
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///What the customer agreed to.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Consent {
         ///Whether the customer may be contacted.
-        #[serde(
-            rename = "consentToContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub consent_to_contact: ::std::option::Option<bool>,
         ///Whether Microsoft may contact specific partners about the referral.
-        #[serde(
-            rename = "consentToMicrosoftToContactSpecificPartners",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub consent_to_microsoft_to_contact_specific_partners: ::std::option::Option<
             bool,
         >,
         ///Whether Microsoft sellers may see the referral (`false` makes it a private deal).
-        #[serde(
-            rename = "consentToShareReferralWithMicrosoftSellers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub consent_to_share_referral_with_microsoft_sellers: ::std::option::Option<
             bool,
         >,
         ///Whether the customer's information may be shared with others (the service spells it with a double "To").
-        #[serde(
-            rename = "consentToToShareInfoWithOthers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub consent_to_to_share_info_with_others: ::std::option::Option<bool>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///How a member wants to be contacted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct ContactPreference {
         ///Whether notifications are turned off.
-        #[serde(
-            rename = "disableNotifications",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub disable_notifications: ::std::option::Option<bool>,
         ///Preferred locale, e.g. `en-US`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub locale: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///The contract of a registered deal.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Contract {
         ///ISO 4217 currency code of `value`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///When the contract ends.
-        #[serde(
-            rename = "endDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub end_date_time: ::std::option::Option<crate::Timestamp>,
         ///When the contract was signed.
-        #[serde(
-            rename = "signDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub sign_date_time: ::std::option::Option<crate::Timestamp>,
         ///When the contract starts.
-        #[serde(
-            rename = "startDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub start_date_time: ::std::option::Option<crate::Timestamp>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub term: ::std::option::Option<crate::ContractTerm>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value: ::std::option::Option<crate::Amount>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///An id of the customer in another system.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct CustomerId {
         ///The id.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "profileType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub profile_type: ::std::option::Option<crate::ProfileType>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///The customer the referral is about.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct CustomerProfile {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<Address>,
         ///The customer's ids in other systems.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ids: ::std::option::Option<::std::vec::Vec<CustomerId>>,
         ///Whether Microsoft has matched the customer to a known organization.
-        #[serde(
-            rename = "isMatchingComplete",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub is_matching_complete: ::std::option::Option<bool>,
         ///The customer's name.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The customer's size, e.g. `1to50employees`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub size: ::std::option::Option<::std::string::String>,
         ///The customer's contacts.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::vec::Vec<Member>>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -224,10 +147,9 @@ answer HTML, which no schema describes.)
     }
 
     ///The body of every referrals error response.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Clone, Debug, PartialEq)]
     pub struct ErrorResponse {
         pub error: ServiceError,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -324,47 +246,24 @@ answer HTML, which no schema describes.)
     }
 
     ///Who invited the partner to the referral, and why.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct InviteContext {
-        #[serde(
-            rename = "assistanceRequestCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub assistance_request_code: ::std::option::Option<crate::AssistanceRequestCode>,
-        #[serde(
-            rename = "invitedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub invited_by: ::std::option::Option<InvitedBy>,
         ///The MPN id the invitation was sent to.
-        #[serde(
-            rename = "invitedMpnId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub invited_mpn_id: ::std::option::Option<::std::string::String>,
         ///The inviter's notes.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///The organization that sent the invitation (`msft` means Microsoft).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct InvitedBy {
         ///The inviting organization's id.
-        #[serde(
-            rename = "organizationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub organization_id: ::std::option::Option<::std::string::String>,
         ///The inviting organization's name.
-        #[serde(
-            rename = "organizationName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub organization_name: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -392,69 +291,43 @@ answer HTML, which no schema describes.)
     }
 
     ///A link to a resource.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Link {
         ///The HTTP method to use, e.g. `GET`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub method: ::std::option::Option<::std::string::String>,
         ///The address, as the service wrote it.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub uri: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///A person on a team (the partner's or the customer's).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Member {
-        #[serde(
-            rename = "contactPreference",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub contact_preference: ::std::option::Option<ContactPreference>,
         ///Email address.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
         ///First name.
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Last name.
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Phone number.
-        #[serde(
-            rename = "phoneNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub phone_number: ::std::option::Option<::std::string::String>,
         ///Job title.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///The wider Partner Center API's error body.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Clone, Debug, PartialEq)]
     pub struct PartnerCenterError {
         ///The error code (a number or a string).
         pub code: ::serde_json::Value,
         ///Details, when any.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<::serde_json::Value>,
         ///Human-readable text.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The component that failed, e.g. `PartnerFD`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -472,421 +345,205 @@ answer HTML, which no schema describes.)
     /**A lead or co-sell opportunity. Every field is optional on read; `type`,
 `customerProfile`, `consent` and `details` are required on create.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Referral {
         ///When the referral was accepted.
-        #[serde(
-            rename = "acceptedDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub accepted_date_time: ::std::option::Option<crate::Timestamp>,
         ///What the customer asked for (values are not published).
-        #[serde(
-            rename = "callToAction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub call_to_action: ::std::option::Option<::std::string::String>,
         ///The marketing campaign the referral came from.
-        #[serde(
-            rename = "campaignId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub campaign_id: ::std::option::Option<::std::string::String>,
         ///When the referral was closed.
-        #[serde(
-            rename = "closedDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub closed_date_time: ::std::option::Option<crate::Timestamp>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub consent: ::std::option::Option<Consent>,
         ///When the referral was created (UTC).
-        #[serde(
-            rename = "createdDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub created_date_time: ::std::option::Option<crate::Timestamp>,
         ///The channel the referral was created through.
-        #[serde(
-            rename = "createdVia",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub created_via: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "customerProfile",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub customer_profile: ::std::option::Option<CustomerProfile>,
         ///Whether the deal is sensitive (restricts who may see it).
-        #[serde(
-            rename = "dealSensitivity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub deal_sensitivity: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<ReferralDetails>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub direction: ::std::option::Option<crate::ReferralDirection>,
         ///The referral's version, with quotes inside; send it back verbatim in `If-Match`.
-        #[serde(rename = "eTag", skip_serializing_if = "::std::option::Option::is_none")]
         pub e_tag: ::std::option::Option<::std::string::String>,
         ///The engagement this referral belongs to; several referrals share one.
-        #[serde(
-            rename = "engagementId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub engagement_id: ::std::option::Option<::std::string::String>,
         ///When an unanswered referral expires (14 days after it arrives).
-        #[serde(
-            rename = "expirationDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub expiration_date_time: ::std::option::Option<crate::Timestamp>,
         ///The partner's own id for this referral (e.g. in their CRM).
-        #[serde(
-            rename = "externalReferenceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub external_reference_id: ::std::option::Option<::std::string::String>,
         ///Whether the user marked the referral as a favorite.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub favorite: ::std::option::Option<bool>,
         ///The referral's id (server-set; GUID-like, kept as a string).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "inviteContext",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub invite_context: ::std::option::Option<InviteContext>,
         ///Whether the referral was marked as spam.
-        #[serde(
-            rename = "isSpam",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub is_spam: ::std::option::Option<bool>,
         ///The channel the referral was last modified through.
-        #[serde(
-            rename = "lastModifiedVia",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub last_modified_via: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<ReferralLinks>,
         ///The partner's MPN (Partner One) id.
-        #[serde(
-            rename = "mpnId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub mpn_id: ::std::option::Option<::std::string::String>,
         ///The referral's display name.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The OData metadata URL of this entity.
-        #[serde(
-            rename = "@odata.context",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub odata_context: ::std::option::Option<::std::string::String>,
         ///The partner organization that owns the referral.
-        #[serde(
-            rename = "organizationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub organization_id: ::std::option::Option<::std::string::String>,
         ///The partner organization's name.
-        #[serde(
-            rename = "organizationName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub organization_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub qualification: ::std::option::Option<crate::ReferralQualification>,
         ///Microsoft's assessment of the referral's quality.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub quality: ::std::option::Option<::std::string::String>,
         ///The program the referral belongs to.
-        #[serde(
-            rename = "referralProgram",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub referral_program: ::std::option::Option<::std::string::String>,
         ///Where the referral came from (values are not published).
-        #[serde(
-            rename = "referralSource",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub referral_source: ::std::option::Option<::std::string::String>,
         ///The deal registration status.
-        #[serde(
-            rename = "registrationStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub registration_status: ::std::option::Option<::std::string::String>,
         ///IP co-sell deal registrations.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub registrations: ::std::option::Option<::std::vec::Vec<Registration>>,
         /**Sales stage. Documented values are `Qualify`, `Develop`, `Propose` and `Close`,
 but real payloads carry others (e.g. `100`), so it is kept as a string.
 */
-        #[serde(
-            rename = "salesStage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub sales_stage: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<crate::ReferralStatus>,
         ///Why the referral has its status (e.g. why it was lost).
-        #[serde(
-            rename = "statusReason",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub status_reason: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub substatus: ::std::option::Option<crate::ReferralSubstatus>,
         ///Free-form tags.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Where the referral is targeted (business profile location, solution profile).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub target: ::std::option::Option<::std::vec::Vec<Target>>,
         ///The partner-side team working on the referral.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::vec::Vec<Member>>,
-        #[serde(
-            rename = "trackingInfo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub tracking_info: ::std::option::Option<TrackingInfo>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<crate::ReferralType>,
         ///When the referral was last updated (UTC).
-        #[serde(
-            rename = "updatedDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub updated_date_time: ::std::option::Option<crate::Timestamp>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///What the deal is about.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct ReferralDetails {
         ///The expected closing date.
-        #[serde(
-            rename = "closingDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub closing_date_time: ::std::option::Option<crate::Timestamp>,
         ///ISO 4217 currency code of `dealValue`, e.g. `USD`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///What the customer asked for.
-        #[serde(
-            rename = "customerAction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub customer_action: ::std::option::Option<::std::string::String>,
         ///Whether the customer asked to be contacted.
-        #[serde(
-            rename = "customerRequestedContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub customer_requested_contact: ::std::option::Option<bool>,
-        #[serde(
-            rename = "dealValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub deal_value: ::std::option::Option<crate::Amount>,
         ///Free-form notes.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub requirements: ::std::option::Option<Requirements>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///Links to related resources; follow them as given.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct ReferralLinks {
-        #[serde(
-            rename = "relatedReferrals",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub related_referrals: ::std::option::Option<Link>,
-        #[serde(rename = "self", skip_serializing_if = "::std::option::Option::is_none")]
         pub self_: ::std::option::Option<Link>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///One page of referrals.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Clone, Debug, PartialEq)]
     pub struct ReferralPage {
         ///The OData metadata URL of the collection.
-        #[serde(
-            rename = "@odata.context",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub odata_context: ::std::option::Option<::std::string::String>,
         ///How many referrals match in all (when `$count=true` was asked).
-        #[serde(
-            rename = "@odata.count",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub odata_count: ::std::option::Option<crate::Integer>,
         ///The next page; absent on the last. Follow it as given.
-        #[serde(
-            rename = "@odata.nextLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub odata_next_link: ::std::option::Option<::std::string::String>,
         ///The referrals of this page.
         pub value: ::std::vec::Vec<Referral>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///An IP co-sell deal registration.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Registration {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub contract: ::std::option::Option<Contract>,
         ///The registration's id.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///When the deal was registered.
-        #[serde(
-            rename = "registrationDateTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub registration_date_time: ::std::option::Option<crate::Timestamp>,
         ///The registered solutions.
-        #[serde(
-            rename = "solutionDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub solution_details: ::std::option::Option<::std::vec::Vec<FreeFormObject>>,
         ///The registration's status.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusHistory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub status_history: ::std::option::Option<StatusHistory>,
         ///Why it has that status.
-        #[serde(
-            rename = "statusReason",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub status_reason: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<crate::RegistrationType>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///An industry, product or service, by id.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct RequirementItem {
         ///The id, e.g. `Education`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///What the customer needs.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Requirements {
-        #[serde(
-            rename = "additionalRequirements",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub additional_requirements: ::std::option::Option<AdditionalRequirements>,
         ///Industries, e.g. `Education`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub industries: ::std::option::Option<::std::vec::Vec<RequirementItem>>,
         ///Marketplace offers.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub offers: ::std::option::Option<::std::vec::Vec<FreeFormObject>>,
         ///Products, e.g. `Microsoft365`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub products: ::std::option::Option<::std::vec::Vec<RequirementItem>>,
         ///Microsoft sales plays.
-        #[serde(
-            rename = "salesPlays",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub sales_plays: ::std::option::Option<::std::vec::Vec<FreeFormObject>>,
         ///Services, e.g. `LearningAndCertification`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub services: ::std::option::Option<::std::vec::Vec<RequirementItem>>,
         ///Partner solutions offered.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub solutions: ::std::option::Option<::std::vec::Vec<Solution>>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///What went wrong. Match on `code`, never on `message`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Clone, Debug, PartialEq)]
     pub struct ServiceError {
         /**Machine-readable code: `accessDenied`, `generalException`, `invalidRequest`,
 `itemNotFound`, `preconditionFailed`, `resourceModified`, `serviceNotAvailable`,
 `unauthenticated`, or one added later.
 */
         pub code: ::std::string::String,
-        #[serde(
-            rename = "innerError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub inner_error: ::std::option::Option<::std::boxed::Box<ServiceError>>,
         ///Human-readable text; it may change at any time.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
         ///The part of the request the error is about.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub target: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///A partner solution offered for the referral.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Solution {
         ///ISO 4217 currency code of `price`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The solution's id, e.g. `SOL-Microsoft365`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The solution's name.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub price: ::std::option::Option<crate::Amount>,
         ///The publisher's name.
-        #[serde(
-            rename = "publisherName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub publisher_name: ::std::option::Option<::std::string::String>,
         ///How many.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub quantity: ::std::option::Option<crate::Integer>,
         ///The kind of solution.
-        #[serde(
-            rename = "solutionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub solution_type: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<crate::SolutionType>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -941,40 +598,29 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
     }
 
     ///Where the referral is targeted.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Target {
         ///The target's id.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<crate::TargetType>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///The throttling gateway's body, e.g. `{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 57 seconds."}`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Clone, Debug, PartialEq)]
     pub struct ThrottlingError {
         ///Human-readable text.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
         ///The HTTP status again.
-        #[serde(rename = "statusCode")]
         pub status_code: crate::Integer,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
     ///Ids of the referral in Microsoft's systems.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct TrackingInfo {
         ///The opportunity's id in Microsoft's MSX.
-        #[serde(
-            rename = "microsoftMsxId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub microsoft_msx_id: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1073,6 +719,179 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
             }
         }
     }
+
+    crate::lenient_object!(
+        AdditionalRequirements { opt attributes : ::std::vec::Vec < Attribute > =
+        "attributes" }
+    );
+    crate::lenient_object!(
+        Address { opt address_line1 : ::std::string::String = "addressLine1", opt
+        address_line2 : ::std::string::String = "addressLine2", opt city :
+        ::std::string::String = "city", opt country : ::std::string::String = "country",
+        opt postal_code : ::std::string::String = "postalCode", opt region :
+        ::std::string::String = "region", opt state : ::std::string::String = "state" }
+    );
+    crate::lenient_object!(
+        Attribute { opt id : ::std::string::String = "id", opt type_ :
+        ::std::string::String = "type" }
+    );
+    crate::lenient_object!(
+        Consent { opt consent_to_contact : bool = "consentToContact", opt
+        consent_to_microsoft_to_contact_specific_partners : bool =
+        "consentToMicrosoftToContactSpecificPartners", opt
+        consent_to_share_referral_with_microsoft_sellers : bool =
+        "consentToShareReferralWithMicrosoftSellers", opt
+        consent_to_to_share_info_with_others : bool = "consentToToShareInfoWithOthers" }
+    );
+    crate::lenient_object!(
+        ContactPreference { opt disable_notifications : bool = "disableNotifications",
+        opt locale : ::std::string::String = "locale" }
+    );
+    crate::lenient_object!(
+        Contract { opt currency : ::std::string::String = "currency", opt end_date_time :
+        crate ::Timestamp = "endDateTime", opt sign_date_time : crate ::Timestamp =
+        "signDateTime", opt start_date_time : crate ::Timestamp = "startDateTime", opt
+        term : crate ::ContractTerm = "term", opt value : crate ::Amount = "value" }
+    );
+    crate::lenient_object!(
+        CustomerId { opt id : ::std::string::String = "id", opt profile_type : crate
+        ::ProfileType = "profileType" }
+    );
+    crate::lenient_object!(
+        CustomerProfile { opt address : Address = "address", opt ids : ::std::vec::Vec <
+        CustomerId > = "ids", opt is_matching_complete : bool = "isMatchingComplete", opt
+        name : ::std::string::String = "name", opt size : ::std::string::String = "size",
+        opt team : ::std::vec::Vec < Member > = "team" }
+    );
+    crate::lenient_object!(ErrorResponse { req error : ServiceError = "error" });
+    crate::lenient_object!(
+        InviteContext { opt assistance_request_code : crate ::AssistanceRequestCode =
+        "assistanceRequestCode", opt invited_by : InvitedBy = "invitedBy", opt
+        invited_mpn_id : ::std::string::String = "invitedMpnId", opt notes :
+        ::std::string::String = "notes" }
+    );
+    crate::lenient_object!(
+        InvitedBy { opt organization_id : ::std::string::String = "organizationId", opt
+        organization_name : ::std::string::String = "organizationName" }
+    );
+    crate::lenient_object!(
+        Link { opt method : ::std::string::String = "method", opt uri :
+        ::std::string::String = "uri" }
+    );
+    crate::lenient_object!(
+        Member { opt contact_preference : ContactPreference = "contactPreference", opt
+        email : ::std::string::String = "email", opt first_name : ::std::string::String =
+        "firstName", opt last_name : ::std::string::String = "lastName", opt phone_number
+        : ::std::string::String = "phoneNumber", opt title : ::std::string::String =
+        "title" }
+    );
+    crate::lenient_object!(
+        PartnerCenterError { req code : ::serde_json::Value = "code", opt data :
+        ::serde_json::Value = "data", opt description : ::std::string::String =
+        "description", opt source : ::std::string::String = "source" }
+    );
+    crate::lenient_object!(
+        Referral { opt accepted_date_time : crate ::Timestamp = "acceptedDateTime", opt
+        call_to_action : ::std::string::String = "callToAction", opt campaign_id :
+        ::std::string::String = "campaignId", opt closed_date_time : crate ::Timestamp =
+        "closedDateTime", opt consent : Consent = "consent", opt created_date_time :
+        crate ::Timestamp = "createdDateTime", opt created_via : ::std::string::String =
+        "createdVia", opt customer_profile : CustomerProfile = "customerProfile", opt
+        deal_sensitivity : ::std::string::String = "dealSensitivity", opt details :
+        ReferralDetails = "details", opt direction : crate ::ReferralDirection =
+        "direction", opt e_tag : ::std::string::String = "eTag", opt engagement_id :
+        ::std::string::String = "engagementId", opt expiration_date_time : crate
+        ::Timestamp = "expirationDateTime", opt external_reference_id :
+        ::std::string::String = "externalReferenceId", opt favorite : bool = "favorite",
+        opt id : ::std::string::String = "id", opt invite_context : InviteContext =
+        "inviteContext", opt is_spam : bool = "isSpam", opt last_modified_via :
+        ::std::string::String = "lastModifiedVia", opt links : ReferralLinks = "links",
+        opt mpn_id : ::std::string::String = "mpnId", opt name : ::std::string::String =
+        "name", opt odata_context : ::std::string::String = "@odata.context", opt
+        organization_id : ::std::string::String = "organizationId", opt organization_name
+        : ::std::string::String = "organizationName", opt qualification : crate
+        ::ReferralQualification = "qualification", opt quality : ::std::string::String =
+        "quality", opt referral_program : ::std::string::String = "referralProgram", opt
+        referral_source : ::std::string::String = "referralSource", opt
+        registration_status : ::std::string::String = "registrationStatus", opt
+        registrations : ::std::vec::Vec < Registration > = "registrations", opt
+        sales_stage : ::std::string::String = "salesStage", opt status : crate
+        ::ReferralStatus = "status", opt status_reason : ::std::string::String =
+        "statusReason", opt substatus : crate ::ReferralSubstatus = "substatus", opt tags
+        : ::std::vec::Vec < ::std::string::String > = "tags", opt target :
+        ::std::vec::Vec < Target > = "target", opt team : ::std::vec::Vec < Member > =
+        "team", opt tracking_info : TrackingInfo = "trackingInfo", opt type_ : crate
+        ::ReferralType = "type", opt updated_date_time : crate ::Timestamp =
+        "updatedDateTime" }
+    );
+    crate::lenient_object!(
+        ReferralDetails { opt closing_date_time : crate ::Timestamp = "closingDateTime",
+        opt currency : ::std::string::String = "currency", opt customer_action :
+        ::std::string::String = "customerAction", opt customer_requested_contact : bool =
+        "customerRequestedContact", opt deal_value : crate ::Amount = "dealValue", opt
+        notes : ::std::string::String = "notes", opt requirements : Requirements =
+        "requirements" }
+    );
+    crate::lenient_object!(
+        ReferralLinks { opt related_referrals : Link = "relatedReferrals", opt self_ :
+        Link = "self" }
+    );
+    crate::lenient_object!(
+        ReferralPage { opt odata_context : ::std::string::String = "@odata.context", opt
+        odata_count : crate ::Integer = "@odata.count", opt odata_next_link :
+        ::std::string::String = "@odata.nextLink", req value : ::std::vec::Vec < Referral
+        > = "value" }
+    );
+    crate::lenient_object!(
+        Registration { opt contract : Contract = "contract", opt id :
+        ::std::string::String = "id", opt registration_date_time : crate ::Timestamp =
+        "registrationDateTime", opt solution_details : ::std::vec::Vec < FreeFormObject >
+        = "solutionDetails", opt status : ::std::string::String = "status", opt
+        status_history : StatusHistory = "statusHistory", opt status_reason :
+        ::std::string::String = "statusReason", opt type_ : crate ::RegistrationType =
+        "type" }
+    );
+    crate::lenient_object!(RequirementItem { opt id : ::std::string::String = "id" });
+    crate::lenient_object!(
+        Requirements { opt additional_requirements : AdditionalRequirements =
+        "additionalRequirements", opt industries : ::std::vec::Vec < RequirementItem > =
+        "industries", opt offers : ::std::vec::Vec < FreeFormObject > = "offers", opt
+        products : ::std::vec::Vec < RequirementItem > = "products", opt sales_plays :
+        ::std::vec::Vec < FreeFormObject > = "salesPlays", opt services : ::std::vec::Vec
+        < RequirementItem > = "services", opt solutions : ::std::vec::Vec < Solution > =
+        "solutions" }
+    );
+    crate::lenient_object!(
+        ServiceError { req code : ::std::string::String = "code", opt inner_error :
+        ::std::boxed::Box < ServiceError > = "innerError", opt message :
+        ::std::string::String = "message", opt target : ::std::string::String = "target"
+        }
+
+    );
+    crate::lenient_object!(
+        Solution { opt currency : ::std::string::String = "currency", opt id :
+        ::std::string::String = "id", opt name : ::std::string::String = "name", opt
+        price : crate ::Amount = "price", opt publisher_name : ::std::string::String =
+        "publisherName", opt quantity : crate ::Integer = "quantity", opt solution_type :
+        ::std::string::String = "solutionType", opt type_ : crate ::SolutionType = "type"
+        }
+
+    );
+    crate::lenient_object!(
+        Target { opt id : ::std::string::String = "id", opt type_ : crate ::TargetType =
+        "type" }
+    );
+    crate::lenient_object!(
+        ThrottlingError { opt message : ::std::string::String = "message", req
+        status_code : crate ::Integer = "statusCode" }
+    );
+    crate::lenient_object!(
+        TrackingInfo { opt microsoft_msx_id : ::std::string::String = "microsoftMsxId" }
+    );
+    crate::lenient_via_value!(
+        ErrorBody, FreeFormObject, GetReferralId, JsonPatch, PatchOperation,
+        StatusHistory, UpdateReferralId
+    );
 }
 
 #[derive(Clone, Debug)]

@@ -65,6 +65,8 @@ impl FromStr for Integer {
     }
 }
 
+crate::lenient::leaf!(Integer, "an integer", number => |n| Ok(Integer(n)));
+
 impl From<i64> for Integer {
     fn from(value: i64) -> Self {
         Self(value.into())

@@ -41,6 +41,7 @@
 
 mod amount;
 mod integer;
+pub mod lenient;
 pub mod lifecycle;
 mod open_enum;
 mod timestamp;

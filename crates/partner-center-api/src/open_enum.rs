@@ -95,6 +95,13 @@ macro_rules! open_enum {
             }
         }
 
+        $crate::lenient::leaf!($name, "a string", string => |text: ::std::string::String| {
+            Ok(match <$name as $crate::open_enum::OpenEnum>::known(&text) {
+                ::std::option::Option::Some(known) => known,
+                ::std::option::Option::None => $name::Other(text),
+            })
+        });
+
         impl ::std::convert::From<&str> for $name {
             fn from(value: &str) -> Self {
                 <Self as $crate::open_enum::OpenEnum>::known(value)

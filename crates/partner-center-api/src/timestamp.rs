@@ -95,6 +95,8 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+crate::lenient::leaf!(Timestamp, "a date-time string", string => |text| Ok(Timestamp::parse(text)));
+
 #[cfg(test)]
 mod tests {
     use super::*;

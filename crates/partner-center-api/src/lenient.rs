@@ -1,0 +1,824 @@
+//! Drift-proof decoding: a known field whose JSON does not fit its type never fails the object
+//! around it. The value is kept verbatim in the object's `extra` map (where unknown fields go),
+//! the typed field stays empty, and [`drift`] lists every such field with what was expected.
+//!
+//! `cargo xtask codegen` declares every object of the spec with [`lenient_object!`], which
+//! writes its `Deserialize` and `Serialize`: one pass over the JSON, each known field read
+//! through [`Lenient`], which takes any JSON and says whether it fit. A JSON `null` in an
+//! optional field is kept as `null` in `extra` too, so that explicit `null` and absent stay
+//! distinct: the object serializes back to the JSON it came from.
+//!
+//! [`strict`] decodes the same way and refuses any drift: for tests and conformance checks.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value};
+
+/// How a JSON value met the type of its field.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    /// It fits.
+    Fit(T),
+    /// It was `null`.
+    Null,
+    /// It does not fit: the value as it came.
+    Drift(Value),
+}
+
+/// A type that can be read from any JSON value, saying whether the value fits
+/// ([`Outcome`]) instead of failing.
+pub trait Lenient: Sized {
+    /// What the type expects, for drift reports: `"a string"`, `"an array"`...
+    const EXPECTED: &'static str;
+
+    /// Reads one JSON value of any shape.
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Outcome<Self>, D::Error>;
+}
+
+/// A [`DeserializeSeed`] that reads a `T` leniently: `map.next_value_seed(Seed::<T>::new())`.
+pub struct Seed<T>(PhantomData<T>);
+
+impl<T> Seed<T> {
+    /// A seed for one value.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<'de, T: Lenient> DeserializeSeed<'de> for Seed<T> {
+    type Value = Outcome<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Outcome<T>, D::Error> {
+        T::lenient(deserializer)
+    }
+}
+
+/// serde_json's `arbitrary_precision` hands a number to `deserialize_any` as a map with this
+/// one key (its text as the value). An object whose first key is this is a number.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// What a kind of JSON becomes for one type: each method gets one kind of value, and the
+/// defaults keep anything as drift. [`Shape`] drives it from `deserialize_any`.
+pub trait Handler<'de>: Sized {
+    /// What is built.
+    type Value;
+    /// What the type expects (see [`Lenient::EXPECTED`]).
+    const EXPECTED: &'static str;
+
+    /// A string.
+    fn string(self, text: String) -> Outcome<Self::Value> {
+        Outcome::Drift(Value::String(text))
+    }
+    /// `true` or `false`.
+    fn boolean(self, value: bool) -> Outcome<Self::Value> {
+        Outcome::Drift(Value::Bool(value))
+    }
+    /// A number, with its exact text.
+    fn number(self, number: Number) -> Outcome<Self::Value> {
+        Outcome::Drift(Value::Number(number))
+    }
+    /// An array.
+    fn array<A: SeqAccess<'de>>(self, items: A) -> Result<Outcome<Self::Value>, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(items)).map(Outcome::Drift)
+    }
+    /// An object (never a number: [`Shape`] takes those out).
+    fn object<A: MapAccess<'de>>(self, fields: A) -> Result<Outcome<Self::Value>, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(fields)).map(Outcome::Drift)
+    }
+}
+
+/// Reads one JSON value of any shape with `handler`.
+pub fn read<'de, D: Deserializer<'de>, H: Handler<'de>>(
+    deserializer: D,
+    handler: H,
+) -> Result<Outcome<H::Value>, D::Error> {
+    deserializer.deserialize_any(Shape(handler))
+}
+
+/// The [`Visitor`] behind [`read`].
+struct Shape<H>(H);
+
+impl<'de, H: Handler<'de>> Visitor<'de> for Shape<H> {
+    type Value = Outcome<H::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
+        Ok(self.0.boolean(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(self.0.number(value.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(self.0.number(value.into()))
+    }
+
+    fn visit_i128<E: de::Error>(self, value: i128) -> Result<Self::Value, E> {
+        number_text(&value.to_string()).map(|n| self.0.number(n))
+    }
+
+    fn visit_u128<E: de::Error>(self, value: u128) -> Result<Self::Value, E> {
+        number_text(&value.to_string()).map(|n| self.0.number(n))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
+        Ok(match Number::from_f64(value) {
+            Some(number) => self.0.number(number),
+            None => Outcome::Drift(Value::Null),
+        })
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(self.0.string(value.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+        Ok(self.0.string(value))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Outcome::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Outcome::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, items: A) -> Result<Self::Value, A::Error> {
+        self.0.array(items)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<Self::Value, A::Error> {
+        // Peek at the first key: a number in disguise, or the first field of an object.
+        let Some(first) = fields.next_key::<Key<'de>>()? else {
+            return self.0.object(Prepended {
+                first: None,
+                rest: fields,
+            });
+        };
+        if first.as_str() == NUMBER_TOKEN {
+            let text: String = fields.next_value()?;
+            return number_text(&text).map(|n| self.0.number(n));
+        }
+        self.0.object(Prepended {
+            first: Some(first),
+            rest: fields,
+        })
+    }
+}
+
+fn number_text<E: de::Error>(text: &str) -> Result<Number, E> {
+    serde_json::from_str(text).map_err(|_| E::custom(format!("{text:?} is not a JSON number")))
+}
+
+/// An object's key, borrowed from the input when it can be.
+pub enum Key<'de> {
+    /// Borrowed from the input.
+    Borrowed(&'de str),
+    /// Unescaped, or from a buffered input.
+    Owned(String),
+}
+
+impl Key<'_> {
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Borrowed(key) => key,
+            Self::Owned(key) => key,
+        }
+    }
+
+    /// The key, owned (for `extra`).
+    pub fn into_string(self) -> String {
+        match self {
+            Self::Borrowed(key) => key.to_owned(),
+            Self::Owned(key) => key,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(key))
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(key.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, key: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(key))
+            }
+        }
+
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The fields of an object whose first key was already read (to tell it from a number).
+struct Prepended<'de, A> {
+    first: Option<Key<'de>>,
+    rest: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Prepended<'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.first.take() {
+            Some(Key::Borrowed(key)) => seed
+                .deserialize(de::value::BorrowedStrDeserializer::new(key))
+                .map(Some),
+            Some(Key::Owned(key)) => seed
+                .deserialize(de::value::StringDeserializer::new(key))
+                .map(Some),
+            None => self.rest.next_key_seed(seed),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.rest.next_value_seed(seed)
+    }
+}
+
+/// Implements [`Lenient`] (and [`Drifted`], with nothing inside to drift) for a type that is
+/// one kind of JSON value: `leaf!(Type, "expected", kind => |value| Option<Type>, ...)`.
+macro_rules! leaf {
+    ($type:ty, $expected:literal, $($kind:ident => $make:expr),+ $(,)?) => {
+        impl $crate::lenient::Lenient for $type {
+            const EXPECTED: &'static str = $expected;
+
+            fn lenient<'de, D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<$crate::lenient::Outcome<Self>, D::Error> {
+                struct Leaf;
+                impl<'de> $crate::lenient::Handler<'de> for Leaf {
+                    type Value = $type;
+                    const EXPECTED: &'static str = $expected;
+                    $( $crate::lenient::leaf!(@$kind $make); )+
+                }
+                $crate::lenient::read(deserializer, Leaf)
+            }
+        }
+
+        impl $crate::lenient::Drifted for $type {
+            const NESTED: bool = false;
+            fn drift_into(&self, _: &mut ::std::string::String, _: &mut ::std::vec::Vec<$crate::lenient::Drift>) {}
+        }
+    };
+    (@string $make:expr) => {
+        fn string(self, text: ::std::string::String) -> $crate::lenient::Outcome<Self::Value> {
+            $crate::lenient::fit_or_keep(text, $make, ::serde_json::Value::String)
+        }
+    };
+    (@boolean $make:expr) => {
+        fn boolean(self, value: bool) -> $crate::lenient::Outcome<Self::Value> {
+            $crate::lenient::fit_or_keep(value, $make, ::serde_json::Value::Bool)
+        }
+    };
+    (@number $make:expr) => {
+        fn number(self, number: ::serde_json::Number) -> $crate::lenient::Outcome<Self::Value> {
+            $crate::lenient::fit_or_keep(number, $make, ::serde_json::Value::Number)
+        }
+    };
+}
+pub(crate) use leaf;
+
+/// `make(value)`, or the value (handed back by `make`) kept as drift when it does not fit.
+pub fn fit_or_keep<V, T>(
+    value: V,
+    make: impl FnOnce(V) -> Result<T, V>,
+    keep: impl FnOnce(V) -> Value,
+) -> Outcome<T> {
+    match make(value) {
+        Ok(fit) => Outcome::Fit(fit),
+        Err(value) => Outcome::Drift(keep(value)),
+    }
+}
+
+leaf!(String, "a string", string => Ok);
+leaf!(bool, "a boolean", boolean => Ok);
+leaf!(f64, "a number", number => |n: Number| n.as_f64().ok_or(n));
+leaf!(i64, "an integer", number => |n: Number| n.as_i64().ok_or(n));
+
+impl Lenient for Value {
+    const EXPECTED: &'static str = "any JSON";
+
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Outcome<Self>, D::Error> {
+        Ok(match Value::deserialize(deserializer)? {
+            Value::Null => Outcome::Null,
+            value => Outcome::Fit(value),
+        })
+    }
+}
+
+impl Drifted for Value {
+    const NESTED: bool = false;
+    fn drift_into(&self, _: &mut String, _: &mut Vec<Drift>) {}
+}
+
+impl Lenient for Map<String, Value> {
+    const EXPECTED: &'static str = "an object";
+
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Outcome<Self>, D::Error> {
+        Ok(match Value::deserialize(deserializer)? {
+            Value::Object(fields) => Outcome::Fit(fields),
+            Value::Null => Outcome::Null,
+            other => Outcome::Drift(other),
+        })
+    }
+}
+
+impl Drifted for Map<String, Value> {
+    const NESTED: bool = false;
+    fn drift_into(&self, _: &mut String, _: &mut Vec<Drift>) {}
+}
+
+impl<T: Lenient> Lenient for Box<T> {
+    const EXPECTED: &'static str = T::EXPECTED;
+
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Outcome<Self>, D::Error> {
+        Ok(match T::lenient(deserializer)? {
+            Outcome::Fit(value) => Outcome::Fit(Box::new(value)),
+            Outcome::Null => Outcome::Null,
+            Outcome::Drift(value) => Outcome::Drift(value),
+        })
+    }
+}
+
+impl<T: Drifted> Drifted for Box<T> {
+    const NESTED: bool = T::NESTED;
+    fn drift_into(&self, pointer: &mut String, out: &mut Vec<Drift>) {
+        (**self).drift_into(pointer, out);
+    }
+}
+
+impl<T: Drifted> Drifted for Option<T> {
+    const NESTED: bool = T::NESTED;
+    fn drift_into(&self, pointer: &mut String, out: &mut Vec<Drift>) {
+        if let Some(value) = self {
+            value.drift_into(pointer, out);
+        }
+    }
+}
+
+/// An array: each item read leniently. When one does not fit, the whole array is kept as it
+/// came (the items that fit, re-serialized exactly, beside the ones that did not), so that
+/// nothing moves.
+impl<T: Lenient + Serialize> Lenient for Vec<T> {
+    const EXPECTED: &'static str = "an array";
+
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Outcome<Self>, D::Error> {
+        struct Items<T>(PhantomData<T>);
+
+        impl<'de, T: Lenient + Serialize> Handler<'de> for Items<T> {
+            type Value = Vec<T>;
+            const EXPECTED: &'static str = "an array";
+
+            fn array<A: SeqAccess<'de>>(self, mut items: A) -> Result<Outcome<Vec<T>>, A::Error> {
+                let mut fit = Vec::with_capacity(items.size_hint().unwrap_or(0).min(4096));
+                let mut kept: Option<Vec<Value>> = None;
+                while let Some(item) = items.next_element_seed(Seed::<T>::new())? {
+                    let unfit = match item {
+                        Outcome::Fit(value) if kept.is_none() => {
+                            fit.push(value);
+                            continue;
+                        }
+                        Outcome::Fit(value) => {
+                            serde_json::to_value(value).map_err(de::Error::custom)?
+                        }
+                        Outcome::Null => Value::Null,
+                        Outcome::Drift(value) => value,
+                    };
+                    let kept = kept.get_or_insert_with(|| {
+                        fit.drain(..)
+                            .filter_map(|value| serde_json::to_value(value).ok())
+                            .collect()
+                    });
+                    kept.push(unfit);
+                }
+                Ok(match kept {
+                    Some(kept) => Outcome::Drift(Value::Array(kept)),
+                    None => Outcome::Fit(fit),
+                })
+            }
+        }
+
+        read(deserializer, Items(PhantomData))
+    }
+}
+
+impl<T: Drifted> Drifted for Vec<T> {
+    const NESTED: bool = T::NESTED;
+    fn drift_into(&self, pointer: &mut String, out: &mut Vec<Drift>) {
+        if !T::NESTED {
+            return;
+        }
+        for (index, item) in self.iter().enumerate() {
+            let len = pointer.len();
+            pointer.push('/');
+            pointer.push_str(&index.to_string());
+            item.drift_into(pointer, out);
+            pointer.truncate(len);
+        }
+    }
+}
+
+/// Implements [`Lenient`] and [`Drifted`] for types whose JSON shape serde's derive decides
+/// (an untagged `oneOf`, a newtype with rules): the value is buffered, and kept as drift when
+/// the type refuses it. These types are rare and small; their insides are not searched for
+/// drift.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! lenient_via_value {
+    ($($type:ty),+ $(,)?) => {$(
+        impl $crate::lenient::Lenient for $type {
+            const EXPECTED: &'static str = concat!("a ", stringify!($type));
+
+            fn lenient<'de, D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<$crate::lenient::Outcome<Self>, D::Error> {
+                $crate::lenient::via_value(deserializer)
+            }
+        }
+
+        impl $crate::lenient::Drifted for $type {
+            const NESTED: bool = false;
+            fn drift_into(&self, _: &mut ::std::string::String, _: &mut ::std::vec::Vec<$crate::lenient::Drift>) {}
+        }
+    )+};
+}
+
+/// The body of [`lenient_via_value!`]: buffer as JSON, then let `T` decide.
+pub fn via_value<'de, D, T>(deserializer: D) -> Result<Outcome<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(deserializer)?;
+    if value.is_null() {
+        return Ok(Outcome::Null);
+    }
+    Ok(match T::deserialize(&value) {
+        Ok(fit) => Outcome::Fit(fit),
+        Err(_) => Outcome::Drift(value),
+    })
+}
+
+/// A field whose JSON did not fit its type: where it is and what was expected. Its value is
+/// in the `extra` map of the object that holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Drift {
+    /// Where the value is, as a JSON Pointer (`/customerProfile/ids`).
+    pub pointer: String,
+    /// What the spec expects there (`"an array"`).
+    pub expected: &'static str,
+    /// What came instead (`"an object"`).
+    pub found: &'static str,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, found {}",
+            self.pointer, self.expected, self.found
+        )
+    }
+}
+
+/// What kind of JSON `value` is, as a drift report says it.
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A value that may hold fields that drifted from the spec (see [`drift`]).
+pub trait Drifted {
+    /// Whether the type can hold drift at all (an object, or a list or box of them): `false`
+    /// for leaves, so that looking for drift skips them.
+    const NESTED: bool = true;
+
+    /// Adds the drift in `self` to `out`, `pointer` being where `self` is.
+    fn drift_into(&self, pointer: &mut String, out: &mut Vec<Drift>);
+}
+
+/// Every field of `value` (nested ones included) whose JSON did not fit the spec, in order.
+///
+/// ```
+/// use partner_center_api::lenient::drift;
+/// use partner_center_api::types::Referral;
+///
+/// let referral: Referral = serde_json::from_str(
+///     r#"{"id": "r1", "customerProfile": {"name": "Fabrikam", "ids": {}}, "status": 3}"#,
+/// ).unwrap();
+/// assert_eq!(referral.id.as_deref(), Some("r1"));
+/// let found: Vec<String> = drift(&referral).iter().map(ToString::to_string).collect();
+/// assert_eq!(found, ["/customerProfile/ids: expected an array, found an object", "/status: expected a string, found a number"]);
+/// // Nothing is lost: the drifted values are written back as they came.
+/// assert_eq!(
+///     serde_json::to_value(&referral).unwrap(),
+///     serde_json::json!({"id": "r1", "customerProfile": {"name": "Fabrikam", "ids": {}}, "status": 3}),
+/// );
+/// ```
+pub fn drift<T: Drifted>(value: &T) -> Vec<Drift> {
+    let mut out = Vec::new();
+    value.drift_into(&mut String::new(), &mut out);
+    out
+}
+
+/// Records the drift of one known field `wire` whose value sits in `extra` (for
+/// [`lenient_object!`]): `null` is drift only where the field does not take it.
+pub fn field_drift(
+    extra: &Map<String, Value>,
+    wire: &str,
+    expected: &'static str,
+    takes_null: bool,
+    pointer: &mut String,
+    out: &mut Vec<Drift>,
+) {
+    let Some(value) = extra.get(wire) else {
+        return;
+    };
+    if value.is_null() && takes_null {
+        return;
+    }
+    let len = pointer.len();
+    push_pointer(pointer, wire);
+    out.push(Drift {
+        pointer: pointer.clone(),
+        expected,
+        found: kind(value),
+    });
+    pointer.truncate(len);
+}
+
+/// Appends `/name` to a JSON Pointer, escaped (RFC 6901).
+pub fn push_pointer(pointer: &mut String, name: &str) {
+    pointer.push('/');
+    for c in name.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+}
+
+/// Decoding where drift is an error: for tests and conformance checks, which must see the
+/// service (or the sandbox) keep to the spec.
+pub mod strict {
+    use super::{Drift, Drifted, drift};
+
+    /// Why a strict decode failed.
+    #[derive(Debug)]
+    pub enum StrictError {
+        /// The JSON is not valid, or does not even have the type's shape.
+        Json(serde_json::Error),
+        /// It decoded, but these fields drifted from the spec.
+        Drift(Vec<Drift>),
+    }
+
+    impl std::fmt::Display for StrictError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Self::Json(e) => write!(f, "{e}"),
+                Self::Drift(drift) => {
+                    f.write_str("drift from the spec:")?;
+                    for d in drift {
+                        write!(f, " {d};")?;
+                    }
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    impl std::error::Error for StrictError {}
+
+    /// `T` from JSON text, refusing any field that drifted.
+    pub fn from_slice<T: serde::de::DeserializeOwned + Drifted>(
+        json: &[u8],
+    ) -> Result<T, StrictError> {
+        let value: T = serde_json::from_slice(json).map_err(StrictError::Json)?;
+        checked(value)
+    }
+
+    /// `value`, if nothing in it drifted.
+    pub fn checked<T: Drifted>(value: T) -> Result<T, StrictError> {
+        let found = drift(&value);
+        if found.is_empty() {
+            Ok(value)
+        } else {
+            Err(StrictError::Drift(found))
+        }
+    }
+}
+
+/// Writes `Deserialize`, `Serialize`, [`Lenient`] and [`Drifted`] for a generated object
+/// with an `extra` map: `lenient_object!(Name { opt field: Type = "wire", req other: Type =
+/// "wire2", ... })`. `opt` fields are `Option<Type>` (absent, `null` or drifted: `None`, the
+/// `null` or the value kept in `extra`); `req` fields are required (missing, `null` or
+/// drifted: an error, which is what tells the branches of a `oneOf` apart).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! lenient_object {
+    ($name:ident { $( $mode:ident $field:ident : $type:ty = $wire:literal ),* $(,)? }) => {
+        impl $crate::lenient::Lenient for $name {
+            const EXPECTED: &'static str = "an object";
+
+            fn lenient<'de, D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<$crate::lenient::Outcome<Self>, D::Error> {
+                struct Fields;
+
+                impl<'de> $crate::lenient::Handler<'de> for Fields {
+                    type Value = $name;
+                    const EXPECTED: &'static str = "an object";
+
+                    fn object<A: ::serde::de::MapAccess<'de>>(
+                        self,
+                        mut fields: A,
+                    ) -> ::std::result::Result<$crate::lenient::Outcome<$name>, A::Error> {
+                        use $crate::lenient::Outcome;
+                        let mut extra = ::serde_json::Map::new();
+                        $( let mut $field: ::std::option::Option<$type> = None; )*
+                        while let Some(key) = fields.next_key::<$crate::lenient::Key<'de>>()? {
+                            match key.as_str() {
+                                $( $wire => match fields.next_value_seed($crate::lenient::Seed::<$type>::new())? {
+                                    Outcome::Fit(value) => {
+                                        $field = Some(value);
+                                        // A repeated key: the last one wins, as in serde.
+                                        extra.remove($wire);
+                                    }
+                                    Outcome::Null => {
+                                        $field = None;
+                                        extra.insert($wire.to_owned(), ::serde_json::Value::Null);
+                                    }
+                                    Outcome::Drift(value) => {
+                                        $field = None;
+                                        extra.insert($wire.to_owned(), value);
+                                    }
+                                }, )*
+                                _ => {
+                                    let value: ::serde_json::Value = fields.next_value()?;
+                                    extra.insert(key.into_string(), value);
+                                }
+                            }
+                        }
+                        $( let $field = $crate::lenient_object!(@take $mode $field, $wire, $type, extra, A); )*
+                        Ok(Outcome::Fit($name { $( $field, )* extra }))
+                    }
+                }
+
+                $crate::lenient::read(deserializer, Fields)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                $crate::lenient::object(<Self as $crate::lenient::Lenient>::lenient(deserializer)?)
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(None)?;
+                $( $crate::lenient_object!(@serialize $mode self, map, $field, $wire); )*
+                for (key, value) in &self.extra {
+                    let known = match key.as_str() {
+                        $( $wire => true, )*
+                        _ => false,
+                    };
+                    if !known {
+                        map.serialize_entry(key, value)?;
+                    }
+                }
+                map.end()
+            }
+        }
+
+        impl $crate::lenient::Drifted for $name {
+            fn drift_into(
+                &self,
+                pointer: &mut ::std::string::String,
+                out: &mut ::std::vec::Vec<$crate::lenient::Drift>,
+            ) {
+                $( $crate::lenient_object!(@drift $mode self, pointer, out, $field, $type, $wire); )*
+            }
+        }
+    };
+
+    (@take opt $field:ident, $wire:literal, $type:ty, $extra:ident, $A:ident) => { $field };
+    (@take req $field:ident, $wire:literal, $type:ty, $extra:ident, $A:ident) => {
+        match $field {
+            Some(value) => value,
+            None => match $extra.get($wire) {
+                Some(found) => {
+                    return Err(<$A::Error as ::serde::de::Error>::custom(format_args!(
+                        "required field `{}`: expected {}, found {}",
+                        $wire,
+                        <$type as $crate::lenient::Lenient>::EXPECTED,
+                        $crate::lenient::kind(found)
+                    )))
+                }
+                None => return Err(<$A::Error as ::serde::de::Error>::missing_field($wire)),
+            },
+        }
+    };
+
+    (@serialize opt $self:ident, $map:ident, $field:ident, $wire:literal) => {
+        match &$self.$field {
+            Some(value) => $map.serialize_entry($wire, value)?,
+            // Absent, or kept in `extra` (an explicit null, a drifted value).
+            None => {
+                if let Some(kept) = $self.extra.get($wire) {
+                    $map.serialize_entry($wire, kept)?;
+                }
+            }
+        }
+    };
+    (@serialize req $self:ident, $map:ident, $field:ident, $wire:literal) => {
+        $map.serialize_entry($wire, &$self.$field)?
+    };
+
+    (@drift opt $self:ident, $pointer:ident, $out:ident, $field:ident, $type:ty, $wire:literal) => {
+        match &$self.$field {
+            Some(value) => {
+                if <$type as $crate::lenient::Drifted>::NESTED {
+                    let len = $pointer.len();
+                    $crate::lenient::push_pointer($pointer, $wire);
+                    $crate::lenient::Drifted::drift_into(value, $pointer, $out);
+                    $pointer.truncate(len);
+                }
+            }
+            None if $self.extra.is_empty() => {}
+            None => $crate::lenient::field_drift(
+                &$self.extra,
+                $wire,
+                <$type as $crate::lenient::Lenient>::EXPECTED,
+                true,
+                $pointer,
+                $out,
+            ),
+        }
+    };
+    (@drift req $self:ident, $pointer:ident, $out:ident, $field:ident, $type:ty, $wire:literal) => {
+        if <$type as $crate::lenient::Drifted>::NESTED {
+            let len = $pointer.len();
+            $crate::lenient::push_pointer($pointer, $wire);
+            $crate::lenient::Drifted::drift_into(&$self.$field, $pointer, $out);
+            $pointer.truncate(len);
+        }
+    };
+}
+
+/// What an object's `Deserialize` returns: the object, or an error for JSON that is not one.
+pub fn object<T, E: de::Error>(outcome: Outcome<T>) -> Result<T, E> {
+    match outcome {
+        Outcome::Fit(value) => Ok(value),
+        Outcome::Null => Err(E::invalid_type(de::Unexpected::Unit, &"an object")),
+        Outcome::Drift(value) => Err(E::custom(format_args!(
+            "invalid type: {}, expected an object",
+            kind(&value)
+        ))),
+    }
+}

@@ -1,0 +1,185 @@
+//! Drift-proof models: progenitor derives serde for every object, and an object whose known
+//! field does not fit its type fails whole (and the page around it). This step hands every
+//! object with an `extra` map to the api crate's `lenient_object!` instead, which writes its
+//! serde code field by field (see `crates/partner-center-api/src/lenient.rs`), and gives every
+//! other type of the models the lenient reading through `lenient_via_value!`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Fields, GenericArgument, Item, PathArguments, Token, Type};
+
+/// The field every object with `additionalProperties` has for the fields the spec does not know.
+const EXTRA: &str = "extra";
+
+/// Rewrites the `types` module of `file`: lenient objects, and lenient reading for the rest.
+pub fn make_lenient(file: &mut syn::File) -> Result<(), String> {
+    let types = file
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            Item::Mod(module) if module.ident == "types" => module.content.as_mut(),
+            _ => None,
+        })
+        .ok_or("progenitor produced no `types` module")?;
+    let items = &mut types.1;
+    let mut declared = Vec::new();
+    let mut others = Vec::new();
+    for item in items.iter_mut() {
+        match item {
+            Item::Struct(object) if has_extra(&object.fields) => {
+                declared.push(declare(object)?);
+            }
+            Item::Struct(other) => others.push(other.ident.clone()),
+            Item::Enum(other) => others.push(other.ident.clone()),
+            _ => {}
+        }
+    }
+    for declaration in declared {
+        items.push(syn::parse2(declaration).map_err(|e| e.to_string())?);
+    }
+    if !others.is_empty() {
+        items.push(
+            syn::parse2(quote!(crate::lenient_via_value!(#(#others),*);))
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(())
+}
+
+/// Whether `fields` holds the flattened `extra` map.
+fn has_extra(fields: &Fields) -> bool {
+    fields
+        .iter()
+        .any(|field| field.ident.as_ref().is_some_and(|name| name == EXTRA))
+}
+
+/// Takes serde off `object` and returns its `lenient_object!` declaration.
+fn declare(object: &mut syn::ItemStruct) -> Result<TokenStream, String> {
+    let name = object.ident.clone();
+    strip_serde(&mut object.attrs);
+    let mut declared = Vec::new();
+    for field in object.fields.iter_mut() {
+        let ident = field.ident.clone().ok_or("a tuple struct with `extra`")?;
+        let wire = renamed(&field.attrs).unwrap_or_else(|| ident.to_string());
+        strip_serde(&mut field.attrs);
+        if ident == EXTRA {
+            continue;
+        }
+        let (mode, ty) = match option_of(&field.ty) {
+            Some(inner) => (quote!(opt), inner.clone()),
+            None => (quote!(req), field.ty.clone()),
+        };
+        declared.push(quote!(#mode #ident: #ty = #wire));
+    }
+    Ok(quote!(crate::lenient_object!(#name { #(#declared),* });))
+}
+
+/// Removes `#[serde(...)]` and the serde derives: `lenient_object!` writes both.
+fn strip_serde(attrs: &mut Vec<Attribute>) {
+    attrs.retain(|attr| !attr.path().is_ident("serde"));
+    for attr in attrs
+        .iter_mut()
+        .filter(|attr| attr.path().is_ident("derive"))
+    {
+        let Ok(derives) =
+            attr.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        let kept: Vec<&syn::Path> = derives
+            .iter()
+            .filter(|path| {
+                let last = path.segments.last().map(|s| s.ident.to_string());
+                !matches!(last.as_deref(), Some("Serialize" | "Deserialize"))
+            })
+            .collect();
+        *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+    }
+}
+
+/// The wire name of a field typify renamed (`#[serde(rename = "createdDateTime", ...)]`).
+fn renamed(attrs: &[Attribute]) -> Option<String> {
+    let mut wire = None;
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                let value: syn::LitStr = meta.value()?.parse()?;
+                wire = Some(value.value());
+            } else if meta.input.peek(Token![=]) {
+                // Another `key = value` (skip_serializing_if, default...): read past it.
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        });
+    }
+    wire
+}
+
+/// `T` of `Option<T>` (typify writes `::std::option::Option<T>`).
+fn option_of(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return None;
+    };
+    match arguments.args.first()? {
+        GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_lose_serde_and_gain_a_declaration() {
+        let mut file: syn::File = syn::parse_quote! {
+            pub mod types {
+                #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+                pub struct Thing {
+                    pub code: ::std::string::String,
+                    #[serde(rename = "createdDateTime", skip_serializing_if = "::std::option::Option::is_none")]
+                    pub created_date_time: ::std::option::Option<crate::Timestamp>,
+                    #[serde(flatten)]
+                    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                }
+                #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+                #[serde(untagged)]
+                pub enum Either { A(Thing), B(::std::string::String) }
+            }
+        };
+        make_lenient(&mut file).unwrap();
+        let code = prettyplease::unparse(&file);
+        assert!(
+            code.contains("#[derive(Clone, Debug, PartialEq)]\n    pub struct Thing"),
+            "{code}"
+        );
+        assert!(
+            !code.contains("flatten") && !code.contains("rename"),
+            "{code}"
+        );
+        assert!(
+            code.contains("#[serde(untagged)]"),
+            "others keep serde: {code}"
+        );
+        let compact: String = code.split_whitespace().collect();
+        assert!(
+            compact.contains(
+                "crate::lenient_object!(Thing{reqcode:::std::string::String=\"code\",\
+                 optcreated_date_time:crate::Timestamp=\"createdDateTime\"});"
+            ),
+            "{code}"
+        );
+        assert!(
+            compact.contains("crate::lenient_via_value!(Either);"),
+            "{code}"
+        );
+    }
+}
