@@ -242,31 +242,10 @@ async fn signed_in_client(server: &MockServer) -> PartnerCenter {
         .unwrap()
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_logs_tell_the_story_of_a_call_and_never_show_a_token() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install();
 
     let server = entra(3600).await;
     Mock::given(method("POST"))
@@ -297,7 +276,7 @@ async fn the_logs_tell_the_story_of_a_call_and_never_show_a_token() {
 
     client.referrals().get(OFFICIAL_ID).await.unwrap();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     for expected in [
         "operation=\"get_referral\"",
         "client_request_id=",

@@ -266,3 +266,47 @@ impl Drop for RawServer {
         self.task.abort();
     }
 }
+
+/// What `tracing` logs while [`Captured::install`]'s guard lives, in memory: a test's own
+/// thread only, which is where a `#[tokio::test]` runs.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Logs everything (every level, no colours) here until the guard is dropped.
+    ///
+    /// `tracing` caches, process-wide, whether anyone listens at each log line, asking the
+    /// thread that reaches it first: a test running beside this one, with no subscriber,
+    /// would switch the line off for all. A do-nothing global subscriber makes every thread
+    /// a listener, so the answer is always "yes" and this thread's subscriber sees it.
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        static LISTENING: std::sync::Once = std::sync::Once::new();
+        LISTENING.call_once(|| {
+            // Fails only if another global subscriber exists, which listens as well.
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

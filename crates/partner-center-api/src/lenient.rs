@@ -2,7 +2,7 @@
 //! around it. The value is kept verbatim in the object's `extra` map (where unknown fields go),
 //! the typed field stays empty, and [`drift`] lists every such field with what was expected.
 //!
-//! `cargo xtask codegen` declares every object of the spec with [`lenient_object!`], which
+//! `cargo xtask codegen` declares every object of the spec with `lenient_object!`, which
 //! writes its `Deserialize` and `Serialize`: one pass over the JSON, each known field read
 //! through [`Lenient`], which takes any JSON and says whether it fit. A JSON `null` in an
 //! optional field is kept as `null` in `extra` too, so that explicit `null` and absent stay
@@ -63,7 +63,7 @@ impl<'de, T: Lenient> DeserializeSeed<'de> for Seed<T> {
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// What a kind of JSON becomes for one type: each method gets one kind of value, and the
-/// defaults keep anything as drift. [`Shape`] drives it from `deserialize_any`.
+/// defaults keep anything as drift. [`read`] drives it from `deserialize_any`.
 pub trait Handler<'de>: Sized {
     /// What is built.
     type Value;
@@ -86,7 +86,7 @@ pub trait Handler<'de>: Sized {
     fn array<A: SeqAccess<'de>>(self, items: A) -> Result<Outcome<Self::Value>, A::Error> {
         Value::deserialize(SeqAccessDeserializer::new(items)).map(Outcome::Drift)
     }
-    /// An object (never a number: [`Shape`] takes those out).
+    /// An object (never a number: [`read`] takes those out).
     fn object<A: MapAccess<'de>>(self, fields: A) -> Result<Outcome<Self::Value>, A::Error> {
         Value::deserialize(MapAccessDeserializer::new(fields)).map(Outcome::Drift)
     }
@@ -560,7 +560,7 @@ pub fn drift<T: Drifted>(value: &T) -> Vec<Drift> {
 }
 
 /// Records the drift of one known field `wire` whose value sits in `extra` (for
-/// [`lenient_object!`]): `null` is drift only where the field does not take it.
+/// `lenient_object!`): `null` is drift only where the field does not take it.
 pub fn field_drift(
     extra: &Map<String, Value>,
     wire: &str,

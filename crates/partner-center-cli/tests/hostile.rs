@@ -372,3 +372,32 @@ async fn a_slow_answer_is_not_announced_off_a_terminal() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(stderr_of(&output), "");
 }
+
+#[tokio::test]
+async fn drifted_json_is_printed_as_sent_and_warned_of_only_with_v() {
+    let mut drifted = referral(OFFICIAL_ID);
+    drifted["customerProfile"]["ids"] = json!({});
+    drifted["status"] = json!(3);
+    drifted["createdDateTime"] = json!(1606780800);
+    let server = answering(ResponseTemplate::new(200).set_body_json(&drifted)).await;
+
+    for format in ["json", "ndjson"] {
+        let output = run(
+            &server.uri(),
+            &["referrals", "get", OFFICIAL_ID, "--output", format],
+        );
+        assert!(output.status.success(), "{output:?}");
+        let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(printed, drifted, "{format}");
+        assert_eq!(stderr_of(&output), "", "no warning without -v");
+    }
+
+    let verbose = run(&server.uri(), &["-v", "referrals", "get", OFFICIAL_ID]);
+    assert!(verbose.status.success(), "{verbose:?}");
+    let stderr = stderr_of(&verbose);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    for field in ["/createdDateTime", "/customerProfile/ids", "/status"] {
+        assert!(warnings[0].contains(field), "{field}: {}", warnings[0]);
+    }
+}

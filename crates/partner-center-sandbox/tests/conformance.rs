@@ -11,6 +11,8 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use partner_center_api::lenient::strict;
+use partner_center_api::types::{ErrorBody, Referral, ReferralPage};
 use partner_center_sandbox::spec::{self, Schema, UnknownFields};
 use partner_center_sandbox::{Fault, OFFICIAL_REFERRAL_ID, Sandbox};
 use reqwest::{Client, Method, Response};
@@ -83,8 +85,25 @@ impl Checker {
             return Value::Null;
         }
         assert_eq!(header(&headers, "content-type"), Some("application/json"));
-        let body: Value = response.json().await.expect("a JSON body");
+        let bytes = response.bytes().await.expect("a body");
+        let body: Value = serde_json::from_slice(&bytes).expect("a JSON body");
         let documented_schema = &documented["content"]["application/json"]["schema"];
+        // The models read it without drift: every field has the type the spec gives it.
+        let strict = match documented_schema["$ref"].as_str() {
+            Some("#/components/schemas/Referral") => {
+                strict::from_slice::<Referral>(&bytes).map(drop)
+            }
+            Some("#/components/schemas/ReferralPage") => {
+                strict::from_slice::<ReferralPage>(&bytes).map(drop)
+            }
+            Some("#/components/schemas/ErrorBody") => {
+                strict::from_slice::<ErrorBody>(&bytes).map(drop)
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = strict {
+            panic!("{method} {path} {status}: {e}\n{body:#}");
+        }
         let schemas = self
             .schemas
             .entry(documented_schema.to_string())

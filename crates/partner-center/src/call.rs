@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use partner_center_api as api;
+use partner_center_api::lenient::{self, Drifted};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
 use secrecy::ExposeSecret;
@@ -31,6 +32,8 @@ const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id
 const MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
 const MS_CORRELATION_ID: HeaderName = HeaderName::from_static("ms-correlationid");
 const MS_APPLICATION: HeaderName = HeaderName::from_static("ms-partnercenter-application");
+/// How many drifted fields a warning names (a page of drifted referrals could hold hundreds).
+const DRIFT_SHOWN: usize = 20;
 /// progenitor sends `api-version: <info.version>` on every request; Partner Center has no use
 /// for it, so it is not sent.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
@@ -107,15 +110,44 @@ impl Call {
     }
 
     /// The call's result: what the generated operation returned, unless the policy recorded a
-    /// failure it could not express.
-    pub(crate) async fn finish<T>(&self, outcome: api::GeneratedResult<T>) -> Result<T, Error> {
+    /// failure it could not express. Fields of the answer that drifted from the spec are
+    /// logged once, as a warning: their values are kept, and the call succeeds.
+    pub(crate) async fn finish<T: Drifted>(
+        &self,
+        outcome: api::GeneratedResult<T>,
+    ) -> Result<T, Error> {
         if let Some(failure) = self.state().failure.take() {
             return Err(failure);
         }
         match outcome {
-            Ok(response) => Ok(response.into_inner()),
+            Ok(response) => {
+                let value = response.into_inner();
+                self.warn_of_drift(&value);
+                Ok(value)
+            }
             Err(error) => Err(self.map_error(error).await),
         }
+    }
+
+    fn warn_of_drift<T: Drifted>(&self, value: &T) {
+        let drift = lenient::drift(value);
+        if drift.is_empty() {
+            return;
+        }
+        let mut shown: Vec<String> = drift
+            .iter()
+            .take(DRIFT_SHOWN)
+            .map(ToString::to_string)
+            .collect();
+        if drift.len() > DRIFT_SHOWN {
+            shown.push(format!("and {} more", drift.len() - DRIFT_SHOWN));
+        }
+        tracing::warn!(
+            client_request_id = %header_str(&self.client_request_id),
+            fields = drift.len(),
+            drift = %shown.join("; "),
+            "the answer does not fit the spec here; these values are kept as sent"
+        );
     }
 
     async fn map_error(&self, error: api::Error<api::types::ErrorBody>) -> Error {

@@ -99,6 +99,7 @@ impl PartnerCenter {
     /// through this call's policy ([`Call`]), and its outcome becomes this crate's types.
     pub(crate) async fn send<T, F, Fut>(&self, operation: F) -> Result<T>
     where
+        T: api::lenient::Drifted,
         F: FnOnce(api::Client) -> Fut,
         Fut: Future<Output = api::GeneratedResult<T>>,
     {

@@ -233,6 +233,13 @@ pub struct Updated {
     pub etag: Option<String>,
 }
 
+/// The drift of the referral, if one came back (see `partner_center_api::lenient`).
+impl partner_center_api::lenient::Drifted for Updated {
+    fn drift_into(&self, pointer: &mut String, out: &mut Vec<partner_center_api::lenient::Drift>) {
+        self.referral.drift_into(pointer, out);
+    }
+}
+
 fn etag_header(headers: &reqwest::header::HeaderMap) -> Option<String> {
     headers
         .get(reqwest::header::ETAG)
