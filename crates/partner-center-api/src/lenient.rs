@@ -822,3 +822,78 @@ pub fn object<T, E: de::Error>(outcome: Outcome<T>) -> Result<T, E> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::types::{CustomerProfile, Referral};
+
+    #[test]
+    fn numbers_past_64_bits_decode_from_a_value_too() {
+        let big = "123456789012345678901234567890";
+        let text = format!(r#"{{"details": {{"dealValue": {big}}}, "count": {big}, "f": 1.10}}"#);
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let from_value: Referral = serde_json::from_value(value.clone()).unwrap();
+        let from_text: Referral = serde_json::from_str(&text).unwrap();
+        assert_eq!(from_value, from_text);
+        assert_eq!(
+            serde_json::to_value(&from_value).unwrap(),
+            value,
+            "digit for digit"
+        );
+        assert!(drift(&from_value).is_empty());
+    }
+
+    #[test]
+    fn a_number_where_an_object_belongs_is_drift_not_a_field() {
+        // arbitrary_precision hands the number over as a one-key map; it must not become an
+        // object with a strange field.
+        let referral: Referral = serde_json::from_str(r#"{"customerProfile": 12.50}"#).unwrap();
+        assert_eq!(referral.customer_profile, None);
+        let sent: Value = serde_json::from_str("12.50").unwrap();
+        assert_eq!(referral.extra["customerProfile"], sent);
+        assert_eq!(
+            drift(&referral),
+            [Drift {
+                pointer: "/customerProfile".into(),
+                expected: "an object",
+                found: "a number",
+            }]
+        );
+    }
+
+    #[test]
+    fn escaped_and_repeated_keys_read_as_serde_reads_them() {
+        let profile: CustomerProfile =
+            serde_json::from_str(r#"{"n\u0061me": "first", "name": "second", "x": 1, "x": 2}"#)
+                .unwrap();
+        assert_eq!(profile.name.as_deref(), Some("second"));
+        assert_eq!(profile.extra["x"], json!(2));
+
+        // A fitting value after a drifted one wins, and the drift is gone.
+        let profile: CustomerProfile =
+            serde_json::from_str(r#"{"name": 5, "name": "Fabrikam"}"#).unwrap();
+        assert_eq!(profile.name.as_deref(), Some("Fabrikam"));
+        assert!(profile.extra.is_empty() && drift(&profile).is_empty());
+    }
+
+    #[test]
+    fn a_typed_value_set_later_wins_over_a_kept_null() {
+        let mut profile: CustomerProfile = serde_json::from_str(r#"{"name": null}"#).unwrap();
+        profile.name = Some("Fabrikam".into());
+        assert_eq!(
+            serde_json::to_value(&profile).unwrap(),
+            json!({"name": "Fabrikam"}),
+            "one name, not two"
+        );
+    }
+
+    #[test]
+    fn pointers_escape_slash_and_tilde() {
+        let mut pointer = String::new();
+        push_pointer(&mut pointer, "a/b~c");
+        assert_eq!(pointer, "/a~1b~0c");
+    }
+}

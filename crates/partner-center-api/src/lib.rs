@@ -29,10 +29,6 @@
 //!   `#[serde(flatten)]`, a number with a fraction or past 64 bits no longer decodes from JSON
 //!   text into an `f64` or integer field (serde buffers it as a map); use `serde_json::Number`,
 //!   `Value`, [`Amount`] or [`Integer`] there. Elsewhere such fields decode as before;
-//! - `serde_json::from_value` hands an integer past 64 bits over as a 128-bit one, which serde
-//!   cannot buffer for a `#[serde(flatten)]` field: a referral whose `extra` map holds one
-//!   decodes from JSON text (`serde_json::from_str`, `from_slice`, as the client does), not
-//!   from a `Value`;
 //! - serializers other than serde_json's (YAML, insta snapshots, ...) see a `Number` as a
 //!   struct `{"$serde_json::private::Number": "<text>"}`: write these types as JSON with
 //!   serde_json.
