@@ -40,7 +40,7 @@ pub fn make_lenient(file: &mut syn::File) -> Result<(), String> {
     }
     if !others.is_empty() {
         items.push(
-            syn::parse2(quote!(crate::lenient_via_value!(#(#others),*);))
+            syn::parse2(quote!(crate::lenient::lenient_via_value!(#(#others),*);))
                 .map_err(|e| e.to_string())?,
         );
     }
@@ -72,7 +72,7 @@ fn declare(object: &mut syn::ItemStruct) -> Result<TokenStream, String> {
         };
         declared.push(quote!(#mode #ident: #ty = #wire));
     }
-    Ok(quote!(crate::lenient_object!(#name { #(#declared),* });))
+    Ok(quote!(crate::lenient::lenient_object!(#name { #(#declared),* });))
 }
 
 /// Removes `#[serde(...)]` and the serde derives: `lenient_object!` writes both.
@@ -172,13 +172,13 @@ mod tests {
         let compact: String = code.split_whitespace().collect();
         assert!(
             compact.contains(
-                "crate::lenient_object!(Thing{reqcode:::std::string::String=\"code\",\
+                "crate::lenient::lenient_object!(Thing{reqcode:::std::string::String=\"code\",\
                  optcreated_date_time:crate::Timestamp=\"createdDateTime\"});"
             ),
             "{code}"
         );
         assert!(
-            compact.contains("crate::lenient_via_value!(Either);"),
+            compact.contains("crate::lenient::lenient_via_value!(Either);"),
             "{code}"
         );
     }

@@ -720,22 +720,22 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         }
     }
 
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         AdditionalRequirements { opt attributes : ::std::vec::Vec < Attribute > =
         "attributes" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Address { opt address_line1 : ::std::string::String = "addressLine1", opt
         address_line2 : ::std::string::String = "addressLine2", opt city :
         ::std::string::String = "city", opt country : ::std::string::String = "country",
         opt postal_code : ::std::string::String = "postalCode", opt region :
         ::std::string::String = "region", opt state : ::std::string::String = "state" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Attribute { opt id : ::std::string::String = "id", opt type_ :
         ::std::string::String = "type" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Consent { opt consent_to_contact : bool = "consentToContact", opt
         consent_to_microsoft_to_contact_specific_partners : bool =
         "consentToMicrosoftToContactSpecificPartners", opt
@@ -743,54 +743,56 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         "consentToShareReferralWithMicrosoftSellers", opt
         consent_to_to_share_info_with_others : bool = "consentToToShareInfoWithOthers" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         ContactPreference { opt disable_notifications : bool = "disableNotifications",
         opt locale : ::std::string::String = "locale" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Contract { opt currency : ::std::string::String = "currency", opt end_date_time :
         crate ::Timestamp = "endDateTime", opt sign_date_time : crate ::Timestamp =
         "signDateTime", opt start_date_time : crate ::Timestamp = "startDateTime", opt
         term : crate ::ContractTerm = "term", opt value : crate ::Amount = "value" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         CustomerId { opt id : ::std::string::String = "id", opt profile_type : crate
         ::ProfileType = "profileType" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         CustomerProfile { opt address : Address = "address", opt ids : ::std::vec::Vec <
         CustomerId > = "ids", opt is_matching_complete : bool = "isMatchingComplete", opt
         name : ::std::string::String = "name", opt size : ::std::string::String = "size",
         opt team : ::std::vec::Vec < Member > = "team" }
     );
-    crate::lenient_object!(ErrorResponse { req error : ServiceError = "error" });
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
+        ErrorResponse { req error : ServiceError = "error" }
+    );
+    crate::lenient::lenient_object!(
         InviteContext { opt assistance_request_code : crate ::AssistanceRequestCode =
         "assistanceRequestCode", opt invited_by : InvitedBy = "invitedBy", opt
         invited_mpn_id : ::std::string::String = "invitedMpnId", opt notes :
         ::std::string::String = "notes" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         InvitedBy { opt organization_id : ::std::string::String = "organizationId", opt
         organization_name : ::std::string::String = "organizationName" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Link { opt method : ::std::string::String = "method", opt uri :
         ::std::string::String = "uri" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Member { opt contact_preference : ContactPreference = "contactPreference", opt
         email : ::std::string::String = "email", opt first_name : ::std::string::String =
         "firstName", opt last_name : ::std::string::String = "lastName", opt phone_number
         : ::std::string::String = "phoneNumber", opt title : ::std::string::String =
         "title" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         PartnerCenterError { req code : ::serde_json::Value = "code", opt data :
         ::serde_json::Value = "data", opt description : ::std::string::String =
         "description", opt source : ::std::string::String = "source" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Referral { opt accepted_date_time : crate ::Timestamp = "acceptedDateTime", opt
         call_to_action : ::std::string::String = "callToAction", opt campaign_id :
         ::std::string::String = "campaignId", opt closed_date_time : crate ::Timestamp =
@@ -824,7 +826,7 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ::ReferralType = "type", opt updated_date_time : crate ::Timestamp =
         "updatedDateTime" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         ReferralDetails { opt closing_date_time : crate ::Timestamp = "closingDateTime",
         opt currency : ::std::string::String = "currency", opt customer_action :
         ::std::string::String = "customerAction", opt customer_requested_contact : bool =
@@ -832,17 +834,17 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         notes : ::std::string::String = "notes", opt requirements : Requirements =
         "requirements" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         ReferralLinks { opt related_referrals : Link = "relatedReferrals", opt self_ :
         Link = "self" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         ReferralPage { opt odata_context : ::std::string::String = "@odata.context", opt
         odata_count : crate ::Integer = "@odata.count", opt odata_next_link :
         ::std::string::String = "@odata.nextLink", req value : ::std::vec::Vec < Referral
         > = "value" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Registration { opt contract : Contract = "contract", opt id :
         ::std::string::String = "id", opt registration_date_time : crate ::Timestamp =
         "registrationDateTime", opt solution_details : ::std::vec::Vec < FreeFormObject >
@@ -851,8 +853,10 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ::std::string::String = "statusReason", opt type_ : crate ::RegistrationType =
         "type" }
     );
-    crate::lenient_object!(RequirementItem { opt id : ::std::string::String = "id" });
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
+        RequirementItem { opt id : ::std::string::String = "id" }
+    );
+    crate::lenient::lenient_object!(
         Requirements { opt additional_requirements : AdditionalRequirements =
         "additionalRequirements", opt industries : ::std::vec::Vec < RequirementItem > =
         "industries", opt offers : ::std::vec::Vec < FreeFormObject > = "offers", opt
@@ -861,14 +865,14 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         < RequirementItem > = "services", opt solutions : ::std::vec::Vec < Solution > =
         "solutions" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         ServiceError { req code : ::std::string::String = "code", opt inner_error :
         ::std::boxed::Box < ServiceError > = "innerError", opt message :
         ::std::string::String = "message", opt target : ::std::string::String = "target"
         }
 
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Solution { opt currency : ::std::string::String = "currency", opt id :
         ::std::string::String = "id", opt name : ::std::string::String = "name", opt
         price : crate ::Amount = "price", opt publisher_name : ::std::string::String =
@@ -877,18 +881,18 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         }
 
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         Target { opt id : ::std::string::String = "id", opt type_ : crate ::TargetType =
         "type" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         ThrottlingError { opt message : ::std::string::String = "message", req
         status_code : crate ::Integer = "statusCode" }
     );
-    crate::lenient_object!(
+    crate::lenient::lenient_object!(
         TrackingInfo { opt microsoft_msx_id : ::std::string::String = "microsoftMsxId" }
     );
-    crate::lenient_via_value!(
+    crate::lenient::lenient_via_value!(
         ErrorBody, FreeFormObject, GetReferralId, JsonPatch, PatchOperation,
         StatusHistory, UpdateReferralId
     );

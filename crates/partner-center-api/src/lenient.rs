@@ -40,12 +40,12 @@ pub trait Lenient: Sized {
 }
 
 /// A [`DeserializeSeed`] that reads a `T` leniently: `map.next_value_seed(Seed::<T>::new())`.
-pub struct Seed<T>(PhantomData<T>);
+pub(crate) struct Seed<T>(PhantomData<T>);
 
 impl<T> Seed<T> {
     /// A seed for one value.
     #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(PhantomData)
     }
 }
@@ -64,11 +64,9 @@ const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// What a kind of JSON becomes for one type: each method gets one kind of value, and the
 /// defaults keep anything as drift. [`read`] drives it from `deserialize_any`.
-pub trait Handler<'de>: Sized {
+pub(crate) trait Handler<'de>: Sized {
     /// What is built.
     type Value;
-    /// What the type expects (see [`Lenient::EXPECTED`]).
-    const EXPECTED: &'static str;
 
     /// A string.
     fn string(self, text: String) -> Outcome<Self::Value> {
@@ -93,7 +91,7 @@ pub trait Handler<'de>: Sized {
 }
 
 /// Reads one JSON value of any shape with `handler`.
-pub fn read<'de, D: Deserializer<'de>, H: Handler<'de>>(
+pub(crate) fn read<'de, D: Deserializer<'de>, H: Handler<'de>>(
     deserializer: D,
     handler: H,
 ) -> Result<Outcome<H::Value>, D::Error> {
@@ -185,7 +183,7 @@ fn number_text<E: de::Error>(text: &str) -> Result<Number, E> {
 }
 
 /// An object's key, borrowed from the input when it can be.
-pub enum Key<'de> {
+pub(crate) enum Key<'de> {
     /// Borrowed from the input.
     Borrowed(&'de str),
     /// Unescaped, or from a buffered input.
@@ -194,7 +192,7 @@ pub enum Key<'de> {
 
 impl Key<'_> {
     /// The key.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Self::Borrowed(key) => key,
             Self::Owned(key) => key,
@@ -202,7 +200,7 @@ impl Key<'_> {
     }
 
     /// The key, owned (for `extra`).
-    pub fn into_string(self) -> String {
+    pub(crate) fn into_string(self) -> String {
         match self {
             Self::Borrowed(key) => key.to_owned(),
             Self::Owned(key) => key,
@@ -280,7 +278,6 @@ macro_rules! leaf {
                 struct Leaf;
                 impl<'de> $crate::lenient::Handler<'de> for Leaf {
                     type Value = $type;
-                    const EXPECTED: &'static str = $expected;
                     $( $crate::lenient::leaf!(@$kind $make); )+
                 }
                 $crate::lenient::read(deserializer, Leaf)
@@ -311,7 +308,7 @@ macro_rules! leaf {
 pub(crate) use leaf;
 
 /// `make(value)`, or the value (handed back by `make`) kept as drift when it does not fit.
-pub fn fit_or_keep<V, T>(
+pub(crate) fn fit_or_keep<V, T>(
     value: V,
     make: impl FnOnce(V) -> Result<T, V>,
     keep: impl FnOnce(V) -> Value,
@@ -399,7 +396,6 @@ impl<T: Lenient + Serialize> Lenient for Vec<T> {
 
         impl<'de, T: Lenient + Serialize> Handler<'de> for Items<T> {
             type Value = Vec<T>;
-            const EXPECTED: &'static str = "an array";
 
             fn array<A: SeqAccess<'de>>(self, mut items: A) -> Result<Outcome<Vec<T>>, A::Error> {
                 let mut fit = Vec::with_capacity(items.size_hint().unwrap_or(0).min(4096));
@@ -454,8 +450,6 @@ impl<T: Drifted> Drifted for Vec<T> {
 /// (an untagged `oneOf`, a newtype with rules): the value is buffered, and kept as drift when
 /// the type refuses it. These types are rare and small; their insides are not searched for
 /// drift.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! lenient_via_value {
     ($($type:ty),+ $(,)?) => {$(
         impl $crate::lenient::Lenient for $type {
@@ -475,8 +469,10 @@ macro_rules! lenient_via_value {
     )+};
 }
 
-/// The body of [`lenient_via_value!`]: buffer as JSON, then let `T` decide.
-pub fn via_value<'de, D, T>(deserializer: D) -> Result<Outcome<T>, D::Error>
+pub(crate) use lenient_via_value;
+
+/// The body of `lenient_via_value!`: buffer as JSON, then let `T` decide.
+pub(crate) fn via_value<'de, D, T>(deserializer: D) -> Result<Outcome<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: serde::de::DeserializeOwned,
@@ -561,7 +557,7 @@ pub fn drift<T: Drifted>(value: &T) -> Vec<Drift> {
 
 /// Records the drift of one known field `wire` whose value sits in `extra` (for
 /// `lenient_object!`): `null` is drift only where the field does not take it.
-pub fn field_drift(
+pub(crate) fn field_drift(
     extra: &Map<String, Value>,
     wire: &str,
     expected: &'static str,
@@ -586,7 +582,7 @@ pub fn field_drift(
 }
 
 /// Appends `/name` to a JSON Pointer, escaped (RFC 6901).
-pub fn push_pointer(pointer: &mut String, name: &str) {
+pub(crate) fn push_pointer(pointer: &mut String, name: &str) {
     pointer.push('/');
     for c in name.chars() {
         match c {
@@ -652,8 +648,6 @@ pub mod strict {
 /// "wire2", ... })`. `opt` fields are `Option<Type>` (absent, `null` or drifted: `None`, the
 /// `null` or the value kept in `extra`); `req` fields are required (missing, `null` or
 /// drifted: an error, which is what tells the branches of a `oneOf` apart).
-#[macro_export]
-#[doc(hidden)]
 macro_rules! lenient_object {
     ($name:ident { $( $mode:ident $field:ident : $type:ty = $wire:literal ),* $(,)? }) => {
         impl $crate::lenient::Lenient for $name {
@@ -666,7 +660,6 @@ macro_rules! lenient_object {
 
                 impl<'de> $crate::lenient::Handler<'de> for Fields {
                     type Value = $name;
-                    const EXPECTED: &'static str = "an object";
 
                     fn object<A: ::serde::de::MapAccess<'de>>(
                         self,
@@ -698,7 +691,7 @@ macro_rules! lenient_object {
                                 }
                             }
                         }
-                        $( let $field = $crate::lenient_object!(@take $mode $field, $wire, $type, extra, A); )*
+                        $( let $field = $crate::lenient::lenient_object!(@take $mode $field, $wire, $type, extra, A); )*
                         Ok(Outcome::Fit($name { $( $field, )* extra }))
                     }
                 }
@@ -722,7 +715,7 @@ macro_rules! lenient_object {
             ) -> ::std::result::Result<S::Ok, S::Error> {
                 use ::serde::ser::SerializeMap;
                 let mut map = serializer.serialize_map(None)?;
-                $( $crate::lenient_object!(@serialize $mode self, map, $field, $wire); )*
+                $( $crate::lenient::lenient_object!(@serialize $mode self, map, $field, $wire); )*
                 for (key, value) in &self.extra {
                     let known = match key.as_str() {
                         $( $wire => true, )*
@@ -742,7 +735,7 @@ macro_rules! lenient_object {
                 pointer: &mut ::std::string::String,
                 out: &mut ::std::vec::Vec<$crate::lenient::Drift>,
             ) {
-                $( $crate::lenient_object!(@drift $mode self, pointer, out, $field, $type, $wire); )*
+                $( $crate::lenient::lenient_object!(@drift $mode self, pointer, out, $field, $type, $wire); )*
             }
         }
     };
@@ -811,8 +804,10 @@ macro_rules! lenient_object {
     };
 }
 
+pub(crate) use lenient_object;
+
 /// What an object's `Deserialize` returns: the object, or an error for JSON that is not one.
-pub fn object<T, E: de::Error>(outcome: Outcome<T>) -> Result<T, E> {
+pub(crate) fn object<T, E: de::Error>(outcome: Outcome<T>) -> Result<T, E> {
     match outcome {
         Outcome::Fit(value) => Ok(value),
         Outcome::Null => Err(E::invalid_type(de::Unexpected::Unit, &"an object")),
