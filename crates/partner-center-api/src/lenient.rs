@@ -286,7 +286,7 @@ macro_rules! leaf {
 
         impl $crate::lenient::Drifted for $type {
             const NESTED: bool = false;
-            fn drift_into(&self, _: &mut ::std::string::String, _: &mut ::std::vec::Vec<$crate::lenient::Drift>) {}
+            fn drift_into(&self, _: &$crate::lenient::At<'_>, _: &mut ::std::vec::Vec<$crate::lenient::Drift>) {}
         }
     };
     (@string $make:expr) => {
@@ -337,7 +337,7 @@ impl Lenient for Value {
 
 impl Drifted for Value {
     const NESTED: bool = false;
-    fn drift_into(&self, _: &mut String, _: &mut Vec<Drift>) {}
+    fn drift_into(&self, _: &At<'_>, _: &mut Vec<Drift>) {}
 }
 
 impl Lenient for Map<String, Value> {
@@ -354,7 +354,7 @@ impl Lenient for Map<String, Value> {
 
 impl Drifted for Map<String, Value> {
     const NESTED: bool = false;
-    fn drift_into(&self, _: &mut String, _: &mut Vec<Drift>) {}
+    fn drift_into(&self, _: &At<'_>, _: &mut Vec<Drift>) {}
 }
 
 impl<T: Lenient> Lenient for Box<T> {
@@ -371,16 +371,16 @@ impl<T: Lenient> Lenient for Box<T> {
 
 impl<T: Drifted> Drifted for Box<T> {
     const NESTED: bool = T::NESTED;
-    fn drift_into(&self, pointer: &mut String, out: &mut Vec<Drift>) {
-        (**self).drift_into(pointer, out);
+    fn drift_into(&self, at: &At<'_>, out: &mut Vec<Drift>) {
+        (**self).drift_into(at, out);
     }
 }
 
 impl<T: Drifted> Drifted for Option<T> {
     const NESTED: bool = T::NESTED;
-    fn drift_into(&self, pointer: &mut String, out: &mut Vec<Drift>) {
+    fn drift_into(&self, at: &At<'_>, out: &mut Vec<Drift>) {
         if let Some(value) = self {
-            value.drift_into(pointer, out);
+            value.drift_into(at, out);
         }
     }
 }
@@ -432,16 +432,12 @@ impl<T: Lenient + Serialize> Lenient for Vec<T> {
 
 impl<T: Drifted> Drifted for Vec<T> {
     const NESTED: bool = T::NESTED;
-    fn drift_into(&self, pointer: &mut String, out: &mut Vec<Drift>) {
+    fn drift_into(&self, at: &At<'_>, out: &mut Vec<Drift>) {
         if !T::NESTED {
             return;
         }
         for (index, item) in self.iter().enumerate() {
-            let len = pointer.len();
-            pointer.push('/');
-            pointer.push_str(&index.to_string());
-            item.drift_into(pointer, out);
-            pointer.truncate(len);
+            item.drift_into(&At::Item(at, index), out);
         }
     }
 }
@@ -464,7 +460,7 @@ macro_rules! lenient_via_value {
 
         impl $crate::lenient::Drifted for $type {
             const NESTED: bool = false;
-            fn drift_into(&self, _: &mut ::std::string::String, _: &mut ::std::vec::Vec<$crate::lenient::Drift>) {}
+            fn drift_into(&self, _: &$crate::lenient::At<'_>, _: &mut ::std::vec::Vec<$crate::lenient::Drift>) {}
         }
     )+};
 }
@@ -527,8 +523,8 @@ pub trait Drifted {
     /// for leaves, so that looking for drift skips them.
     const NESTED: bool = true;
 
-    /// Adds the drift in `self` to `out`, `pointer` being where `self` is.
-    fn drift_into(&self, pointer: &mut String, out: &mut Vec<Drift>);
+    /// Adds the drift in `self` to `out`, `at` being where `self` is.
+    fn drift_into(&self, at: &At<'_>, out: &mut Vec<Drift>);
 }
 
 /// Every field of `value` (nested ones included) whose JSON did not fit the spec, in order.
@@ -551,18 +547,51 @@ pub trait Drifted {
 /// ```
 pub fn drift<T: Drifted>(value: &T) -> Vec<Drift> {
     let mut out = Vec::new();
-    value.drift_into(&mut String::new(), &mut out);
+    value.drift_into(&At::Root, &mut out);
     out
+}
+
+/// Where a value is in the document, kept on the stack while drift is looked for, and written
+/// as a JSON Pointer only when some is found: looking costs no allocation.
+#[derive(Clone, Copy, Debug)]
+pub enum At<'a> {
+    /// The document itself.
+    Root,
+    /// A field of the object at the first place.
+    Field(&'a At<'a>, &'static str),
+    /// An item of the array at the first place.
+    Item(&'a At<'a>, usize),
+}
+
+impl fmt::Display for At<'_> {
+    /// The JSON Pointer (RFC 6901): `/team/0/email`, `~` and `/` in names escaped.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Root => Ok(()),
+            Self::Field(parent, name) => {
+                write!(f, "{parent}/")?;
+                for c in name.chars() {
+                    match c {
+                        '~' => f.write_str("~0")?,
+                        '/' => f.write_str("~1")?,
+                        c => fmt::Write::write_char(f, c)?,
+                    }
+                }
+                Ok(())
+            }
+            Self::Item(parent, index) => write!(f, "{parent}/{index}"),
+        }
+    }
 }
 
 /// Records the drift of one known field `wire` whose value sits in `extra` (for
 /// `lenient_object!`): `null` is drift only where the field does not take it.
 pub(crate) fn field_drift(
     extra: &Map<String, Value>,
-    wire: &str,
+    wire: &'static str,
     expected: &'static str,
     takes_null: bool,
-    pointer: &mut String,
+    at: &At<'_>,
     out: &mut Vec<Drift>,
 ) {
     let Some(value) = extra.get(wire) else {
@@ -571,26 +600,11 @@ pub(crate) fn field_drift(
     if value.is_null() && takes_null {
         return;
     }
-    let len = pointer.len();
-    push_pointer(pointer, wire);
     out.push(Drift {
-        pointer: pointer.clone(),
+        pointer: At::Field(at, wire).to_string(),
         expected,
         found: kind(value),
     });
-    pointer.truncate(len);
-}
-
-/// Appends `/name` to a JSON Pointer, escaped (RFC 6901).
-pub(crate) fn push_pointer(pointer: &mut String, name: &str) {
-    pointer.push('/');
-    for c in name.chars() {
-        match c {
-            '~' => pointer.push_str("~0"),
-            '/' => pointer.push_str("~1"),
-            c => pointer.push(c),
-        }
-    }
 }
 
 /// Decoding where drift is an error: for tests and conformance checks, which must see the
@@ -732,10 +746,10 @@ macro_rules! lenient_object {
         impl $crate::lenient::Drifted for $name {
             fn drift_into(
                 &self,
-                pointer: &mut ::std::string::String,
+                at: &$crate::lenient::At<'_>,
                 out: &mut ::std::vec::Vec<$crate::lenient::Drift>,
             ) {
-                $( $crate::lenient::lenient_object!(@drift $mode self, pointer, out, $field, $type, $wire); )*
+                $( $crate::lenient::lenient_object!(@drift $mode self, at, out, $field, $type, $wire); )*
             }
         }
     };
@@ -773,14 +787,12 @@ macro_rules! lenient_object {
         $map.serialize_entry($wire, &$self.$field)?
     };
 
-    (@drift opt $self:ident, $pointer:ident, $out:ident, $field:ident, $type:ty, $wire:literal) => {
+    (@drift opt $self:ident, $at:ident, $out:ident, $field:ident, $type:ty, $wire:literal) => {
         match &$self.$field {
             Some(value) => {
                 if <$type as $crate::lenient::Drifted>::NESTED {
-                    let len = $pointer.len();
-                    $crate::lenient::push_pointer($pointer, $wire);
-                    $crate::lenient::Drifted::drift_into(value, $pointer, $out);
-                    $pointer.truncate(len);
+                    let at = $crate::lenient::At::Field($at, $wire);
+                    $crate::lenient::Drifted::drift_into(value, &at, $out);
                 }
             }
             None if $self.extra.is_empty() => {}
@@ -789,17 +801,15 @@ macro_rules! lenient_object {
                 $wire,
                 <$type as $crate::lenient::Lenient>::EXPECTED,
                 true,
-                $pointer,
+                $at,
                 $out,
             ),
         }
     };
-    (@drift req $self:ident, $pointer:ident, $out:ident, $field:ident, $type:ty, $wire:literal) => {
+    (@drift req $self:ident, $at:ident, $out:ident, $field:ident, $type:ty, $wire:literal) => {
         if <$type as $crate::lenient::Drifted>::NESTED {
-            let len = $pointer.len();
-            $crate::lenient::push_pointer($pointer, $wire);
-            $crate::lenient::Drifted::drift_into(&$self.$field, $pointer, $out);
-            $pointer.truncate(len);
+            let at = $crate::lenient::At::Field($at, $wire);
+            $crate::lenient::Drifted::drift_into(&$self.$field, &at, $out);
         }
     };
 }
@@ -887,8 +897,8 @@ mod tests {
 
     #[test]
     fn pointers_escape_slash_and_tilde() {
-        let mut pointer = String::new();
-        push_pointer(&mut pointer, "a/b~c");
-        assert_eq!(pointer, "/a~1b~0c");
+        let field = At::Field(&At::Root, "a/b~c");
+        assert_eq!(At::Item(&field, 3).to_string(), "/a~1b~0c/3");
+        assert_eq!(At::Root.to_string(), "");
     }
 }

@@ -235,8 +235,12 @@ pub struct Updated {
 
 /// The drift of the referral, if one came back (see `partner_center_api::lenient`).
 impl partner_center_api::lenient::Drifted for Updated {
-    fn drift_into(&self, pointer: &mut String, out: &mut Vec<partner_center_api::lenient::Drift>) {
-        self.referral.drift_into(pointer, out);
+    fn drift_into(
+        &self,
+        at: &partner_center_api::lenient::At<'_>,
+        out: &mut Vec<partner_center_api::lenient::Drift>,
+    ) {
+        self.referral.drift_into(at, out);
     }
 }
 
