@@ -7,7 +7,7 @@ mod referrals;
 mod sandbox;
 mod waiting;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         };
         tracing_subscriber::fmt()
             .with_max_level(level)
+            .with_ansi(io::stderr().is_terminal())
             .with_writer(io::stderr)
             .init();
     }
@@ -121,6 +122,7 @@ fn describe(error: &Error, sandbox: bool) -> String {
         Error::NotFound(_) if sandbox => {
             format!("{error}; `partner-center sandbox ids` lists the sandbox's referrals")
         }
+        Error::PageLimit { .. } => format!("{error}; here: --max-pages"),
         _ => error.to_string(),
     }
 }

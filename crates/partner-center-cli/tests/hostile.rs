@@ -141,7 +141,10 @@ async fn endless_next_links_stop_at_max_pages() {
     );
 
     let line = one_safe_error_line(&output);
-    assert!(line.contains("paging stopped after 3 pages"), "{line}");
+    assert!(
+        line.contains("paging stopped after 3 pages") && line.ends_with("; here: --max-pages"),
+        "{line}"
+    );
     assert_eq!(stdout_of(&output).lines().count(), 3);
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }

@@ -98,8 +98,9 @@ pub enum Error {
     /// A listing read as many pages as it may ([`crate::ListReferrals::max_pages`],
     /// [`crate::PartnerCenterBuilder::max_pages`]) and the service still gave a next link.
     #[error(
-        "paging stopped after {limit} pages, the most this listing reads, with more to come \
-         (raise the limit with max_pages)"
+        "paging stopped after {}, the most this listing reads, with more to come (raise the \
+         limit with max_pages)",
+        pages(*limit)
     )]
     PageLimit {
         /// The limit reached.
@@ -111,6 +112,15 @@ pub enum Error {
     /// The client is misconfigured (no token, a base URL that is not http(s)).
     #[error("invalid configuration: {0}")]
     Config(String),
+}
+
+/// `1 page`, `3 pages`.
+fn pages(n: usize) -> String {
+    if n == 1 {
+        "1 page".to_owned()
+    } else {
+        format!("{n} pages")
+    }
 }
 
 impl Error {
