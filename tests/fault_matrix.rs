@@ -659,11 +659,10 @@ async fn s37_the_application_name_is_sent() {
 #[tokio::test]
 async fn s38_the_rate_limit_spaces_requests() {
     let server = sequence(vec![ok()]).await;
-    let quota = governor::Quota::with_period(Duration::from_millis(100)).unwrap();
     let client = PartnerCenter::builder()
         .base_url(server.uri())
         .token(TOKEN)
-        .rate_limit(quota)
+        .rate_limit(10, Duration::from_secs(1))
         .build()
         .unwrap();
 
@@ -672,7 +671,7 @@ async fn s38_the_rate_limit_spaces_requests() {
         get_ok(&client).await;
     }
 
-    // One request per 100 ms, no burst: 3 waits of 100 ms.
+    // 10 a second, evenly spaced: one request per 100 ms, no burst, so 3 waits of 100 ms.
     assert!(
         started.elapsed() >= Duration::from_millis(300),
         "{:?}",
@@ -1026,4 +1025,100 @@ async fn s49_a_401_shows_why_the_token_was_refused() {
         )),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn s50_a_rate_limit_of_nothing_is_a_configuration_error() {
+    for (requests, period) in [(0, Duration::from_secs(1)), (5, Duration::ZERO)] {
+        let err = PartnerCenter::builder()
+            .token(TOKEN)
+            .rate_limit(requests, period)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn s51_an_http_client_of_your_own_still_gets_the_whole_policy() {
+    let server = sequence(vec![status(503), ok()]).await;
+    let own = reqwest::Client::builder()
+        .user_agent("contoso-proxy-client")
+        .build()
+        .unwrap();
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .http_client(own)
+        .retry(fast_retries())
+        .build()
+        .unwrap();
+
+    get_ok(&client).await;
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2, "retried through the client given");
+    for request in &requests {
+        assert_eq!(
+            request.headers["authorization"],
+            format!("Bearer {TOKEN}").as_str()
+        );
+        assert!(is_guid(
+            request.headers["client-request-id"].to_str().unwrap()
+        ));
+        assert_eq!(request.headers["user-agent"], "contoso-proxy-client");
+    }
+}
+
+#[tokio::test]
+async fn s52_the_attempt_timeout_holds_for_an_http_client_of_your_own() {
+    let server = sequence(vec![ok().set_delay(Duration::from_secs(10))]).await;
+    let client = PartnerCenter::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .http_client(reqwest::Client::new())
+        .retry(RetryPolicy::none())
+        .attempt_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    let err = get_err(&client).await;
+
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(outcomes(&err), [AttemptOutcome::TimedOut]);
+}
+
+#[tokio::test]
+async fn s53_requests_go_through_the_proxy_configured() {
+    // The proxy answers for a host that does not exist: only the proxy can have answered.
+    let proxy = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(referral_path(OFFICIAL_ID)))
+        .respond_with(ok())
+        .mount(&proxy)
+        .await;
+    let client = PartnerCenter::builder()
+        .base_url("http://partner-center.invalid")
+        .token(TOKEN)
+        .proxy(reqwest::Proxy::http(proxy.uri()).unwrap())
+        .build()
+        .unwrap();
+
+    get_ok(&client).await;
+
+    let request = &proxy.received_requests().await.unwrap()[0];
+    assert_eq!(request.url.host_str(), Some("partner-center.invalid"));
+
+    let err = PartnerCenter::builder()
+        .token(TOKEN)
+        .http_client(reqwest::Client::new())
+        .proxy(reqwest::Proxy::http(proxy.uri()).unwrap())
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
 }

@@ -35,6 +35,9 @@
 //!
 //! serde_json writes an exponent its own way: `1E5` comes back as `1e+5`.
 
+#![deny(missing_docs, missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod amount;
 mod integer;
 pub mod lenient;

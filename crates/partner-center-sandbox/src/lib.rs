@@ -86,7 +86,8 @@
 //! curl -X POST -d '{"fault":"throttle","retryAfterSeconds":2}' http://127.0.0.1:PORT/_sandbox/faults
 //! ```
 
-#![deny(missing_docs)]
+#![deny(missing_docs, missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod faults;
 mod filter;

@@ -233,6 +233,8 @@ impl Call {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining < self.shared.attempt_timeout {
                 *attempt.timeout_mut() = Some(remaining);
+            } else if self.shared.own_http {
+                *attempt.timeout_mut() = Some(self.shared.attempt_timeout);
             }
             #[cfg(feature = "rate-limit")]
             if let Some(limiter) = &self.shared.rate_limiter {

@@ -55,6 +55,9 @@ pub struct PartnerCenter {
 /// What every call of one client uses.
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
+    /// Whether `http` was given ([`PartnerCenterBuilder::http_client`]): its own timeout is not
+    /// the attempt timeout, which is then set on each request.
+    pub(crate) own_http: bool,
     pub(crate) base_url: String,
     pub(crate) auth: Box<dyn TokenProvider>,
     pub(crate) application: Option<HeaderValue>,
@@ -95,9 +98,32 @@ impl PartnerCenter {
         }
     }
 
-    /// Makes one logical call: `operation` runs a generated operation on a client that sends
-    /// through this call's policy ([`Call`]), and its outcome becomes this crate's types.
-    pub(crate) async fn send<T, F, Fut>(&self, operation: F) -> Result<T>
+    /// Calls any operation of the spec through this client's whole policy: the token, the
+    /// Partner Center ids and headers, retries, timeouts, tracing, and errors as [`Error`].
+    ///
+    /// `operation` gets the generated client (`partner_center_api::Client`) and calls one of
+    /// its methods; the handlers of this crate are built on this. An operation added to the
+    /// spec can be called this way as soon as `cargo xtask codegen` has run:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = partner_center_sandbox::Sandbox::start().await?;
+    /// # let client = partner_center::PartnerCenter::builder().base_url(sandbox.base_url()).token("t").build()?;
+    /// use partner_center_api::types::ReferralPage;
+    ///
+    /// // GET /v1.0/engagements/referrals?$top=5, as the generated operation takes it.
+    /// let top = std::num::NonZeroU32::new(5);
+    /// let page: ReferralPage = client
+    ///     .call(|api| async move {
+    ///         api.list_referrals(None, None, None, None, None, None, top).await
+    ///     })
+    ///     .await?;
+    /// assert_eq!(page.value.len(), 5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn call<T, F, Fut>(&self, operation: F) -> Result<T>
     where
         T: api::lenient::Drifted,
         F: FnOnce(api::Client) -> Fut,
@@ -202,8 +228,11 @@ pub struct PartnerCenterBuilder {
     timeout: Option<Duration>,
     max_response_bytes: Option<usize>,
     max_pages: Option<usize>,
+    http: Option<reqwest::Client>,
+    proxies: Vec<reqwest::Proxy>,
+    root_certificates: Vec<reqwest::Certificate>,
     #[cfg(feature = "rate-limit")]
-    rate_limit: Option<governor::Quota>,
+    rate_limit: Option<(u32, Duration)>,
 }
 
 impl PartnerCenterBuilder {
@@ -273,11 +302,37 @@ impl PartnerCenterBuilder {
         self
     }
 
-    /// Keeps this client's requests (retries included) under `quota`, waiting as needed, so
-    /// bulk work stays under the service's per-tenant limits.
+    /// Sends at most `requests` requests (retries included) per `period`, spaced evenly,
+    /// waiting as needed, so that bulk work stays under the service's per-tenant limits:
+    /// `rate_limit(300, Duration::from_secs(60))` sends one every 200 ms. Zero requests or a
+    /// zero period is a [`Error::Config`] from [`Self::build`].
     #[cfg(feature = "rate-limit")]
-    pub fn rate_limit(mut self, quota: governor::Quota) -> Self {
-        self.rate_limit = Some(quota);
+    #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
+    pub fn rate_limit(mut self, requests: u32, period: Duration) -> Self {
+        self.rate_limit = Some((requests, period));
+        self
+    }
+
+    /// Sends through `http`, a client of your own (a corporate proxy, more root certificates,
+    /// HTTP/2 settings...). The policy still applies: the token, ids, retries and the
+    /// timeouts of this builder (the attempt timeout is set on each request). Its redirect
+    /// policy and `User-Agent` are yours: build it with `redirect(Policy::none())`, as this
+    /// crate's own client is (reqwest drops the token on a redirect to another host anyway).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Sends through `proxy` (with this crate's own HTTP client).
+    pub fn proxy(mut self, proxy: reqwest::Proxy) -> Self {
+        self.proxies.push(proxy);
+        self
+    }
+
+    /// Trusts `certificate` as a root too (a TLS-inspecting proxy's, say), beside the
+    /// built-in roots (with this crate's own HTTP client).
+    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+        self.root_certificates.push(certificate);
         self
     }
 
@@ -302,17 +357,40 @@ impl PartnerCenterBuilder {
             None => USER_AGENT.to_owned(),
         };
         let attempt_timeout = self.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            .timeout(attempt_timeout)
-            // The API does not redirect; following one could carry the token elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(user_agent)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let own_http = self.http.is_some();
+        let http = match self.http {
+            Some(http) if self.proxies.is_empty() && self.root_certificates.is_empty() => http,
+            Some(_) => {
+                return Err(Error::Config(
+                    "proxy and add_root_certificate configure this crate's HTTP client, not one \
+                     given with http_client: configure yours"
+                        .into(),
+                ));
+            }
+            None => {
+                let mut builder = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                    .timeout(attempt_timeout)
+                    // The API does not redirect; following one could carry the token elsewhere.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(user_agent);
+                for proxy in self.proxies {
+                    builder = builder.proxy(proxy);
+                }
+                for certificate in self.root_certificates {
+                    builder = builder.add_root_certificate(certificate);
+                }
+                builder
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
+            }
+        };
+        #[cfg(feature = "rate-limit")]
+        let rate_limiter = self.rate_limit.map(rate_limiter).transpose()?;
         Ok(PartnerCenter {
             shared: Arc::new(Shared {
                 http,
+                own_http,
                 base_url,
                 auth,
                 application,
@@ -324,7 +402,7 @@ impl PartnerCenterBuilder {
                     .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
                 max_pages: self.max_pages.unwrap_or(DEFAULT_MAX_PAGES),
                 #[cfg(feature = "rate-limit")]
-                rate_limiter: self.rate_limit.map(governor::RateLimiter::direct),
+                rate_limiter,
             }),
             correlation_id: None,
         })
@@ -343,6 +421,20 @@ impl fmt::Debug for PartnerCenterBuilder {
 }
 
 const USER_AGENT: &str = concat!("partner-center-rs/", env!("CARGO_PKG_VERSION"));
+
+/// A limiter letting `requests` through per `period`, one at a time, evenly spaced.
+#[cfg(feature = "rate-limit")]
+fn rate_limiter((requests, period): (u32, Duration)) -> Result<governor::DefaultDirectRateLimiter> {
+    let spacing = std::num::NonZeroU32::new(requests)
+        .map(|requests| period / requests.get())
+        .and_then(governor::Quota::with_period)
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "rate limit of {requests} requests per {period:?}: both must be more than zero"
+            ))
+        })?;
+    Ok(governor::RateLimiter::direct(spacing))
+}
 
 /// An http(s) URL without query or fragment, without a trailing slash (the generated
 /// operations append `/v1.0/...`).

@@ -30,7 +30,8 @@
 //! `client-request-id`, `MS-RequestId` and `MS-CorrelationId` GUIDs. The token never appears in
 //! `Debug`, `Display` or errors.
 
-#![deny(missing_docs)]
+#![deny(missing_docs, missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
 mod call;

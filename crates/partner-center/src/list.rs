@@ -153,7 +153,7 @@ impl<'c> ListReferrals<'c> {
         let count = self.count.then_some(true);
         let page = self
             .client
-            .send(|api| async move {
+            .call(|api| async move {
                 let filter = filter.as_ref().map(Filter::as_str);
                 api.list_referrals(
                     count,

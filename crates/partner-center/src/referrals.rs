@@ -43,7 +43,7 @@ impl<'c> Referrals<'c> {
             .parse()
             .map_err(|e| Error::InvalidInput(format!("referral id {id:?}: {e}")))?;
         self.client
-            .send(|api| async move { api.get_referral(&id).await })
+            .call(|api| async move { api.get_referral(&id).await })
             .await
     }
 
@@ -78,7 +78,7 @@ impl<'c> Referrals<'c> {
     pub async fn create(&self, referral: NewReferral) -> Result<Referral> {
         referral.validate()?;
         self.client
-            .send(|api| async move { api.create_referral(referral.as_referral()).await })
+            .call(|api| async move { api.create_referral(referral.as_referral()).await })
             .await
     }
 

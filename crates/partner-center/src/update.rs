@@ -177,7 +177,7 @@ impl<'c> UpdateReferral<'c> {
             .return_representation
             .then_some("return=representation");
         self.client
-            .send(|api| async move {
+            .call(|api| async move {
                 match api
                     .update_referral(&id, if_match.as_deref(), prefer, &patch)
                     .await
