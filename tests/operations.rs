@@ -165,6 +165,14 @@ async fn a_continuation_resumes_a_listing_later() {
         .unwrap();
     assert_eq!(rest.len(), 2);
     assert_eq!(rest[1].items[2].id.as_deref(), Some("referral-0008"));
+    // A page is its referrals, by reference or by value.
+    let by_ref: Vec<_> = (&rest[0])
+        .into_iter()
+        .filter_map(|r| r.id.as_deref())
+        .collect();
+    assert_eq!(by_ref, ["referral-0003", "referral-0004", "referral-0005"]);
+    let owned: Vec<Referral> = rest[1].clone().into_iter().collect();
+    assert_eq!(owned.len(), 3);
 }
 
 #[tokio::test]

@@ -189,7 +189,7 @@ impl<'c> ListReferrals<'c> {
     pub fn stream(self) -> Items<'c> {
         Box::pin(
             self.pages()
-                .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+                .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
                 .try_flatten(),
         )
     }
@@ -210,6 +210,25 @@ impl Page {
     /// [`crate::Referrals::resume`].
     pub fn next(&self) -> Option<&Continuation> {
         self.next.as_ref()
+    }
+}
+
+/// The referrals of the page, in order: `for referral in page { ... }`.
+impl IntoIterator for Page {
+    type Item = Referral;
+    type IntoIter = std::vec::IntoIter<Referral>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'p> IntoIterator for &'p Page {
+    type Item = &'p Referral;
+    type IntoIter = std::slice::Iter<'p, Referral>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
     }
 }
 
