@@ -196,6 +196,9 @@ pub mod types {
     /**An error body, in one of the shapes Partner Center answers with: the referrals shape,
 the wider Partner Center API's shape, or the throttling gateway's. (Gateways may also
 answer HTML, which no schema describes.)
+
+The shapes overlap (each keeps fields it does not know, so one body can fit two), hence
+`anyOf`: a body is an error body when it fits at least one.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
@@ -223,10 +226,33 @@ answer HTML, which no schema describes.)
         }
     }
 
+    ///What went wrong. Match on `code`, never on `message`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ErrorDetail {
+        /**Machine-readable code: `accessDenied`, `generalException`, `invalidRequest`,
+`itemNotFound`, `preconditionFailed`, `resourceModified`, `serviceNotAvailable`,
+`unauthenticated`, or one added later.
+*/
+        pub code: ::std::string::String,
+        #[serde(
+            rename = "innerError",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub inner_error: ::std::option::Option<::std::boxed::Box<ErrorDetail>>,
+        ///Human-readable text; it may change at any time.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<::std::string::String>,
+        ///The part of the request the error is about.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub target: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
     ///The body of every referrals error response.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ErrorResponse {
-        pub error: ServiceError,
+        pub error: ErrorDetail,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -260,66 +286,6 @@ answer HTML, which no schema describes.)
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
-        }
-    }
-
-    ///`GetReferralId`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct GetReferralId(::std::string::String);
-    impl ::std::ops::Deref for GetReferralId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-
-    impl ::std::convert::From<GetReferralId> for ::std::string::String {
-        fn from(value: GetReferralId) -> Self {
-            value.0
-        }
-    }
-
-    impl ::std::str::FromStr for GetReferralId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-
-    impl ::std::convert::TryFrom<&str> for GetReferralId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-
-    impl ::std::convert::TryFrom<::std::string::String> for GetReferralId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-
-    impl<'de> ::serde::Deserialize<'de> for GetReferralId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
 
@@ -443,8 +409,7 @@ answer HTML, which no schema describes.)
     ///The wider Partner Center API's error body.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PartnerCenterError {
-        ///The error code (a number or a string).
-        pub code: ::serde_json::Value,
+        pub code: PartnerCenterErrorCode,
         ///Details, when any.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<::serde_json::Value>,
@@ -456,6 +421,29 @@ answer HTML, which no schema describes.)
         pub source: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///The wider Partner Center API's error code, a number (e.g. `2001`) or a string.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum PartnerCenterErrorCode {
+        Integer(crate::Integer),
+        String(::std::string::String),
+    }
+
+    impl ::std::fmt::Display for PartnerCenterErrorCode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match self {
+                Self::Integer(x) => x.fmt(f),
+                Self::String(x) => x.fmt(f),
+            }
+        }
+    }
+
+    impl ::std::convert::From<crate::Integer> for PartnerCenterErrorCode {
+        fn from(value: crate::Integer) -> Self {
+            Self::Integer(value)
+        }
     }
 
     ///One JSON Patch operation.
@@ -708,6 +696,66 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///A referral's id (GUID-like, but kept as an opaque string).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ReferralId(::std::string::String);
+    impl ::std::ops::Deref for ReferralId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ReferralId> for ::std::string::String {
+        fn from(value: ReferralId) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ReferralId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ReferralId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ReferralId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ReferralId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///Links to related resources; follow them as given.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ReferralLinks {
@@ -828,29 +876,6 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ///Partner solutions offered.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub solutions: ::std::option::Option<::std::vec::Vec<Solution>>,
-        #[serde(flatten)]
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    ///What went wrong. Match on `code`, never on `message`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct ServiceError {
-        /**Machine-readable code: `accessDenied`, `generalException`, `invalidRequest`,
-`itemNotFound`, `preconditionFailed`, `resourceModified`, `serviceNotAvailable`,
-`unauthenticated`, or one added later.
-*/
-        pub code: ::std::string::String,
-        #[serde(
-            rename = "innerError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub inner_error: ::std::option::Option<::std::boxed::Box<ServiceError>>,
-        ///Human-readable text; it may change at any time.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        ///The part of the request the error is about.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub target: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -976,66 +1001,6 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         pub microsoft_msx_id: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    ///`UpdateReferralId`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct UpdateReferralId(::std::string::String);
-    impl ::std::ops::Deref for UpdateReferralId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-
-    impl ::std::convert::From<UpdateReferralId> for ::std::string::String {
-        fn from(value: UpdateReferralId) -> Self {
-            value.0
-        }
-    }
-
-    impl ::std::str::FromStr for UpdateReferralId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-
-    impl ::std::convert::TryFrom<&str> for UpdateReferralId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-
-    impl ::std::convert::TryFrom<::std::string::String> for UpdateReferralId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-
-    impl<'de> ::serde::Deserialize<'de> for UpdateReferralId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
     }
 
     /// Error types.
@@ -1325,7 +1290,7 @@ Arguments:
 */
     pub async fn get_referral<'a>(
         &'a self,
-        id: &'a types::GetReferralId,
+        id: &'a types::ReferralId,
     ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
         let url = format!(
             "{}/v1.0/engagements/referrals/{}", self.baseurl, encode_path(& id
@@ -1408,7 +1373,7 @@ Arguments:
 */
     pub async fn update_referral<'a>(
         &'a self,
-        id: &'a types::UpdateReferralId,
+        id: &'a types::ReferralId,
         if_match: Option<&'a str>,
         prefer: Option<&'a str>,
         body: &'a types::JsonPatch,

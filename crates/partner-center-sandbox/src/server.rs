@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use partner_center_api::types::{ErrorResponse, JsonPatch, ServiceError};
+use partner_center_api::types::{ErrorDetail, ErrorResponse, JsonPatch};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
@@ -445,7 +445,7 @@ fn with_etag(mut response: Response, referral: &Value) -> Response {
 /// A referrals error response: `{"error": {"code", "message", "target"?}}`.
 fn error(status: StatusCode, code: &str, message: &str, target: Option<&str>) -> Response {
     let body = ErrorResponse {
-        error: ServiceError {
+        error: ErrorDetail {
             code: code.to_owned(),
             message: Some(message.to_owned()),
             target: target.map(str::to_owned),

@@ -463,6 +463,14 @@ fn the_converted_schemas_refuse_what_the_spec_does() {
     assert!(error.is_valid(&json!({"error": {"code": "itemNotFound", "message": null}})));
     assert!(error.is_valid(&json!({"statusCode": 429, "message": "throttled"})));
     assert!(error.is_valid(&json!({"code": 2001, "description": "Partner Center"})));
+    // The shapes overlap: a body may fit two of them (`anyOf`, not `oneOf`).
+    assert!(
+        error.is_valid(&json!({"statusCode": 429, "message": "slow down", "code": "throttled"}))
+    );
+    assert!(
+        !error
+            .is_valid(&json!({"code": {"n": 1}, "description": "a code is a string or a number"}))
+    );
     assert!(!error.is_valid(&json!({"error": {"message": "no code"}})));
     assert!(!error.is_valid(&json!({"message": "neither shape"})));
 

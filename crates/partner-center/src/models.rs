@@ -8,10 +8,9 @@
 //! consequences [`partner_center_api`'s docs](partner_center_api#numbers-keep-their-exact-text)
 //! list.
 
-pub use partner_center_api::types::ServiceError as ErrorDetail;
 pub use partner_center_api::types::{
     AdditionalRequirements, Address, Attribute, Consent, ContactPreference, Contract, CustomerId,
-    CustomerProfile, FreeFormObject, InviteContext, InvitedBy, Link, Member, Referral,
+    CustomerProfile, ErrorDetail, FreeFormObject, InviteContext, InvitedBy, Link, Member, Referral,
     ReferralDetails, ReferralLinks, Registration, RequirementItem, Requirements, Solution,
     StatusHistory, Target, TrackingInfo,
 };

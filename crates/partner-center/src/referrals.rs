@@ -1,6 +1,6 @@
 //! [`Referrals`]: the handler for leads and co-sell opportunities.
 
-use partner_center_api::types::GetReferralId;
+use partner_center_api::types::ReferralId;
 
 use crate::client::PartnerCenter;
 use crate::create::NewReferral;
@@ -39,7 +39,7 @@ impl<'c> Referrals<'c> {
     /// # }
     /// ```
     pub async fn get(&self, id: &str) -> Result<Referral> {
-        let id: GetReferralId = checked_id(id)?
+        let id: ReferralId = checked_id(id)?
             .parse()
             .map_err(|e| Error::InvalidInput(format!("referral id {id:?}: {e}")))?;
         self.client

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use partner_center_api::lifecycle;
-use partner_center_api::types::{JsonPatch, PatchOperation, UpdateReferralId};
+use partner_center_api::types::{JsonPatch, PatchOperation, ReferralId};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -168,7 +168,7 @@ impl<'c> UpdateReferral<'c> {
         if self.operations.is_empty() {
             return Err(Error::InvalidInput("the update changes nothing".into()));
         }
-        let id: UpdateReferralId = checked_id(&self.id)?
+        let id: ReferralId = checked_id(&self.id)?
             .parse()
             .map_err(|e| Error::InvalidInput(format!("referral id {:?}: {e}", self.id)))?;
         let patch = JsonPatch(self.operations);
