@@ -14,6 +14,8 @@ pub mod types {
         ///Attributes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub attributes: ::std::option::Option<::std::vec::Vec<Attribute>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub iot: ::std::option::Option<IotRequirements>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -55,15 +57,15 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///A requirement attribute.
+    /**A requirement attribute, e.g. the customer's marketplace intent:
+`{"id": "Yes", "type": "CustomerMarketplaceIntent"}`.
+*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Attribute {
-        ///The attribute's id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
-        ///The attribute's type.
+        pub id: ::std::option::Option<crate::CustomerMarketplaceIntent>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<crate::AttributeType>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -166,14 +168,78 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///The customer's ids, one entry per system.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(transparent)]
+    pub struct CustomerIdList(pub ::std::vec::Vec<CustomerId>);
+    impl ::std::ops::Deref for CustomerIdList {
+        type Target = ::std::vec::Vec<CustomerId>;
+        fn deref(&self) -> &::std::vec::Vec<CustomerId> {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<CustomerIdList> for ::std::vec::Vec<CustomerId> {
+        fn from(value: CustomerIdList) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::convert::From<::std::vec::Vec<CustomerId>> for CustomerIdList {
+        fn from(value: ::std::vec::Vec<CustomerId>) -> Self {
+            Self(value)
+        }
+    }
+
+    /**The customer's ids in other systems: a list of `{profileType, id}` in most payloads,
+but an object in others (a 2019 list example sends `"ids": {}`; older tables show
+`Duns` and `External` as its properties).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum CustomerIds {
+        IdList(CustomerIdList),
+        IdsByType(CustomerIdsByType),
+    }
+
+    impl ::std::convert::From<CustomerIdList> for CustomerIds {
+        fn from(value: CustomerIdList) -> Self {
+            Self::IdList(value)
+        }
+    }
+
+    impl ::std::convert::From<CustomerIdsByType> for CustomerIds {
+        fn from(value: CustomerIdsByType) -> Self {
+            Self::IdsByType(value)
+        }
+    }
+
+    ///The customer's ids as an object, by system.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct CustomerIdsByType {
+        ///The customer's D-U-N-S number.
+        #[serde(rename = "Duns", skip_serializing_if = "::std::option::Option::is_none")]
+        pub duns: ::std::option::Option<::std::string::String>,
+        ///The customer's id in the partner's own system.
+        #[serde(
+            rename = "External",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub external: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
     ///The customer the referral is about.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CustomerProfile {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<Address>,
-        ///The customer's ids in other systems.
+        ///Microsoft's id of the customer.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ids: ::std::option::Option<::std::vec::Vec<CustomerId>>,
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ids: ::std::option::Option<CustomerIds>,
         ///Whether Microsoft has matched the customer to a known organization.
         #[serde(
             rename = "isMatchingComplete",
@@ -334,6 +400,45 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///What an IoT deal needs.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct IotRequirements {
+        ///Whether services are attached to the device.
+        #[serde(
+            rename = "attachServices",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub attach_services: ::std::option::Option<bool>,
+        ///Whether the device is Azure Certified.
+        #[serde(
+            rename = "azureCertifiedDevice",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub azure_certified_device: ::std::option::Option<bool>,
+        ///The customer's license agreement number.
+        #[serde(
+            rename = "customerLicenseAgreementNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub customer_license_agreement_number: ::std::option::Option<
+            ::std::string::String,
+        >,
+        ///The kind of device.
+        #[serde(
+            rename = "deviceCategory",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub device_category: ::std::option::Option<::std::string::String>,
+        ///The device's silicon.
+        #[serde(
+            rename = "siliconType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub silicon_type: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
     ///A JSON Patch document (RFC 6902).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
@@ -370,6 +475,25 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///Whether, and when, the deal went through the commercial marketplace.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct MarketplaceTransactionDetails {
+        ///Whether it was transacted in the marketplace.
+        #[serde(
+            rename = "isMarketplaceTransacted",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_marketplace_transacted: ::std::option::Option<bool>,
+        ///When.
+        #[serde(
+            rename = "marketplaceTransactionDateTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub marketplace_transaction_date_time: ::std::option::Option<crate::Timestamp>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
     ///A person on a team (the partner's or the customer's).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Member {
@@ -381,6 +505,12 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
         ///Email address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
+        ///Whether the email address was validated (values are not published).
+        #[serde(
+            rename = "emailValidationStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub email_validation_status: ::std::option::Option<::std::string::String>,
         ///First name.
         #[serde(
             rename = "firstName",
@@ -399,6 +529,12 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub phone_number: ::std::option::Option<::std::string::String>,
+        ///Whether the phone number was validated (values are not published).
+        #[serde(
+            rename = "phoneValidationStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub phone_validation_status: ::std::option::Option<::std::string::String>,
         ///Job title.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
@@ -559,6 +695,12 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub last_modified_via: ::std::option::Option<::std::string::String>,
+        ///The id of the last automated run (e.g. a CRM sync) that changed the referral.
+        #[serde(
+            rename = "lastRunId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_run_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub links: ::std::option::Option<ReferralLinks>,
         ///The partner's MPN (Partner One) id.
@@ -687,6 +829,12 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub deal_value: ::std::option::Option<crate::Amount>,
+        ///The incentive level of the deal (values are not published).
+        #[serde(
+            rename = "incentiveLevel",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub incentive_level: ::std::option::Option<::std::string::String>,
         ///Free-form notes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<::std::string::String>,
@@ -816,7 +964,7 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
             rename = "solutionDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub solution_details: ::std::option::Option<::std::vec::Vec<FreeFormObject>>,
+        pub solution_details: ::std::option::Option<::std::vec::Vec<SolutionDetail>>,
         ///The registration's status.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
@@ -883,6 +1031,12 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
     ///A partner solution offered for the referral.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Solution {
+        ///When the solution's part of the deal is expected to close.
+        #[serde(
+            rename = "closingDateTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub closing_date_time: ::std::option::Option<crate::Timestamp>,
         ///ISO 4217 currency code of `price`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
@@ -911,6 +1065,47 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         pub solution_type: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<crate::SolutionType>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///A solution registered for IP co-sell.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct SolutionDetail {
+        ///ISO 4217 currency code of `value`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        ///The solution's id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///Whether the solution runs on Azure.
+        #[serde(
+            rename = "isDeployedOnAzure",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_deployed_on_azure: ::std::option::Option<bool>,
+        #[serde(
+            rename = "marketplaceTransactionDetails",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub marketplace_transaction_details: ::std::option::Option<
+            MarketplaceTransactionDetails,
+        >,
+        ///The solution's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "pricingModel",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub pricing_model: ::std::option::Option<crate::PricingModel>,
+        #[serde(
+            rename = "primaryDeploymentOn",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub primary_deployment_on: ::std::option::Option<crate::PrimaryDeploymentOn>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<crate::Amount>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -999,6 +1194,32 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub microsoft_msx_id: ::std::option::Option<::std::string::String>,
+        ///The lead's id in Microsoft's US federal systems.
+        #[serde(
+            rename = "microsoftUSFedLeadId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub microsoft_us_fed_lead_id: ::std::option::Option<::std::string::String>,
+        ///The opportunity's id in Microsoft's US federal systems.
+        #[serde(
+            rename = "microsoftUSFedOpportunityId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub microsoft_us_fed_opportunity_id: ::std::option::Option<
+            ::std::string::String,
+        >,
+        ///The deal's id in the Partner Sales Connect system it was migrated from.
+        #[serde(
+            rename = "migratedPSCDealId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub migrated_psc_deal_id: ::std::option::Option<::std::string::String>,
+        ///The partner's deal id in Partner Sales Connect, before the migration.
+        #[serde(
+            rename = "migratedPSCPartnerDealId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub migrated_psc_partner_deal_id: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1556,6 +1777,28 @@ crate::open_enum! {
 }
 
 crate::open_enum! {
+    /// The kind of a requirement attribute.
+    AttributeType {
+        /// `CustomerMarketplaceIntent`
+        CustomerMarketplaceIntent = "CustomerMarketplaceIntent",
+    }
+}
+
+crate::open_enum! {
+    /// The value of a `CustomerMarketplaceIntent` attribute: whether the customer means to buy
+    /// through the commercial marketplace. (An attribute of another type has other values,
+    /// which an open enum keeps as they are.)
+    CustomerMarketplaceIntent {
+        /// `HaveNotDecided`
+        HaveNotDecided = "HaveNotDecided",
+        /// `Yes`
+        Yes = "Yes",
+        /// `No`
+        No = "No",
+    }
+}
+
+crate::open_enum! {
     /// The kind of help asked for.
     AssistanceRequestCode {
         /// `Unknown`
@@ -1584,6 +1827,26 @@ crate::open_enum! {
         BusinessProfileLocation = "BusinessProfileLocation",
         /// `SolutionProfile`
         SolutionProfile = "SolutionProfile",
+    }
+}
+
+crate::open_enum! {
+    /// Whose tenant the solution is mainly deployed on.
+    PrimaryDeploymentOn {
+        /// `Customer`
+        Customer = "Customer",
+        /// `Partner`
+        Partner = "Partner",
+    }
+}
+
+crate::open_enum! {
+    /// How the solution is priced.
+    PricingModel {
+        /// `PayAsYouGo`
+        PayAsYouGo = "PayAsYouGo",
+        /// `Other`
+        OtherPricingModel = "Other",
     }
 }
 

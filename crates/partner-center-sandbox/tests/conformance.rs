@@ -440,6 +440,12 @@ fn the_converted_schemas_refuse_what_the_spec_does() {
     assert!(strict.is_valid(&with("/organizationName", Value::Null)));
     assert!(strict.is_valid(&with("/details/dealValue", Value::Null)));
     assert!(lenient.is_valid(&with("/customerProfile/newField", json!(1))));
+    // `customerProfile.ids`: a list or an object.
+    assert!(strict.is_valid(&with("/customerProfile/ids", json!({}))));
+    assert!(strict.is_valid(&with(
+        "/customerProfile/ids",
+        json!([{"profileType": "Duns", "id": "1"}])
+    )));
     // Refused.
     for (pointer, value) in [
         ("/status", json!("Open")),
@@ -450,6 +456,11 @@ fn the_converted_schemas_refuse_what_the_spec_does() {
         (
             "/details/requirements/solutions",
             json!([{ "type": "Vendor" }]),
+        ),
+        ("/customerProfile/ids", json!("970002754")),
+        (
+            "/registrations",
+            json!([{"solutionDetails": [{"isDeployedOnAzure": "yes"}]}]),
         ),
     ] {
         assert!(

@@ -10,12 +10,14 @@
 
 pub use partner_center_api::types::{
     AdditionalRequirements, Address, Attribute, Consent, ContactPreference, Contract, CustomerId,
-    CustomerProfile, ErrorDetail, FreeFormObject, InviteContext, InvitedBy, Link, Member, Referral,
-    ReferralDetails, ReferralLinks, Registration, RequirementItem, Requirements, Solution,
-    StatusHistory, Target, TrackingInfo,
+    CustomerIdList, CustomerIds, CustomerIdsByType, CustomerProfile, ErrorDetail, FreeFormObject,
+    InviteContext, InvitedBy, IotRequirements, Link, MarketplaceTransactionDetails, Member,
+    Referral, ReferralDetails, ReferralLinks, Registration, RequirementItem, Requirements,
+    Solution, SolutionDetail, StatusHistory, Target, TrackingInfo,
 };
 pub use partner_center_api::{
-    Amount, AssistanceRequestCode, ContractTerm, Integer, InvalidAmount, InvalidInteger, PatchOp,
-    ProfileType, ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus,
-    ReferralType, RegistrationType, SolutionType, TargetType, Timestamp,
+    Amount, AssistanceRequestCode, AttributeType, ContractTerm, CustomerMarketplaceIntent, Integer,
+    InvalidAmount, InvalidInteger, PatchOp, PricingModel, PrimaryDeploymentOn, ProfileType,
+    ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
+    RegistrationType, SolutionType, TargetType, Timestamp,
 };
