@@ -477,7 +477,39 @@ async fn moves_the_lifecycle_forbids_are_refused_before_sending() {
         matches!(&err, Error::InvalidInput(m) if m.contains("changes nothing")),
         "{err:?}"
     );
+    // The spec's `JsonPointer`: a path starts with `/`.
+    let err = client
+        .referrals()
+        .update(OFFICIAL_ID)
+        .replace("details/notes", json!("x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("\"details/notes\" is not a JSON Pointer")),
+        "{err:?}"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_null_value_is_sent_to_clear_a_field() {
+    let server = patch_server(ResponseTemplate::new(204)).await;
+
+    client(&server)
+        .referrals()
+        .update(OFFICIAL_ID)
+        .replace("/details/notes", Value::Null)
+        .send()
+        .await
+        .unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(
+        body,
+        json!([{"op": "replace", "path": "/details/notes", "value": null}])
+    );
 }
 
 #[tokio::test]

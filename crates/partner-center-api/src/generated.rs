@@ -462,6 +462,68 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
         }
     }
 
+    ///A JSON Pointer (RFC 6901) into the referral, e.g. `/status` or `/details/dealValue`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct JsonPointer(::std::string::String);
+    impl ::std::ops::Deref for JsonPointer {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<JsonPointer> for ::std::string::String {
+        fn from(value: JsonPointer) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for JsonPointer {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^/").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^/\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for JsonPointer {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for JsonPointer {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for JsonPointer {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///A link to a resource.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Link {
@@ -582,15 +644,17 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
         }
     }
 
-    ///One JSON Patch operation.
+    /**One JSON Patch operation. `replace` and `add`, the operations the service supports,
+carry a `value`.
+*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PatchOperation {
         pub op: crate::PatchOp,
-        ///A JSON Pointer into the referral, e.g. `/status` or `/details/dealValue`.
-        pub path: ::std::string::String,
-        ///The new value (any JSON).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub value: ::std::option::Option<::serde_json::Value>,
+        pub path: JsonPointer,
+        /**The new value: any JSON, `null` included (no `type`, so nothing is excluded);
+`null` clears the field.
+*/
+        pub value: ::serde_json::Value,
     }
 
     /**A lead or co-sell opportunity. Every field is optional on read; `type`,

@@ -395,6 +395,20 @@ fn update_sets_values_and_prints_the_referral_with_return() {
     let output = sandbox(&["referrals", "update", &id, "--set", "/details/notes=x"]);
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(output.stdout.is_empty() && output.stderr.is_empty());
+
+    // `null` clears a field (each run starts a fresh sandbox: the seeded notes are there).
+    let read = json(&["referrals", "get", &id]);
+    assert!(read["details"]["notes"].is_string());
+    let cleared = json(&[
+        "referrals",
+        "update",
+        &id,
+        "--set",
+        "/details/notes=null",
+        "--return",
+    ]);
+    assert!(cleared["details"]["notes"].is_null(), "{cleared}");
+    assert_eq!(cleared["details"]["currency"], read["details"]["currency"]);
 }
 
 #[test]

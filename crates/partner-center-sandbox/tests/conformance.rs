@@ -485,6 +485,17 @@ fn the_converted_schemas_refuse_what_the_spec_does() {
     assert!(!error.is_valid(&json!({"error": {"message": "no code"}})));
     assert!(!error.is_valid(&json!({"message": "neither shape"})));
 
+    let patch = Schema::component("JsonPatch", UnknownFields::Kept).unwrap();
+    assert!(patch.is_valid(&json!([{"op": "replace", "path": "/details/notes", "value": null}])));
+    for refused in [
+        json!([{"op": "replace", "path": "/details/notes"}]),
+        json!([{"op": "replace", "path": "details/notes", "value": "x"}]),
+        json!([{"op": "remove", "path": "/details/notes", "value": null}]),
+        json!([]),
+    ] {
+        assert!(!patch.is_valid(&refused), "{refused}");
+    }
+
     let page = Schema::component("ReferralPage", UnknownFields::Refused).unwrap();
     assert!(page.is_valid(&json!({"value": [official], "@odata.count": 1})));
     assert!(!page.is_valid(&json!({"@odata.count": 1})));

@@ -638,6 +638,17 @@ async fn patch_answers_204_or_the_referral_with_prefer() {
     );
     assert!(accepted["acceptedDateTime"].is_string());
     assert_eq!(accepted["details"]["notes"], "Call on Monday");
+
+    // `null` is a value: it clears the field.
+    let clear = json!([{"op": "replace", "path": "/details/notes", "value": null}]);
+    let response = patch(&sandbox, &id, clear, &prefer).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cleared: Value = response.json().await.unwrap();
+    assert_eq!(cleared["details"]["notes"], Value::Null);
+    assert_eq!(
+        cleared["details"]["currency"],
+        accepted["details"]["currency"]
+    );
 }
 
 #[tokio::test]
@@ -753,9 +764,24 @@ async fn patch_refuses_what_cannot_be_applied_or_would_break_the_referral() {
             "missing field `op`",
         ),
         (
-            json!([{"op": "remove", "path": "/name"}]),
+            json!([{"op": "remove", "path": "/name", "value": null}]),
             "/name",
             "\"remove\" is not supported",
+        ),
+        (
+            json!([{"op": "replace", "path": "/name"}]),
+            "body",
+            "missing field `value`",
+        ),
+        (
+            json!([{"op": "replace", "path": "name", "value": "x"}]),
+            "body",
+            "doesn't match pattern \"^/\"",
+        ),
+        (
+            json!([{"op": "replace", "path": "/status", "value": null}]),
+            "status",
+            "would not be valid",
         ),
         (
             json!([{"op": "replace", "path": "/id", "value": "x"}]),

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use partner_center_api::lifecycle;
-use partner_center_api::types::{JsonPatch, PatchOperation, ReferralId};
+use partner_center_api::types::{JsonPatch, JsonPointer, PatchOperation, ReferralId};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -131,7 +131,8 @@ impl<'c> UpdateReferral<'c> {
         self.add("/team/-", value)
     }
 
-    /// A raw `replace` of the value at `path` (a JSON Pointer such as `/details/notes`).
+    /// A raw `replace` of the value at `path` (a JSON Pointer such as `/details/notes`);
+    /// `Value::Null` clears the field.
     pub fn replace(self, path: &str, value: Value) -> Self {
         self.operation(PatchOp::Replace, path, value)
     }
@@ -208,16 +209,15 @@ impl<'c> UpdateReferral<'c> {
             .await
     }
 
+    /// One operation, its path checked as the spec's `JsonPointer`.
     fn operation(mut self, op: PatchOp, path: &str, value: Value) -> Self {
-        if !path.starts_with('/') {
-            self.problem
-                .get_or_insert(format!("patch path {path:?} must start with '/'"));
+        match path.parse::<JsonPointer>() {
+            Ok(path) => self.operations.push(PatchOperation { op, path, value }),
+            Err(e) => {
+                self.problem
+                    .get_or_insert(format!("patch path {path:?} is not a JSON Pointer: {e}"));
+            }
         }
-        self.operations.push(PatchOperation {
-            op,
-            path: path.to_owned(),
-            value: Some(value),
-        });
         self
     }
 }
