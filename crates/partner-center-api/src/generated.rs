@@ -657,8 +657,9 @@ carry a `value`.
         pub value: ::serde_json::Value,
     }
 
-    /**A lead or co-sell opportunity. Every field is optional on read; `type`,
-`customerProfile`, `consent` and `details` are required on create.
+    /**A lead or co-sell opportunity, as the service sends it. No field is required: a listing
+with `$select` carries only the fields asked for. The fields the service sets are
+`readOnly`: it ignores them on create, and a patch cannot change them.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Referral {

@@ -5,15 +5,6 @@ use partner_center_api::PatchOp;
 use partner_center_api::types::{JsonPointer, PatchOperation};
 use serde_json::Value;
 
-/// Fields the service sets: a patch cannot change them.
-const SERVER_SET: [&str; 5] = [
-    "id",
-    "engagementId",
-    "eTag",
-    "createdDateTime",
-    "updatedDateTime",
-];
-
 /// A refused operation: why, and at which path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PatchError {
@@ -34,9 +25,12 @@ pub(crate) struct Operation {
 }
 
 /// Checks a JSON Patch as a request: `replace` and `add` only, at a JSON Pointer that does not
-/// name a field the service sets. (The spec's types see to the rest: each operation has a
+/// name one of the `server_set` fields. (The spec's types see to the rest: each operation has a
 /// value, `null` included, and its path starts with `/`.)
-pub(crate) fn parse(operations: Vec<PatchOperation>) -> Result<Vec<Operation>, PatchError> {
+pub(crate) fn parse(
+    operations: Vec<PatchOperation>,
+    server_set: &[String],
+) -> Result<Vec<Operation>, PatchError> {
     if operations.is_empty() {
         return Err(PatchError {
             path: String::new(),
@@ -62,7 +56,7 @@ pub(crate) fn parse(operations: Vec<PatchOperation>) -> Result<Vec<Operation>, P
             };
             let (parents, last) = pointer(&operation.path).map_err(refuse)?;
             let top = parents.first().unwrap_or(&last);
-            if SERVER_SET.contains(&top.as_str()) {
+            if server_set.contains(top) {
                 return Err(refuse(format!("{top} is set by the service")));
             }
             Ok(Operation {
@@ -204,7 +198,7 @@ mod tests {
             "details": {"notes": "n", "a/b": 1, "t~": 2},
             "team": [{"email": "a@x"}, {"email": "b@x"}]
         });
-        let operations = parse(operations.to_vec())?;
+        let operations = parse(operations.to_vec(), crate::spec::server_set().unwrap())?;
         apply(&mut document, &operations).map(|()| document)
     }
 
@@ -262,6 +256,20 @@ mod tests {
                 op("replace", "/updatedDateTime", json!("x")),
                 "/updatedDateTime",
                 "set by",
+            ),
+            (
+                op(
+                    "replace",
+                    "/expirationDateTime",
+                    json!("2099-01-01T00:00:00Z"),
+                ),
+                "/expirationDateTime",
+                "set by",
+            ),
+            (
+                op("replace", "/links/self/uri", json!("https://example.test")),
+                "/links/self/uri",
+                "links is set by the service",
             ),
             (
                 op("replace", "/consent/x", json!(1)),

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::faults::{Fault, FaultRequest, Faults, whole_seconds};
 use crate::patch;
 use crate::query::ListQuery;
+use crate::spec;
 use crate::store::Store;
 use crate::write::{self, Refusal};
 
@@ -217,7 +218,8 @@ async fn update_referral(
             message: format!("the body must be a JSON Patch (an array of operations): {e}"),
             target: Some("body".to_owned()),
         })?;
-        patch::parse(patch.0).map_err(Refusal::from)
+        let server_set = spec::server_set().map_err(|e| Refusal::Internal(e.to_string()))?;
+        patch::parse(patch.0, server_set).map_err(Refusal::from)
     }) {
         Ok(operations) => operations,
         Err(refusal) => return refused(refusal),

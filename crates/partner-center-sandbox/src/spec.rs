@@ -119,6 +119,26 @@ pub(crate) fn referral() -> Result<&'static Schema, SpecError> {
         .map_err(Clone::clone)
 }
 
+/// The fields of a referral the service sets: the `readOnly` properties of the spec's
+/// `Referral`. A create ignores them, a patch cannot change them.
+pub(crate) fn server_set() -> Result<&'static [String], SpecError> {
+    static SERVER_SET: OnceLock<Result<Vec<String>, SpecError>> = OnceLock::new();
+    SERVER_SET
+        .get_or_init(|| {
+            let properties = document()?["components"]["schemas"]["Referral"]["properties"]
+                .as_object()
+                .ok_or_else(|| SpecError("the spec has no Referral properties".to_owned()))?;
+            Ok(properties
+                .iter()
+                .filter(|(_, schema)| schema["readOnly"] == json!(true))
+                .map(|(name, _)| name.clone())
+                .collect())
+        })
+        .as_ref()
+        .map(Vec::as_slice)
+        .map_err(Clone::clone)
+}
+
 /// OpenAPI 3.0 schema -> JSON Schema.
 fn convert(schema: &Value, fields: UnknownFields) -> Result<Value, SpecError> {
     match schema {
@@ -183,6 +203,29 @@ mod tests {
         assert!(Schema::component("NoSuchSchema", UnknownFields::Kept).is_err());
         assert!(Schema::new(&json!({"$ref": "#/paths/x"}), UnknownFields::Kept).is_err());
         assert!(Schema::new(&json!(true), UnknownFields::Kept).is_err());
+    }
+
+    #[test]
+    fn the_server_set_fields_are_the_read_only_ones() {
+        let mut fields = server_set().unwrap().to_vec();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "@odata.context",
+                "acceptedDateTime",
+                "closedDateTime",
+                "createdDateTime",
+                "eTag",
+                "engagementId",
+                "expirationDateTime",
+                "id",
+                "links",
+                "organizationId",
+                "organizationName",
+                "updatedDateTime",
+            ]
+        );
     }
 
     #[test]

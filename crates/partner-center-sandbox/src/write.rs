@@ -46,7 +46,9 @@ fn invalid(message: impl Into<String>, target: &str) -> Refusal {
 }
 
 /// The referral `body` creates, at `now`: with an id, an engagement, dates, an `eTag`, and
-/// `New`/`Pending` unless a status was given.
+/// `New`/`Pending` unless a status was given. What the body says of the fields the service
+/// sets (the spec's `readOnly` ones: ids, dates, `eTag`, links) is ignored, as the service
+/// ignores it.
 pub(crate) fn create(body: Value, now: DateTime<Utc>) -> Result<Value, Refusal> {
     let Value::Object(mut referral) = body else {
         return Err(invalid(
@@ -54,6 +56,8 @@ pub(crate) fn create(body: Value, now: DateTime<Utc>) -> Result<Value, Refusal> 
             "body",
         ));
     };
+    let server_set = spec::server_set().map_err(|e| Refusal::Internal(e.to_string()))?;
+    referral.retain(|field, _| !server_set.contains(field));
     if let Some(missing) = REQUIRED
         .iter()
         .find(|field| referral.get(**field).is_none_or(Value::is_null))
@@ -104,7 +108,7 @@ pub(crate) fn create(body: Value, now: DateTime<Utc>) -> Result<Value, Refusal> 
             return Err(invalid(reason, "substatus"));
         }
     }
-    if typed.status == Some(ReferralStatus::New) && typed.expiration_date_time.is_none() {
+    if typed.status == Some(ReferralStatus::New) {
         // Unanswered referrals expire after 14 days.
         set(
             &mut referral,

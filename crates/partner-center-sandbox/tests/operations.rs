@@ -502,8 +502,26 @@ async fn numbers_are_kept_digit_for_digit() {
 async fn create_ignores_server_set_fields_and_keeps_a_given_status() {
     let sandbox = sandbox(3).await;
     let mut referral = new_referral();
-    referral["id"] = json!("my-own-id");
-    referral["eTag"] = json!("\"mine\"");
+    let mine = [
+        ("@odata.context", json!("https://example.test/$metadata")),
+        ("id", json!("my-own-id")),
+        ("engagementId", json!("my-engagement")),
+        ("organizationId", json!("my-organization")),
+        ("organizationName", json!("Not the partner")),
+        ("createdDateTime", json!("1999-01-01T00:00:00Z")),
+        ("updatedDateTime", json!("1999-01-01T00:00:00Z")),
+        ("expirationDateTime", json!("1999-01-15T00:00:00Z")),
+        ("acceptedDateTime", json!("1999-01-02T00:00:00Z")),
+        ("closedDateTime", json!("1999-01-03T00:00:00Z")),
+        ("eTag", json!("\"mine\"")),
+        (
+            "links",
+            json!({"self": {"uri": "https://example.test/mine", "method": "GET"}}),
+        ),
+    ];
+    for (field, value) in &mine {
+        referral[*field] = value.clone();
+    }
     referral["status"] = json!("Active");
     referral["substatus"] = json!("Accepted");
     let created: Value = send_json(&sandbox, Method::POST, REFERRALS, &referral, &[])
@@ -511,8 +529,11 @@ async fn create_ignores_server_set_fields_and_keeps_a_given_status() {
         .json()
         .await
         .unwrap();
-    assert_ne!(created["id"], "my-own-id");
-    assert_ne!(created["eTag"], "\"mine\"");
+    for (field, value) in &mine {
+        assert_ne!(&created[*field], value, "{field}");
+    }
+    assert!(created["acceptedDateTime"].is_null() && created["closedDateTime"].is_null());
+    assert!(created["createdDateTime"].as_str().unwrap() > "2020");
     assert_eq!(created["substatus"], "Accepted");
 }
 
