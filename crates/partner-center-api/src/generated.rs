@@ -153,6 +153,130 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///An ISO 3166-1 alpha-2 country code, e.g. `US`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CountryCode(::std::string::String);
+    impl ::std::ops::Deref for CountryCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<CountryCode> for ::std::string::String {
+        fn from(value: CountryCode) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for CountryCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z]{2}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z]{2}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for CountryCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for CountryCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for CountryCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///An ISO 4217 currency code, e.g. `USD`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CurrencyCode(::std::string::String);
+    impl ::std::ops::Deref for CurrencyCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<CurrencyCode> for ::std::string::String {
+        fn from(value: CurrencyCode) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for CurrencyCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z]{3}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z]{3}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for CurrencyCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for CurrencyCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for CurrencyCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///An id of the customer in another system.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CustomerId {
@@ -604,6 +728,278 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///The customer's postal address, in a referral to create.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct NewAddress {
+        ///First line.
+        #[serde(
+            rename = "addressLine1",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub address_line1: ::std::option::Option<::std::string::String>,
+        ///Second line.
+        #[serde(
+            rename = "addressLine2",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub address_line2: ::std::option::Option<::std::string::String>,
+        ///City.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<CountryCode>,
+        ///Postal code.
+        #[serde(
+            rename = "postalCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub postal_code: ::std::option::Option<::std::string::String>,
+        ///Region.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub region: ::std::option::Option<::std::string::String>,
+        ///State or province.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///The customer of a referral to create.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct NewCustomerProfile {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<NewAddress>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ids: ::std::option::Option<CustomerIds>,
+        ///The customer's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The customer's size, e.g. `1to50employees`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub size: ::std::option::Option<::std::string::String>,
+        ///The customer's contacts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub team: ::std::option::Option<::std::vec::Vec<Member>>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    /**A referral to create: what a partner may say of it. The service sets the rest (the
+`readOnly` fields of `Referral`) and ignores them if sent. A referral starts `New`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct NewReferral {
+        ///The marketing campaign the referral came from.
+        #[serde(
+            rename = "campaignId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub campaign_id: ::std::option::Option<::std::string::String>,
+        pub consent: Consent,
+        #[serde(rename = "customerProfile")]
+        pub customer_profile: NewCustomerProfile,
+        pub details: NewReferralDetails,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub direction: ::std::option::Option<crate::ReferralDirection>,
+        ///The partner's own id for this referral (e.g. in their CRM).
+        #[serde(
+            rename = "externalReferenceId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub external_reference_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "inviteContext",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub invite_context: ::std::option::Option<InviteContext>,
+        ///The referral's display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub qualification: ::std::option::Option<crate::ReferralQualification>,
+        ///The program the referral belongs to.
+        #[serde(
+            rename = "referralProgram",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub referral_program: ::std::option::Option<::std::string::String>,
+        ///Sales stage, e.g. `Qualify`.
+        #[serde(
+            rename = "salesStage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sales_stage: ::std::option::Option<::std::string::String>,
+        ///A referral is created `New`; it moves on with an update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<NewReferralStatus>,
+        ///The substatus it starts in (`Pending` if not given).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub substatus: ::std::option::Option<NewReferralSubstatus>,
+        ///Free-form tags.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Where the referral is targeted.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub target: ::std::option::Option<::std::vec::Vec<Target>>,
+        ///The partner-side team working on the referral.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub team: ::std::option::Option<::std::vec::Vec<Member>>,
+        #[serde(rename = "type")]
+        pub type_: crate::ReferralType,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///What the deal of a referral to create is about.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct NewReferralDetails {
+        ///The expected closing date.
+        #[serde(
+            rename = "closingDateTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub closing_date_time: ::std::option::Option<crate::Timestamp>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<CurrencyCode>,
+        ///What the customer asked for.
+        #[serde(
+            rename = "customerAction",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub customer_action: ::std::option::Option<::std::string::String>,
+        ///Whether the customer asked to be contacted.
+        #[serde(
+            rename = "customerRequestedContact",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub customer_requested_contact: ::std::option::Option<bool>,
+        #[serde(
+            rename = "dealValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub deal_value: ::std::option::Option<crate::Amount>,
+        ///Free-form notes.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub notes: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub requirements: ::std::option::Option<Requirements>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///A referral is created `New`; it moves on with an update.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum NewReferralStatus {
+        New,
+    }
+
+    impl ::std::fmt::Display for NewReferralStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::New => f.write_str("New"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for NewReferralStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "New" => Ok(Self::New),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for NewReferralStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for NewReferralStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    ///The substatus it starts in (`Pending` if not given).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum NewReferralSubstatus {
+        Pending,
+        Received,
+    }
+
+    impl ::std::fmt::Display for NewReferralSubstatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("Pending"),
+                Self::Received => f.write_str("Received"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for NewReferralSubstatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Pending" => Ok(Self::Pending),
+                "Received" => Ok(Self::Received),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for NewReferralSubstatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for NewReferralSubstatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
     ///The wider Partner Center API's error body.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PartnerCenterError {
@@ -659,7 +1055,8 @@ carry a `value`.
 
     /**A lead or co-sell opportunity, as the service sends it. No field is required: a listing
 with `$select` carries only the fields asked for. The fields the service sets are
-`readOnly`: it ignores them on create, and a patch cannot change them.
+`readOnly`: it ignores them on create, and a patch cannot change them. A referral is
+created from a `NewReferral`.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Referral {
@@ -1503,9 +1900,9 @@ String literals are single-quoted; a quote inside is doubled.
 
     /**Create a referral
 
-Creates a referral; `type`, `customerProfile`, `consent` and `details` are required.
-The service sets `id`, `engagementId`, the dates and the `eTag`. It answers 201, or 200
-in some deployments: both carry the created referral.
+Creates a referral from a `NewReferral`: `type`, `customerProfile`, `consent` and
+`details` are required. The service sets `id`, `engagementId`, the dates and the
+`eTag`. It answers 201, or 200 in some deployments: both carry the created referral.
 
 
 Sends a `POST` request to `/v1.0/engagements/referrals`
@@ -1513,7 +1910,7 @@ Sends a `POST` request to `/v1.0/engagements/referrals`
 */
     pub async fn create_referral<'a>(
         &'a self,
-        body: &'a types::Referral,
+        body: &'a types::NewReferral,
     ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
         let url = format!("{}/v1.0/engagements/referrals", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);

@@ -212,8 +212,10 @@ async fn update_referral(
         Ok(id) => id,
         Err(refusal) => return refused(refusal),
     };
-    // What the request itself gets wrong is a 400 before the precondition is looked at.
+    // What the request itself gets wrong is a 400 before the precondition is looked at: the
+    // spec's request schema first, then what the patch asks for.
     let operations = match json_body(body).and_then(|body| {
+        write::check(spec::update_body(), &body)?;
         let patch = serde_json::from_value::<JsonPatch>(body).map_err(|e| Refusal::Invalid {
             message: format!("the body must be a JSON Patch (an array of operations): {e}"),
             target: Some("body".to_owned()),

@@ -86,15 +86,52 @@ impl Schema {
     /// What is wrong with `json`, one line per problem (`... at /json/pointer`); empty when
     /// it conforms.
     pub fn errors(&self, json: &Value) -> Vec<String> {
+        self.problems(json).iter().map(Problem::to_string).collect()
+    }
+
+    /// What is wrong with `json`, each problem with where it is; empty when it conforms.
+    pub fn problems(&self, json: &Value) -> Vec<Problem> {
         self.validator
             .iter_errors(json)
-            .map(|e| format!("{e} at {}", e.instance_path()))
+            .map(|e| {
+                let mut pointer = e.instance_path().to_string();
+                // A missing field is at fault where it should be.
+                if let jsonschema::error::ValidationErrorKind::Required {
+                    property: Value::String(name),
+                } = e.kind()
+                {
+                    pointer = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+                }
+                Problem {
+                    message: e.to_string(),
+                    pointer,
+                }
+            })
             .collect()
     }
 
     /// Whether `json` conforms.
     pub fn is_valid(&self, json: &Value) -> bool {
         self.validator.is_valid(json)
+    }
+}
+
+/// One way JSON does not conform to a [`Schema`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// What is wrong, e.g. `"Open" is not one of "None", "New" or 2 other candidates`.
+    pub message: String,
+    /// The JSON Pointer of the value at fault (of the field, when one is missing); empty for
+    /// the whole document.
+    pub pointer: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pointer.as_str() {
+            "" => f.write_str(&self.message),
+            pointer => write!(f, "{} at {pointer}", self.message),
+        }
     }
 }
 
@@ -110,13 +147,42 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
-/// The spec's `Referral` schema, built once: what the sandbox checks its writes with.
+/// The spec's `Referral` schema, built once: what every referral the sandbox stores conforms
+/// to.
 pub(crate) fn referral() -> Result<&'static Schema, SpecError> {
     static REFERRAL: OnceLock<Result<Schema, SpecError>> = OnceLock::new();
     REFERRAL
         .get_or_init(|| Schema::component("Referral", UnknownFields::Kept))
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// The schema of the request body of `createReferral` (a `NewReferral`), built once.
+pub(crate) fn create_body() -> Result<&'static Schema, SpecError> {
+    static BODY: OnceLock<Result<Schema, SpecError>> = OnceLock::new();
+    BODY.get_or_init(|| request_body("/v1.0/engagements/referrals", "post"))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The schema of the request body of `updateReferral` (a `JsonPatch`), built once.
+pub(crate) fn update_body() -> Result<&'static Schema, SpecError> {
+    static BODY: OnceLock<Result<Schema, SpecError>> = OnceLock::new();
+    BODY.get_or_init(|| request_body("/v1.0/engagements/referrals/{id}", "patch"))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The JSON request body schema of the operation `method path`, as the spec declares it.
+fn request_body(path: &str, method: &str) -> Result<Schema, SpecError> {
+    let schema =
+        &document()?["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+    if schema.is_null() {
+        return Err(SpecError(format!(
+            "{method} {path} has no JSON request body"
+        )));
+    }
+    Schema::new(schema, UnknownFields::Kept)
 }
 
 /// The fields of a referral the service sets: the `readOnly` properties of the spec's
@@ -203,6 +269,33 @@ mod tests {
         assert!(Schema::component("NoSuchSchema", UnknownFields::Kept).is_err());
         assert!(Schema::new(&json!({"$ref": "#/paths/x"}), UnknownFields::Kept).is_err());
         assert!(Schema::new(&json!(true), UnknownFields::Kept).is_err());
+    }
+
+    #[test]
+    fn problems_say_where_they_are() {
+        let body = create_body().unwrap();
+        let problems = body.problems(&json!({
+            "type": "Shared",
+            "consent": {},
+            "details": {"currency": "usd"}
+        }));
+        assert_eq!(
+            problems,
+            [
+                Problem {
+                    message: r#""customerProfile" is a required property"#.to_owned(),
+                    pointer: "/customerProfile".to_owned(),
+                },
+                Problem {
+                    message: r#""usd" does not match "^[A-Z]{3}$""#.to_owned(),
+                    pointer: "/details/currency".to_owned(),
+                },
+            ]
+        );
+        assert!(update_body().unwrap().is_valid(&json!([
+            {"op": "replace", "path": "/details/notes", "value": null}
+        ])));
+        assert!(request_body("/nowhere", "post").is_err());
     }
 
     #[test]

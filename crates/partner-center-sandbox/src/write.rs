@@ -1,5 +1,5 @@
 //! What a create or an update does to a referral, as the service does it: server-set fields,
-//! required fields, the spec's schema, the lifecycle.
+//! the spec's schemas (of the request, and of the referral it makes), the lifecycle.
 
 use chrono::{DateTime, Duration, Utc};
 use partner_center_api::types::Referral;
@@ -10,9 +10,6 @@ use crate::patch;
 use crate::seed;
 use crate::spec;
 use crate::store;
-
-/// The fields a created referral must have.
-const REQUIRED: [&str; 4] = ["type", "customerProfile", "consent", "details"];
 
 /// Why a write is refused: a `400 invalidRequest` (or a 500 when the spec cannot be read).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,43 +42,32 @@ fn invalid(message: impl Into<String>, target: &str) -> Refusal {
     }
 }
 
-/// The referral `body` creates, at `now`: with an id, an engagement, dates, an `eTag`, and
-/// `New`/`Pending` unless a status was given. What the body says of the fields the service
-/// sets (the spec's `readOnly` ones: ids, dates, `eTag`, links) is ignored, as the service
-/// ignores it.
+/// The referral `body` creates, at `now`. The body is checked against the request schema of
+/// the spec (a `NewReferral`: the required fields, the ISO country and currency codes, a
+/// referral starts `New`), after dropping what it says of the fields the service sets (the
+/// `readOnly` ones of `Referral`: ids, dates, `eTag`, links), which the service ignores. The
+/// referral gets an id, an engagement, dates, an `eTag`, `New`/`Pending` unless another
+/// substatus was given, and an expiry 14 days on.
 pub(crate) fn create(body: Value, now: DateTime<Utc>) -> Result<Value, Refusal> {
     let Value::Object(mut referral) = body else {
         return Err(invalid(
-            "the body must be a referral (a JSON object)",
+            "the body must be a new referral (a JSON object)",
             "body",
         ));
     };
     let server_set = spec::server_set().map_err(|e| Refusal::Internal(e.to_string()))?;
     referral.retain(|field, _| !server_set.contains(field));
-    if let Some(missing) = REQUIRED
-        .iter()
-        .find(|field| referral.get(**field).is_none_or(Value::is_null))
-    {
-        return Err(invalid(
-            format!(
-                "{missing} is required to create a referral (type, customerProfile, consent and details are)"
-            ),
-            missing,
-        ));
-    }
+    let mut referral = Value::Object(referral);
+    check(spec::create_body(), &referral)?;
     let id = uuid::Uuid::new_v4().to_string();
     let engagement_id = uuid::Uuid::new_v4().to_string();
-    if !referral.contains_key("status") {
-        referral.insert("status".into(), json!(ReferralStatus::New));
-    }
-    if !referral.contains_key("substatus")
-        && referral.get("status") == Some(&json!(ReferralStatus::New))
-    {
-        referral.insert("substatus".into(), json!(ReferralSubstatus::Pending));
-    }
     let links = serde_json::to_value(seed::links(&id, &engagement_id))
         .map_err(|e| Refusal::Internal(e.to_string()))?;
     let created = seed::timestamp(now);
+    let substatus = referral
+        .get("substatus")
+        .cloned()
+        .unwrap_or(json!(ReferralSubstatus::Pending));
     for (field, value) in [
         ("@odata.context", json!(seed::ODATA_CONTEXT)),
         ("id", json!(id)),
@@ -90,32 +76,19 @@ pub(crate) fn create(body: Value, now: DateTime<Utc>) -> Result<Value, Refusal> 
         ("organizationName", json!(seed::ORGANIZATION_NAME)),
         ("createdDateTime", json!(created)),
         ("updatedDateTime", json!(created)),
+        // Unanswered referrals expire after 14 days.
+        (
+            "expirationDateTime",
+            json!(seed::timestamp(now + Duration::days(14))),
+        ),
+        ("status", json!(ReferralStatus::New)),
+        ("substatus", substatus),
         ("eTag", json!(new_etag())),
         ("links", links),
     ] {
-        referral.insert(field.to_owned(), value);
+        set(&mut referral, field, value);
     }
-    let mut referral = Value::Object(referral);
-    let typed = conforming(&referral)?;
-    if let Some(status) = &typed.status {
-        let Some(substatus) = &typed.substatus else {
-            return Err(invalid(
-                format!("a referral created with status {status} needs a substatus"),
-                "substatus",
-            ));
-        };
-        if let Some(reason) = lifecycle::refusal(None, status, substatus) {
-            return Err(invalid(reason, "substatus"));
-        }
-    }
-    if typed.status == Some(ReferralStatus::New) {
-        // Unanswered referrals expire after 14 days.
-        set(
-            &mut referral,
-            "expirationDateTime",
-            seed::timestamp(now + Duration::days(14)),
-        );
-    }
+    conforming(&referral)?;
     Ok(referral)
 }
 
@@ -177,21 +150,30 @@ pub(crate) fn precondition_holds(if_match: &str, referral: &Value) -> bool {
 
 /// `referral` decoded, if it conforms to the spec's `Referral`.
 fn conforming(referral: &Value) -> Result<Referral, Refusal> {
-    let schema = spec::referral().map_err(|e| Refusal::Internal(e.to_string()))?;
-    if let Some(problem) = schema.errors(referral).into_iter().next() {
-        let target = problem
-            .rsplit_once(" at /")
-            .map(|(_, pointer)| pointer.to_owned())
-            .filter(|p| !p.is_empty());
-        return Err(Refusal::Invalid {
-            message: problem,
-            target,
-        });
-    }
+    check(spec::referral(), referral)?;
     store::typed(referral).map_err(|e| Refusal::Invalid {
         message: e.to_string(),
         target: None,
     })
+}
+
+/// Refuses `json` unless it conforms to `schema`, saying what is wrong with it first and
+/// where (the target is the JSON Pointer without its `/`, or `body` for the whole of it).
+pub(crate) fn check(
+    schema: Result<&spec::Schema, spec::SpecError>,
+    json: &Value,
+) -> Result<(), Refusal> {
+    let schema = schema.map_err(|e| Refusal::Internal(e.to_string()))?;
+    match schema.problems(json).into_iter().next() {
+        None => Ok(()),
+        Some(problem) => {
+            let target = match problem.pointer.trim_start_matches('/') {
+                "" => "body",
+                pointer => pointer,
+            };
+            Err(invalid(problem.to_string(), target))
+        }
+    }
 }
 
 fn set(referral: &mut Value, field: &str, value: impl serde::Serialize) {

@@ -499,7 +499,7 @@ async fn numbers_are_kept_digit_for_digit() {
 }
 
 #[tokio::test]
-async fn create_ignores_server_set_fields_and_keeps_a_given_status() {
+async fn create_ignores_server_set_fields_and_starts_new() {
     let sandbox = sandbox(3).await;
     let mut referral = new_referral();
     let mine = [
@@ -522,8 +522,8 @@ async fn create_ignores_server_set_fields_and_keeps_a_given_status() {
     for (field, value) in &mine {
         referral[*field] = value.clone();
     }
-    referral["status"] = json!("Active");
-    referral["substatus"] = json!("Accepted");
+    referral["status"] = json!("New");
+    referral["substatus"] = json!("Received");
     let created: Value = send_json(&sandbox, Method::POST, REFERRALS, &referral, &[])
         .await
         .json()
@@ -534,7 +534,11 @@ async fn create_ignores_server_set_fields_and_keeps_a_given_status() {
     }
     assert!(created["acceptedDateTime"].is_null() && created["closedDateTime"].is_null());
     assert!(created["createdDateTime"].as_str().unwrap() > "2020");
-    assert_eq!(created["substatus"], "Accepted");
+    assert!(created["expirationDateTime"].as_str().unwrap() > "2020");
+    assert_eq!(
+        (&created["status"], &created["substatus"]),
+        (&json!("New"), &json!("Received"))
+    );
 }
 
 #[tokio::test]
@@ -550,18 +554,23 @@ async fn create_refuses_what_the_service_requires_or_the_spec_forbids() {
         referral[field] = value;
         referral
     };
+    let customer = |address: Value| json!({"name": "Northwind Traders", "address": address});
     for (body, target, expected) in [
-        (without("type"), "type", "type is required"),
+        (without("type"), "type", "\"type\" is a required property"),
         (
             without("customerProfile"),
             "customerProfile",
-            "customerProfile is required",
+            "\"customerProfile\" is a required property",
         ),
-        (without("consent"), "consent", "consent is required"),
+        (
+            without("consent"),
+            "consent",
+            "\"consent\" is a required property",
+        ),
         (
             with("details", Value::Null),
             "details",
-            "details is required",
+            "null is not of type \"object\"",
         ),
         (json!([1, 2]), "body", "a JSON object"),
         (
@@ -569,20 +578,36 @@ async fn create_refuses_what_the_service_requires_or_the_spec_forbids() {
             "type",
             "\"Exclusive\" is not one of",
         ),
+        // A referral starts New: it cannot be created Active or Closed/Won.
         (
             with("status", json!("Active")),
-            "substatus",
-            "needs a substatus",
+            "status",
+            "\"Active\" is not one of",
+        ),
+        (
+            with("status", json!("Closed")),
+            "status",
+            "\"Closed\" is not one of",
         ),
         (
             with("substatus", json!("Won")),
             "substatus",
-            "substatus Won does not go with status New",
+            "\"Won\" is not one of",
         ),
         (
             with("details", json!({"closingDateTime": "next week"})),
             "details/closingDateTime",
             "is not a \"date-time\"",
+        ),
+        (
+            with("customerProfile", customer(json!({"country": "Germany"}))),
+            "customerProfile/address/country",
+            "\"Germany\" does not match \"^[A-Z]{2}$\"",
+        ),
+        (
+            with("details", json!({"dealValue": 5, "currency": "euro"})),
+            "details/currency",
+            "\"euro\" does not match \"^[A-Z]{3}$\"",
         ),
     ] {
         let response = send_json(&sandbox, Method::POST, REFERRALS, &body, &[]).await;
@@ -777,33 +802,30 @@ async fn patch_refuses_what_cannot_be_applied_or_would_break_the_referral() {
     let sandbox = sandbox(3).await;
     let id = OFFICIAL_REFERRAL_ID;
     for (body, target, expected) in [
-        (json!([]), "body", "the patch has no operation"),
-        (json!({"op": "replace"}), "body", "a JSON Patch"),
+        // The spec's request schema, `JsonPatch`.
+        (json!([]), "body", "[] has less than 1 item"),
+        (json!({"op": "replace"}), "body", "is not of type \"array\""),
         (
             json!([{"path": "/name", "value": 1}]),
-            "body",
-            "missing field `op`",
+            "0/op",
+            "\"op\" is a required property",
         ),
         (
             json!([{"op": "remove", "path": "/name", "value": null}]),
-            "/name",
-            "\"remove\" is not supported",
+            "0/op",
+            "\"remove\" is not one of \"replace\" or \"add\"",
         ),
         (
             json!([{"op": "replace", "path": "/name"}]),
-            "body",
-            "missing field `value`",
+            "0/value",
+            "\"value\" is a required property",
         ),
         (
             json!([{"op": "replace", "path": "name", "value": "x"}]),
-            "body",
-            "doesn't match pattern \"^/\"",
+            "0/path",
+            "\"name\" does not match \"^/\"",
         ),
-        (
-            json!([{"op": "replace", "path": "/status", "value": null}]),
-            "status",
-            "would not be valid",
-        ),
+        // What the patch asks for.
         (
             json!([{"op": "replace", "path": "/id", "value": "x"}]),
             "/id",

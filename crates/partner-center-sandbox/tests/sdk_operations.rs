@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use partner_center::models::{
-    Amount, Consent, CustomerProfile, Member, Referral, ReferralDetails, ReferralDirection,
+    Amount, Consent, Member, NewCustomerProfile, NewReferralDetails, Referral, ReferralDirection,
     ReferralStatus, ReferralSubstatus, ReferralType,
 };
 use partner_center::{Direction, Error, Filter, NewReferral, PartnerCenter};
@@ -44,7 +44,7 @@ fn seeded(sandbox: &Sandbox, status: ReferralStatus, substatus: ReferralSubstatu
 fn new_referral() -> NewReferral {
     NewReferral::new(
         ReferralType::Independent,
-        CustomerProfile {
+        NewCustomerProfile {
             name: Some("Tailspin Toys".into()),
             ..Default::default()
         },
@@ -52,9 +52,9 @@ fn new_referral() -> NewReferral {
             consent_to_contact: Some(true),
             ..Default::default()
         },
-        ReferralDetails {
+        NewReferralDetails {
             deal_value: Some(Amount::from(42_000_i64)),
-            currency: Some("USD".into()),
+            currency: Some("USD".parse().unwrap()),
             ..Default::default()
         },
     )

@@ -3,11 +3,10 @@
 use partner_center_api::types::ReferralId;
 
 use crate::client::PartnerCenter;
-use crate::create::NewReferral;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::list::{self, Continuation, ListReferrals, Pages, Start};
-use crate::models::{Referral, ReferralStatus, ReferralSubstatus};
+use crate::models::{NewReferral, Referral, ReferralStatus, ReferralSubstatus};
 use crate::update::{UpdateReferral, Updated};
 
 /// Leads and co-sell opportunities; [`PartnerCenter::referrals`] makes one.
@@ -73,12 +72,12 @@ impl<'c> Referrals<'c> {
         list::paginate(self.client, Start::Link(continuation), max_pages)
     }
 
-    /// Creates a referral (`POST /v1.0/engagements/referrals`), after
-    /// [`NewReferral::validate`]; returns it as created, with its id and `eTag`.
+    /// Creates a referral (`POST /v1.0/engagements/referrals`); returns it as created, with its
+    /// id and `eTag`. What the service requires of it is in its type, the spec's
+    /// [`NewReferral`] ([`NewReferral::new`]).
     pub async fn create(&self, referral: NewReferral) -> Result<Referral> {
-        referral.validate()?;
         self.client
-            .send(|api| async move { api.create_referral(referral.as_referral()).await })
+            .send(|api| async move { api.create_referral(&referral).await })
             .await
     }
 

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
-use crate::models::{Amount, Member, PatchOp, Referral, ReferralStatus, ReferralSubstatus};
+use crate::models::{
+    Amount, CurrencyCode, Member, PatchOp, Referral, ReferralStatus, ReferralSubstatus,
+};
 use crate::referrals::checked_id;
 
 /// An update of one referral, sent as one JSON Patch (`PATCH .../referrals/{id}`).
@@ -103,9 +105,10 @@ impl<'c> UpdateReferral<'c> {
 
     /// The ISO 4217 currency of the deal value, e.g. `USD`.
     pub fn currency(mut self, currency: &str) -> Self {
-        if !is_currency(currency) {
-            self.problem
-                .get_or_insert(format!("{currency:?} is not an ISO 4217 currency code"));
+        if let Err(e) = currency.parse::<CurrencyCode>() {
+            self.problem.get_or_insert(format!(
+                "{currency:?} is not an ISO 4217 currency code: {e}"
+            ));
         }
         self.replace("/details/currency", Value::String(currency.to_owned()))
     }
@@ -238,9 +241,4 @@ fn etag_header(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .get(reqwest::header::ETAG)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-}
-
-/// Three ASCII capitals, as ISO 4217 codes are.
-pub(crate) fn is_currency(code: &str) -> bool {
-    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
