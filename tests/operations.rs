@@ -101,6 +101,18 @@ async fn list_refuses_a_page_size_the_service_would_refuse() {
             .unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)), "{top}: {err:?}");
     }
+    // The spec's query values are not empty.
+    let client = client(&server);
+    for (query, parameter) in [
+        (client.referrals().list().filter(Filter::raw("")), "$filter"),
+        (client.referrals().list().select([]), "$select"),
+    ] {
+        let err = query.send().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput(m) if m.starts_with(parameter)),
+            "{err:?}"
+        );
+    }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 

@@ -57,6 +57,66 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///The calling application's name, e.g. `contoso-crm-sync`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ApplicationName(::std::string::String);
+    impl ::std::ops::Deref for ApplicationName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ApplicationName> for ::std::string::String {
+        fn from(value: ApplicationName) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ApplicationName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ApplicationName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ApplicationName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ApplicationName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     /**A requirement attribute, e.g. the customer's marketplace intent:
 `{"id": "Yes", "type": "CustomerMarketplaceIntent"}`.
 */
@@ -661,6 +721,70 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///A BCP 47 language tag, e.g. `en-US`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct Locale(::std::string::String);
+    impl ::std::ops::Deref for Locale {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<Locale> for ::std::string::String {
+        fn from(value: Locale) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for Locale {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for Locale {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for Locale {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Locale {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///Whether, and when, the deal went through the commercial marketplace.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MarketplaceTransactionDetails {
@@ -997,6 +1121,186 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+
+    ///An OData `$filter` expression (not empty).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ODataFilter(::std::string::String);
+    impl ::std::ops::Deref for ODataFilter {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ODataFilter> for ::std::string::String {
+        fn from(value: ODataFilter) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ODataFilter {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ODataFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ODataFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ODataFilter {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///An OData `$orderby` list (not empty).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ODataOrderBy(::std::string::String);
+    impl ::std::ops::Deref for ODataOrderBy {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ODataOrderBy> for ::std::string::String {
+        fn from(value: ODataOrderBy) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ODataOrderBy {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ODataOrderBy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ODataOrderBy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ODataOrderBy {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///An OData `$select` list of field names (not empty).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ODataSelect(::std::string::String);
+    impl ::std::ops::Deref for ODataSelect {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ODataSelect> for ::std::string::String {
+        fn from(value: ODataSelect) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ODataSelect {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ODataSelect {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ODataSelect {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ODataSelect {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -1395,7 +1699,10 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub odata_count: ::std::option::Option<crate::Integer>,
-        ///The next page; absent on the last. Follow it as given.
+        /**The next page; absent on the last. Follow it as given. The service writes an
+absolute link; a client resolves a relative one against the URL of the page that
+carried it (RFC 3986).
+*/
         #[serde(
             rename = "@odata.nextLink",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1488,6 +1795,66 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         pub solutions: ::std::option::Option<::std::vec::Vec<Solution>>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///The continuation of a listing, as the service wrote it in `@odata.nextLink`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SkipToken(::std::string::String);
+    impl ::std::ops::Deref for SkipToken {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<SkipToken> for ::std::string::String {
+        fn from(value: SkipToken) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for SkipToken {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for SkipToken {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for SkipToken {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SkipToken {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
 
     ///A partner solution offered for the referral.
@@ -1832,24 +2199,55 @@ String literals are single-quoted; a quote inside is doubled.
 - `skip`: Skip this many matching referrals.
 - `skiptoken`: The continuation the service puts in `@odata.nextLink`.
 - `top`: At most this many referrals in the page.
+- `ms_correlation_id`: Ties the calls of one workflow together in the service's logs.
+- `ms_partner_center_application`: The calling application's name.
+- `ms_request_id`: The call's id, kept the same when a call that timed out is retried.
+- `x_locale`: The locale of the answer's text, e.g. `en-US` (the default).
+- `client_request_id`: The caller's id for this call, new for every call; the answer echoes it.
 */
     pub async fn list_referrals<'a>(
         &'a self,
         count: Option<bool>,
-        filter: Option<&'a str>,
-        orderby: Option<&'a str>,
-        select: Option<&'a str>,
+        filter: Option<&'a types::ODataFilter>,
+        orderby: Option<&'a types::ODataOrderBy>,
+        select: Option<&'a types::ODataSelect>,
         skip: Option<i32>,
-        skiptoken: Option<&'a str>,
+        skiptoken: Option<&'a types::SkipToken>,
         top: Option<::std::num::NonZeroU32>,
+        ms_correlation_id: Option<&'a ::uuid::Uuid>,
+        ms_partner_center_application: Option<&'a types::ApplicationName>,
+        ms_request_id: Option<&'a ::uuid::Uuid>,
+        x_locale: Option<&'a types::Locale>,
+        client_request_id: Option<&'a ::uuid::Uuid>,
     ) -> Result<ResponseValue<types::ReferralPage>, Error<types::ErrorBody>> {
         let url = format!("{}/v1.0/engagements/referrals", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(6usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
+        if let Some(value) = ms_correlation_id {
+            header_map.append("MS-CorrelationId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_partner_center_application {
+            header_map
+                .append("MS-PartnerCenter-Application", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_request_id {
+            header_map.append("MS-RequestId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = x_locale {
+            header_map.append("X-Locale", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = client_request_id {
+            header_map.append("client-request-id", value.to_string().try_into()?);
+        }
+
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -1885,13 +2283,22 @@ String literals are single-quoted; a quote inside is doubled.
             403u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             429u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             500u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            501u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            504u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             _ => Err(Error::UnexpectedResponse(response)),
@@ -1907,18 +2314,51 @@ Creates a referral from a `NewReferral`: `type`, `customerProfile`, `consent` an
 
 Sends a `POST` request to `/v1.0/engagements/referrals`
 
+Arguments:
+- `ms_correlation_id`: Ties the calls of one workflow together in the service's logs.
+- `ms_partner_center_application`: The calling application's name.
+- `ms_request_id`: The call's id, kept the same when a call that timed out is retried.
+- `x_locale`: The locale of the answer's text, e.g. `en-US` (the default).
+- `client_request_id`: The caller's id for this call, new for every call; the answer echoes it.
+- `body`
 */
     pub async fn create_referral<'a>(
         &'a self,
+        ms_correlation_id: Option<&'a ::uuid::Uuid>,
+        ms_partner_center_application: Option<&'a types::ApplicationName>,
+        ms_request_id: Option<&'a ::uuid::Uuid>,
+        x_locale: Option<&'a types::Locale>,
+        client_request_id: Option<&'a ::uuid::Uuid>,
         body: &'a types::NewReferral,
     ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
         let url = format!("{}/v1.0/engagements/referrals", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(6usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
+        if let Some(value) = ms_correlation_id {
+            header_map.append("MS-CorrelationId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_partner_center_application {
+            header_map
+                .append("MS-PartnerCenter-Application", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_request_id {
+            header_map.append("MS-RequestId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = x_locale {
+            header_map.append("X-Locale", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = client_request_id {
+            header_map.append("client-request-id", value.to_string().try_into()?);
+        }
+
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -1949,13 +2389,40 @@ Sends a `POST` request to `/v1.0/engagements/referrals`
             403u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            409u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            411u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            422u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            423u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             429u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             500u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            501u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            504u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             _ => Err(Error::UnexpectedResponse(response)),
@@ -1970,21 +2437,52 @@ Sends a `GET` request to `/v1.0/engagements/referrals/{id}`
 
 Arguments:
 - `id`: The referral's id (GUID-like, but kept as an opaque string).
+- `ms_correlation_id`: Ties the calls of one workflow together in the service's logs.
+- `ms_partner_center_application`: The calling application's name.
+- `ms_request_id`: The call's id, kept the same when a call that timed out is retried.
+- `x_locale`: The locale of the answer's text, e.g. `en-US` (the default).
+- `client_request_id`: The caller's id for this call, new for every call; the answer echoes it.
 */
     pub async fn get_referral<'a>(
         &'a self,
         id: &'a types::ReferralId,
+        ms_correlation_id: Option<&'a ::uuid::Uuid>,
+        ms_partner_center_application: Option<&'a types::ApplicationName>,
+        ms_request_id: Option<&'a ::uuid::Uuid>,
+        x_locale: Option<&'a types::Locale>,
+        client_request_id: Option<&'a ::uuid::Uuid>,
     ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
         let url = format!(
             "{}/v1.0/engagements/referrals/{}", self.baseurl, encode_path(& id
             .to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(6usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
+        if let Some(value) = ms_correlation_id {
+            header_map.append("MS-CorrelationId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_partner_center_application {
+            header_map
+                .append("MS-PartnerCenter-Application", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_request_id {
+            header_map.append("MS-RequestId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = x_locale {
+            header_map.append("X-Locale", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = client_request_id {
+            header_map.append("client-request-id", value.to_string().try_into()?);
+        }
+
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -2016,6 +2514,12 @@ Arguments:
             404u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            410u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             412u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
@@ -2025,7 +2529,13 @@ Arguments:
             500u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            501u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            504u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             _ => Err(Error::UnexpectedResponse(response)),
@@ -2051,21 +2561,31 @@ Sends a `PATCH` request to `/v1.0/engagements/referrals/{id}`
 Arguments:
 - `id`: The referral's id (GUID-like, but kept as an opaque string).
 - `if_match`: The `eTag` of the referral as it was read, quotes included; the update fails with 412 if it changed since.
+- `ms_correlation_id`: Ties the calls of one workflow together in the service's logs.
+- `ms_partner_center_application`: The calling application's name.
+- `ms_request_id`: The call's id, kept the same when a call that timed out is retried.
 - `prefer`: `return=representation` to get the updated referral back (200) instead of 204.
+- `x_locale`: The locale of the answer's text, e.g. `en-US` (the default).
+- `client_request_id`: The caller's id for this call, new for every call; the answer echoes it.
 - `body`
 */
     pub async fn update_referral<'a>(
         &'a self,
         id: &'a types::ReferralId,
         if_match: Option<&'a str>,
-        prefer: Option<&'a str>,
+        ms_correlation_id: Option<&'a ::uuid::Uuid>,
+        ms_partner_center_application: Option<&'a types::ApplicationName>,
+        ms_request_id: Option<&'a ::uuid::Uuid>,
+        prefer: Option<&'a crate::Prefer>,
+        x_locale: Option<&'a types::Locale>,
+        client_request_id: Option<&'a ::uuid::Uuid>,
         body: &'a types::JsonPatch,
     ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
         let url = format!(
             "{}/v1.0/engagements/referrals/{}", self.baseurl, encode_path(& id
             .to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(8usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
@@ -2075,8 +2595,29 @@ Arguments:
             header_map.append("If-Match", value.to_string().try_into()?);
         }
 
+        if let Some(value) = ms_correlation_id {
+            header_map.append("MS-CorrelationId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_partner_center_application {
+            header_map
+                .append("MS-PartnerCenter-Application", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_request_id {
+            header_map.append("MS-RequestId", value.to_string().try_into()?);
+        }
+
         if let Some(value) = prefer {
             header_map.append("Prefer", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = x_locale {
+            header_map.append("X-Locale", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = client_request_id {
+            header_map.append("client-request-id", value.to_string().try_into()?);
         }
 
         #[allow(unused_mut)]
@@ -2111,7 +2652,31 @@ Arguments:
             404u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            409u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            410u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            411u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             412u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            422u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            423u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             429u16 => {
@@ -2120,7 +2685,13 @@ Arguments:
             500u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            501u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            504u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             _ => Err(Error::UnexpectedResponse(response)),
@@ -2132,6 +2703,17 @@ Arguments:
 pub mod prelude {
     #[allow(unused_imports)]
     pub use super::Client;
+}
+
+crate::open_enum! {
+    /// A preference (RFC 7240) an update may ask for: `return=representation`, the updated
+    /// referral back (200), or `return=minimal`, no body (204, as without `Prefer`).
+    Prefer {
+        /// `return=representation`
+        ReturnRepresentation = "return=representation",
+        /// `return=minimal`
+        ReturnMinimal = "return=minimal",
+    }
 }
 
 crate::open_enum! {

@@ -51,13 +51,13 @@ pub(crate) struct AppState {
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route(
-            "/v1.0/engagements/referrals",
+            REFERRALS,
             get(list_referrals)
                 .post(create_referral)
                 .fallback(|| async { not_allowed("GET, HEAD, POST") }),
         )
         .route(
-            "/v1.0/engagements/referrals/{id}",
+            REFERRAL,
             get(get_referral)
                 .patch(update_referral)
                 .fallback(|| async { not_allowed("GET, HEAD, PATCH") }),
@@ -128,12 +128,38 @@ fn has_bearer_token(headers: &HeaderMap) -> bool {
     })
 }
 
+/// The paths of the spec's operations.
+const REFERRALS: &str = "/v1.0/engagements/referrals";
+const REFERRAL: &str = "/v1.0/engagements/referrals/{id}";
+
+/// Refuses a request whose headers break the spec's header parameters of `method path` (a
+/// `client-request-id` that is not a GUID, a `Prefer` it does not list, ...).
+fn check_headers(path: &str, method: &str, headers: &HeaderMap) -> Result<(), Refusal> {
+    let parameters =
+        spec::header_parameters(path, method).map_err(|e| Refusal::Internal(e.to_string()))?;
+    for (name, schema) in parameters {
+        for value in headers.get_all(name.as_str()) {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            if let Some(problem) = schema.problems(&json!(text)).into_iter().next() {
+                return Err(Refusal::Invalid {
+                    message: format!("the {name} header is not valid: {problem}"),
+                    target: Some(name.clone()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `GET /v1.0/engagements/referrals`: one page of the referrals the OData query selects.
 async fn list_referrals(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if let Err(refusal) = check_headers(REFERRALS, "get", &headers) {
+        return refused(refusal);
+    }
     let query = match ListQuery::parse(query.as_deref()) {
         Ok(query) => query,
         Err(e) => return invalid_request(&e.message, Some(e.parameter)),
@@ -172,9 +198,12 @@ fn origin(headers: &HeaderMap, base_url: &str) -> String {
 /// `POST /v1.0/engagements/referrals`: creates a referral; `201` with it.
 async fn create_referral(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let created = json_body(body).and_then(|body| write::create(body, now()));
+    let created = check_headers(REFERRALS, "post", &headers)
+        .and_then(|()| json_body(body))
+        .and_then(|body| write::create(body, now()));
     match created {
         Ok(referral) => {
             state.store.insert(referral.clone());
@@ -187,9 +216,10 @@ async fn create_referral(
 /// `GET /v1.0/engagements/referrals/{id}`. The id is one percent-decoded path segment.
 async fn get_referral(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let id = match referral_id(id) {
+    let id = match check_headers(REFERRAL, "get", &headers).and_then(|()| referral_id(id)) {
         Ok(id) => id,
         Err(refusal) => return refused(refusal),
     };
@@ -208,7 +238,7 @@ async fn update_referral(
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let id = match referral_id(id) {
+    let id = match check_headers(REFERRAL, "patch", &headers).and_then(|()| referral_id(id)) {
         Ok(id) => id,
         Err(refusal) => return refused(refusal),
     };

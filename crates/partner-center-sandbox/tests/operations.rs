@@ -65,10 +65,23 @@ async fn send_json(
     body: &Value,
     headers: &[(&str, &str)],
 ) -> Response {
+    send_with(sandbox, method, path, Some(body), headers).await
+}
+
+/// `method path` with a token, `headers`, and `body` as JSON when there is one.
+async fn send_with(
+    sandbox: &Sandbox,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> Response {
     let mut request = Client::new()
         .request(method, format!("{}{path}", sandbox.base_url()))
-        .bearer_auth("t")
-        .json(body);
+        .bearer_auth("t");
+    if let Some(body) = body {
+        request = request.json(body);
+    }
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -880,6 +893,74 @@ async fn patch_refuses_what_cannot_be_applied_or_would_break_the_referral() {
     .await;
     let error = error_of(response, StatusCode::NOT_FOUND).await;
     assert_eq!(error["code"], "itemNotFound");
+}
+
+/// The spec declares the request headers: a value it does not allow is a 400, on every
+/// operation, before anything else is looked at.
+#[tokio::test]
+async fn request_headers_are_held_to_the_spec() {
+    let sandbox = sandbox(3).await;
+    let official = referral_path(OFFICIAL_REFERRAL_ID);
+    let notes = json!([{"op": "replace", "path": "/details/notes", "value": "x"}]);
+    let guid = "0d9e4c2a-7b1f-4c3e-9a5d-2f6b8e1c4a70";
+    let good = [
+        ("client-request-id", guid),
+        ("MS-CorrelationId", guid),
+        ("MS-RequestId", guid),
+        ("MS-PartnerCenter-Application", "contoso-crm-sync"),
+        ("X-Locale", "en-US"),
+    ];
+    let operations = [
+        (Method::GET, REFERRALS.to_owned(), None),
+        (Method::POST, REFERRALS.to_owned(), Some(new_referral())),
+        (Method::GET, official.clone(), None),
+        (Method::PATCH, official.clone(), Some(notes.clone())),
+    ];
+    for (method, path, body) in &operations {
+        let response = send_with(&sandbox, method.clone(), path, body.as_ref(), &good).await;
+        assert!(response.status().is_success(), "{method} {path}");
+        for (name, bad) in [
+            ("client-request-id", "not-a-guid"),
+            ("MS-CorrelationId", ""),
+            ("MS-RequestId", "42"),
+            ("MS-PartnerCenter-Application", ""),
+            ("X-Locale", "English (US)"),
+        ] {
+            let response = send_with(
+                &sandbox,
+                method.clone(),
+                path,
+                body.as_ref(),
+                &[(name, bad)],
+            )
+            .await;
+            let error = error_of(response, StatusCode::BAD_REQUEST).await;
+            assert_eq!(error["target"], name, "{method} {path}");
+            let message = error["message"].as_str().unwrap();
+            assert!(
+                message.starts_with(&format!("the {name} header is not valid")),
+                "{message}"
+            );
+        }
+    }
+    // `Prefer` takes the values the spec lists.
+    let response = patch(
+        &sandbox,
+        OFFICIAL_REFERRAL_ID,
+        notes.clone(),
+        &[("Prefer", "return=minimal")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = patch(
+        &sandbox,
+        OFFICIAL_REFERRAL_ID,
+        notes,
+        &[("Prefer", "return=everything")],
+    )
+    .await;
+    let error = error_of(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(error["target"], "Prefer");
 }
 
 #[tokio::test]

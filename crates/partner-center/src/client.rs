@@ -430,6 +430,54 @@ mod tests {
         }
     }
 
+    /// The generated operations take the request headers as arguments: whatever they are given,
+    /// the policy's values are the ones sent, once each.
+    #[tokio::test]
+    async fn the_policy_sets_the_request_headers_whatever_the_operation_was_given() {
+        use api::types::{ApplicationName, ReferralId};
+        use wiremock::matchers::any;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
+            .mount(&server)
+            .await;
+        let correlation = uuid::Uuid::from_u128(1);
+        let client = PartnerCenter::builder()
+            .base_url(server.uri())
+            .token("t")
+            .application_name("policy-app")
+            .build()
+            .unwrap()
+            .with_correlation_id(correlation);
+        let given = uuid::Uuid::from_u128(2);
+        let application: ApplicationName = "given-app".parse().unwrap();
+        let id: ReferralId = "x".parse().unwrap();
+        client
+            .send(|api| async move {
+                let (g, a) = (Some(&given), Some(&application));
+                api.get_referral(&id, g, a, g, None, g).await
+            })
+            .await
+            .unwrap();
+
+        let request = &server.received_requests().await.unwrap()[0];
+        let values = |name: &str| {
+            let values = request.headers.get_all(name).iter();
+            values
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values("ms-correlationid"), [correlation.to_string()]);
+        assert_eq!(values("ms-partnercenter-application"), ["policy-app"]);
+        let [request_id] = &values("client-request-id")[..] else {
+            panic!("{:?}", values("client-request-id"))
+        };
+        assert_ne!(request_id, &given.to_string());
+        assert_eq!(values("ms-requestid"), std::slice::from_ref(request_id));
+    }
+
     #[tokio::test]
     async fn a_token_that_cannot_be_a_header_is_refused_without_showing_it() {
         let client = PartnerCenter::builder()

@@ -4,9 +4,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::pin::Pin;
+use std::str::FromStr;
 
 use futures_util::stream::{self, Stream, TryStreamExt};
-use partner_center_api::types::ReferralPage;
+use partner_center_api::types::error::ConversionError;
+use partner_center_api::types::{ODataFilter, ODataOrderBy, ODataSelect, ReferralPage};
 
 use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
@@ -149,20 +151,28 @@ impl<'c> ListReferrals<'c> {
             .map(i32::try_from)
             .transpose()
             .map_err(|_| Error::InvalidInput("skip is too large".into()))?;
-        let (filter, order_by, select) = (self.filter, self.order_by, self.select);
+        let filter: Option<ODataFilter> =
+            odata("$filter", self.filter.as_ref().map(Filter::as_str))?;
+        let order_by: Option<ODataOrderBy> = odata("$orderby", self.order_by.as_deref())?;
+        let select: Option<ODataSelect> = odata("$select", self.select.as_deref())?;
         let count = self.count.then_some(true);
         let page = self
             .client
             .send(|api| async move {
-                let filter = filter.as_ref().map(Filter::as_str);
+                // The request headers are the policy's (`Call`): none is given here.
                 api.list_referrals(
                     count,
-                    filter,
-                    order_by.as_deref(),
-                    select.as_deref(),
+                    filter.as_ref(),
+                    order_by.as_ref(),
+                    select.as_ref(),
                     skip,
                     None,
                     top,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
                 )
                 .await
             })
@@ -193,6 +203,19 @@ impl<'c> ListReferrals<'c> {
                 .try_flatten(),
         )
     }
+}
+
+/// `value` as the spec's type of the query parameter `name` (`$filter`, ...: not empty).
+fn odata<T>(name: &str, value: Option<&str>) -> Result<Option<T>>
+where
+    T: FromStr<Err = ConversionError>,
+{
+    value
+        .map(|text| {
+            text.parse()
+                .map_err(|e| Error::InvalidInput(format!("{name} {text:?}: {e}")))
+        })
+        .transpose()
 }
 
 /// One page of referrals.

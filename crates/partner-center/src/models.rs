@@ -20,7 +20,7 @@ pub use partner_center_api::types::{
 };
 pub use partner_center_api::{
     Amount, AssistanceRequestCode, AttributeType, ContractTerm, CustomerMarketplaceIntent, Integer,
-    InvalidAmount, InvalidInteger, PatchOp, PricingModel, PrimaryDeploymentOn, ProfileType,
+    InvalidAmount, InvalidInteger, PatchOp, Prefer, PricingModel, PrimaryDeploymentOn, ProfileType,
     ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
     RegistrationType, SolutionType, TargetType, Timestamp,
 };

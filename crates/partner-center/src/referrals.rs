@@ -42,7 +42,10 @@ impl<'c> Referrals<'c> {
             .parse()
             .map_err(|e| Error::InvalidInput(format!("referral id {id:?}: {e}")))?;
         self.client
-            .send(|api| async move { api.get_referral(&id).await })
+            .send(|api| async move {
+                // The request headers are the policy's (`Call`): none is given here.
+                api.get_referral(&id, None, None, None, None, None).await
+            })
             .await
     }
 
@@ -77,7 +80,11 @@ impl<'c> Referrals<'c> {
     /// [`NewReferral`] ([`NewReferral::new`]).
     pub async fn create(&self, referral: NewReferral) -> Result<Referral> {
         self.client
-            .send(|api| async move { api.create_referral(&referral).await })
+            .send(|api| async move {
+                // The request headers are the policy's (`Call`): none is given here.
+                api.create_referral(None, None, None, None, None, &referral)
+                    .await
+            })
             .await
     }
 

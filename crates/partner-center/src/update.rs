@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
 use crate::models::{
-    Amount, CurrencyCode, Member, PatchOp, Referral, ReferralStatus, ReferralSubstatus,
+    Amount, CurrencyCode, Member, PatchOp, Prefer, Referral, ReferralStatus, ReferralSubstatus,
 };
 use crate::referrals::checked_id;
 
@@ -179,13 +179,22 @@ impl<'c> UpdateReferral<'c> {
         let if_match = self.if_match;
         let prefer = self
             .return_representation
-            .then_some("return=representation");
+            .then_some(Prefer::ReturnRepresentation);
         self.client
             .send(|api| async move {
-                match api
-                    .update_referral(&id, if_match.as_deref(), prefer, &patch)
-                    .await
-                {
+                // The request ids and application are the policy's (`Call`): not given here.
+                let updated = api.update_referral(
+                    &id,
+                    if_match.as_deref(),
+                    None,
+                    None,
+                    None,
+                    prefer.as_ref(),
+                    None,
+                    None,
+                    &patch,
+                );
+                match updated.await {
                     Ok(updated) => {
                         let etag = etag_header(updated.headers());
                         updated.map(|referral| Updated {
