@@ -179,6 +179,51 @@ async fn a_continuation_resumes_a_listing_later() {
     assert_eq!(rest[1].items[2].id.as_deref(), Some("referral-0008"));
 }
 
+/// A relative next link resolves against the URL of the page that carried it (RFC 3986), not
+/// against the base URL: here a base URL with a path, and links relative to the page's path.
+#[tokio::test]
+async fn a_relative_next_link_resolves_against_its_page() {
+    let server = MockServer::start().await;
+    let list = format!("/prefix{LIST_PATH}");
+    for (token, next) in [
+        (None, Some("?$skiptoken=p2")),
+        (Some("p2"), Some("referrals?$skiptoken=p3")),
+        (Some("p3"), None),
+    ] {
+        let mock = Mock::given(method("GET")).and(path(list.as_str()));
+        let mock = match token {
+            None => mock.and(wiremock::matchers::query_param_is_missing("$skiptoken")),
+            Some(token) => mock.and(query_param("$skiptoken", token)),
+        };
+        let n = token.map_or(1, |t| t[1..].parse().unwrap());
+        mock.respond_with(referral_page(
+            vec![listed_referral(n)],
+            next.map(str::to_owned),
+        ))
+        .mount(&server)
+        .await;
+    }
+    let client = partner_center::PartnerCenter::builder()
+        .base_url(format!("{}/prefix", server.uri()))
+        .token(TOKEN)
+        .build()
+        .unwrap();
+
+    let first = client.referrals().list().send().await.unwrap();
+    // The continuation is the resolved link: it can be kept and resumed from.
+    let next = first.next().unwrap().as_str();
+    assert_eq!(next, format!("{}{list}?$skiptoken=p2", server.uri()));
+    let ids: Vec<String> = client
+        .referrals()
+        .list()
+        .stream()
+        .map_ok(|r| r.id.unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["referral-0001", "referral-0002", "referral-0003"]);
+}
+
 #[tokio::test]
 async fn a_next_link_off_the_host_is_refused_and_gets_no_token() {
     let elsewhere = MockServer::start().await;

@@ -102,12 +102,23 @@ impl PartnerCenter {
         F: FnOnce(api::Client) -> Fut,
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
+        self.send_at(operation).await.map(|(value, _)| value)
+    }
+
+    /// [`Self::send`], and the URL the request went to: a listing's first page, which a
+    /// relative next link is resolved against.
+    pub(crate) async fn send_at<T, F, Fut>(&self, operation: F) -> Result<(T, Option<reqwest::Url>)>
+    where
+        F: FnOnce(api::Client) -> Fut,
+        Fut: Future<Output = api::GeneratedResult<T>>,
+    {
         let call = self.start_call().await?;
         let policy: Arc<dyn api::Transport> = call.clone();
         let generated =
             api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
         let outcome = operation(generated).await;
-        call.finish(outcome).await
+        let value = call.finish(outcome).await?;
+        Ok((value, call.url()))
     }
 
     /// Gets the page at `url` (an `@odata.nextLink` that [`Self::checked_link`] let through)
@@ -132,8 +143,10 @@ impl PartnerCenter {
         call.finish(outcome).await
     }
 
-    /// `link` resolved against the base URL, if it keeps the base URL's scheme, host and port:
-    /// the token must never be sent anywhere else, nor over a downgraded scheme.
+    /// `link` (a [`crate::Continuation`], resolved against the page that carried it) as a URL,
+    /// if it keeps the base URL's scheme, host and port: the token must never be sent anywhere
+    /// else, nor over a downgraded scheme. The error says which of them differs. A link still
+    /// relative (a continuation made by hand) is resolved against the base URL.
     pub(crate) fn checked_link(&self, link: &str) -> Result<reqwest::Url> {
         let untrusted = |reason: &str| {
             let shown = redact::link(link);
@@ -143,14 +156,22 @@ impl PartnerCenter {
             .map_err(|_| untrusted("cannot be checked against the base URL"))?;
         let url = base.join(link).map_err(|_| untrusted("is not a URL"))?;
         if url.scheme() != base.scheme() {
-            return Err(untrusted(&format!("is not {}", base.scheme())));
-        }
-        if url.host() != base.host() || url.port_or_known_default() != base.port_or_known_default()
-        {
             return Err(untrusted(&format!(
-                "leaves {}",
-                base.host_str().unwrap_or("the host")
+                "has the scheme {}, not {}",
+                url.scheme(),
+                base.scheme()
             )));
+        }
+        // Both are http(s) URLs now: they have a host and a port.
+        let host = |url: &reqwest::Url| url.host_str().unwrap_or_default().to_owned();
+        if host(&url) != host(&base) {
+            let (link, base) = (host(&url), host(&base));
+            return Err(untrusted(&format!("has the host {link}, not {base}")));
+        }
+        let port = |url: &reqwest::Url| url.port_or_known_default().unwrap_or_default();
+        if port(&url) != port(&base) {
+            let (link, base) = (port(&url), port(&base));
+            return Err(untrusted(&format!("has the port {link}, not {base}")));
         }
         Ok(url)
     }
@@ -417,16 +438,39 @@ mod tests {
             relative.unwrap().host_str(),
             Some("api.partner.microsoft.com")
         );
-        for link in [
+        // Each refusal says what differs: the scheme, the host or the port.
+        for (link, differs) in [
             // The documented example link: http, so a downgrade.
-            "http://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=abc",
-            "https://api.partner.microsoft.com.evil.example/v1.0/engagements/referrals",
-            "https://api.partner.microsoft.com:8443/v1.0/engagements/referrals",
-            "https://user@evil.example/",
-            "//evil.example/v1.0/engagements/referrals",
+            (
+                "http://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=abc",
+                "has the scheme http, not https",
+            ),
+            (
+                "https://api.partner.microsoft.com.evil.example/v1.0/engagements/referrals",
+                "has the host api.partner.microsoft.com.evil.example, not api.partner.microsoft.com",
+            ),
+            (
+                "https://api.partner.microsoft.com:8443/v1.0/engagements/referrals",
+                "has the port 8443, not 443",
+            ),
+            (
+                "https://user@evil.example/",
+                "has the host evil.example, not api.partner.microsoft.com",
+            ),
+            (
+                "//evil.example/v1.0/engagements/referrals",
+                "has the host evil.example, not api.partner.microsoft.com",
+            ),
+            (
+                "ftp://api.partner.microsoft.com/x",
+                "has the scheme ftp, not https",
+            ),
         ] {
             let err = client.checked_link(link).unwrap_err();
-            assert!(matches!(err, Error::UntrustedLink(_)), "{link}: {err:?}");
+            assert!(
+                matches!(&err, Error::UntrustedLink(m) if m.ends_with(differs)),
+                "{link}: {err}"
+            );
         }
     }
 

@@ -156,9 +156,9 @@ impl<'c> ListReferrals<'c> {
         let order_by: Option<ODataOrderBy> = odata("$orderby", self.order_by.as_deref())?;
         let select: Option<ODataSelect> = odata("$select", self.select.as_deref())?;
         let count = self.count.then_some(true);
-        let page = self
+        let (page, url) = self
             .client
-            .send(|api| async move {
+            .send_at(|api| async move {
                 // The request headers are the policy's (`Call`): none is given here.
                 api.list_referrals(
                     count,
@@ -177,7 +177,7 @@ impl<'c> ListReferrals<'c> {
                 .await
             })
             .await?;
-        Ok(Page::from(page))
+        Ok(Page::new(page, url.as_ref()))
     }
 
     /// Every page, following `@odata.nextLink` until the last; one page in memory at a time.
@@ -229,6 +229,17 @@ pub struct Page {
 }
 
 impl Page {
+    /// The page `page`, read from `url` (when known): its next link is resolved against it.
+    fn new(page: ReferralPage, url: Option<&reqwest::Url>) -> Self {
+        Self {
+            items: page.value,
+            count: page.odata_count.and_then(|count| count.as_i64()),
+            next: page
+                .odata_next_link
+                .map(|link| Continuation::on_page(link, url)),
+        }
+    }
+
     /// Where the next page is, or `None` on the last: keep it to resume later with
     /// [`crate::Referrals::resume`].
     pub fn next(&self) -> Option<&Continuation> {
@@ -236,27 +247,32 @@ impl Page {
     }
 }
 
-impl From<ReferralPage> for Page {
-    fn from(page: ReferralPage) -> Self {
-        Self {
-            items: page.value,
-            count: page.odata_count.and_then(|count| count.as_i64()),
-            next: page.odata_next_link.map(Continuation),
-        }
-    }
-}
-
-/// Where the next page of a listing is (the service's `@odata.nextLink`, as given).
+/// Where the next page of a listing is: the service's `@odata.nextLink`, as given when it is
+/// absolute, or resolved against the URL of the page that carried it (RFC 3986) when it is
+/// relative.
 ///
 /// It is plain text: store it, and resume later with [`crate::Referrals::resume`]. It is
-/// followed only to the client's own host and scheme.
+/// followed only to the client's own host, port and scheme.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Continuation(String);
 
 impl Continuation {
-    /// A continuation saved earlier (see [`Continuation::as_str`]).
+    /// A continuation saved earlier (see [`Continuation::as_str`]); a relative one is
+    /// resolved against the client's base URL.
     pub fn new(link: impl Into<String>) -> Self {
         Self(link.into())
+    }
+
+    /// The next link `link` of the page read from `page`: a relative link resolves against
+    /// the page's URL, not the base URL (`?$skiptoken=2` on `/v1.0/engagements/referrals`
+    /// is `/v1.0/engagements/referrals?$skiptoken=2`). What is no URL either way is kept as
+    /// given, for following it to say so.
+    fn on_page(link: String, page: Option<&reqwest::Url>) -> Self {
+        let relative = reqwest::Url::parse(&link).is_err();
+        match page.filter(|_| relative).map(|page| page.join(&link)) {
+            Some(Ok(resolved)) => Self(resolved.into()),
+            _ => Self(link),
+        }
     }
 
     /// The link, to store.
@@ -301,7 +317,9 @@ pub(crate) fn paginate<'c>(
             None => return Ok(None),
             Some(Start::Query(query)) => query.send().await?,
             Some(Start::Link(link)) => {
-                Page::from(client.get_page(paging.follow(client, &link)?).await?)
+                let url = paging.follow(client, &link)?;
+                let page = client.get_page(url.clone()).await?;
+                Page::new(page, Some(&url))
             }
         };
         paging.read += 1;
