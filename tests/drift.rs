@@ -29,7 +29,7 @@ fn drifted() -> Value {
 /// What [`drifted`] reports, in field order.
 const DRIFT: &[&str] = &[
     "/createdDateTime: expected a date-time string, found a number",
-    "/customerProfile/ids: expected an array, found a string",
+    "/customerProfile/ids: expected a CustomerIds, found a string",
     "/customerProfile/team: expected an array, found an object",
     "/details/dealValue: expected a number or a numeric string, found an object",
     "/links/relatedReferrals: expected an object, found a string",

@@ -2,7 +2,10 @@
 //! kept, and a decoded referral serializes back to the JSON that was received.
 
 use partner_center::Referral;
-use partner_center::models::{ReferralStatus, ReferralType};
+use partner_center::models::{
+    AttributeType, CustomerIds, CustomerMarketplaceIntent, PricingModel, PrimaryDeploymentOn,
+    ProfileType, ReferralStatus, ReferralType,
+};
 use partner_center_tests::*;
 use serde_json::{Value, json};
 
@@ -49,6 +52,154 @@ async fn unknown_fields_are_kept_at_every_level() {
         .as_ref()
         .unwrap();
     assert_eq!(address.extra["county"], "King");
+}
+
+/// The fields the second round of research found (Microsoft's connector and real payloads) are
+/// typed, not left in `extra`, and still round-trip.
+#[tokio::test]
+async fn the_fields_found_in_real_payloads_are_typed() {
+    let mut body = json(OFFICIAL_EXAMPLE);
+    body["lastRunId"] = json!("run-42");
+    body["customerProfile"]["id"] = json!("cust-7");
+    body["customerProfile"]["ids"] = json!([{"profileType": "Duns", "id": "970002754"}]);
+    body["customerProfile"]["team"] = json!([{
+        "email": "ann@fabrikam.example",
+        "emailValidationStatus": "Validated",
+        "phoneValidationStatus": null
+    }]);
+    let details = &mut body["details"];
+    details["incentiveLevel"] = json!("Tier1");
+    details["requirements"]["solutions"][0]["closingDateTime"] = json!("2021-01-31T00:00:00Z");
+    details["requirements"]["additionalRequirements"] = json!({
+        "attributes": [{"id": "Yes", "type": "CustomerMarketplaceIntent"}],
+        "iot": {
+            "customerLicenseAgreementNumber": "CLA-1",
+            "deviceCategory": null,
+            "siliconType": "ARM",
+            "azureCertifiedDevice": false,
+            "attachServices": true
+        }
+    });
+    body["trackingInfo"] = json!({
+        "microsoftMsxId": null,
+        "microsoftUSFedOpportunityId": "fed-opp",
+        "microsoftUSFedLeadId": "fed-lead",
+        "migratedPSCDealId": "psc-deal",
+        "migratedPSCPartnerDealId": "psc-partner-deal"
+    });
+    body["registrations"] = json!([{"solutionDetails": [{
+        "id": "sol-1",
+        "name": "Contoso Analytics",
+        "value": json("125000.50"),
+        "currency": "USD",
+        "isDeployedOnAzure": true,
+        "primaryDeploymentOn": "Customer",
+        "pricingModel": "Other",
+        "marketplaceTransactionDetails": {
+            "isMarketplaceTransacted": true,
+            "marketplaceTransactionDateTime": "2021-02-01T10:00:00Z"
+        }
+    }]}]);
+
+    let (referral, reserialized) = through_the_client(&body.to_string()).await;
+
+    // What `extra` holds besides the explicit nulls of known fields (kept there too).
+    let unknown = |extra: &serde_json::Map<String, Value>| {
+        extra
+            .iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(key, _)| key.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(referral.last_run_id.as_deref(), Some("run-42"));
+    assert!(unknown(&referral.extra).is_empty());
+    let customer = referral.customer_profile.as_ref().unwrap();
+    assert_eq!(customer.id.as_deref(), Some("cust-7"));
+    let Some(CustomerIds::IdList(ids)) = &customer.ids else {
+        panic!("{:?}", customer.ids)
+    };
+    assert_eq!(ids[0].profile_type, Some(ProfileType::Duns));
+    let member = &customer.team.as_ref().unwrap()[0];
+    assert_eq!(member.email_validation_status.as_deref(), Some("Validated"));
+    assert!(unknown(&member.extra).is_empty());
+    let details = referral.details.as_ref().unwrap();
+    assert_eq!(details.incentive_level.as_deref(), Some("Tier1"));
+    let requirements = details.requirements.as_ref().unwrap();
+    let solution = &requirements.solutions.as_ref().unwrap()[0];
+    assert!(
+        solution
+            .closing_date_time
+            .as_ref()
+            .unwrap()
+            .instant()
+            .is_some()
+    );
+    let additional = requirements.additional_requirements.as_ref().unwrap();
+    let intent = &additional.attributes.as_ref().unwrap()[0];
+    assert_eq!(intent.type_, Some(AttributeType::CustomerMarketplaceIntent));
+    assert_eq!(intent.id, Some(CustomerMarketplaceIntent::Yes));
+    let iot = additional.iot.as_ref().unwrap();
+    assert_eq!(
+        (iot.azure_certified_device, iot.attach_services),
+        (Some(false), Some(true))
+    );
+    assert_eq!(iot.silicon_type.as_deref(), Some("ARM"));
+    let tracking = referral.tracking_info.as_ref().unwrap();
+    assert_eq!(
+        tracking.microsoft_us_fed_lead_id.as_deref(),
+        Some("fed-lead")
+    );
+    assert_eq!(
+        tracking.migrated_psc_partner_deal_id.as_deref(),
+        Some("psc-partner-deal")
+    );
+    assert!(unknown(&tracking.extra).is_empty());
+    let registration = &referral.registrations.as_ref().unwrap()[0];
+    let solution = &registration.solution_details.as_ref().unwrap()[0];
+    assert_eq!(
+        solution.pricing_model,
+        Some(PricingModel::OtherPricingModel)
+    );
+    assert_eq!(
+        solution.primary_deployment_on,
+        Some(PrimaryDeploymentOn::Customer)
+    );
+    assert_eq!(solution.value.as_ref().unwrap().to_string(), "125000.50");
+    let transaction = solution.marketplace_transaction_details.as_ref().unwrap();
+    assert_eq!(transaction.is_marketplace_transacted, Some(true));
+    assert!(unknown(&solution.extra).is_empty());
+    // Everything as sent, the `null`s of known fields included.
+    assert_eq!(reserialized, body);
+}
+
+/// `customerProfile.ids` comes as a list in most payloads and as an object in some (a 2019 list
+/// example sends `"ids": {}`): both decode, typed, and round-trip.
+#[tokio::test]
+async fn customer_ids_come_as_a_list_or_an_object() {
+    for (ids, by_type) in [
+        (json!({}), true),
+        (
+            json!({"Duns": "970002754", "External": "crm-1", "Other": 5}),
+            true,
+        ),
+        (json!([]), false),
+    ] {
+        let mut body = json(OFFICIAL_EXAMPLE);
+        body["customerProfile"]["ids"] = ids.clone();
+
+        let (referral, reserialized) = through_the_client(&body.to_string()).await;
+
+        assert_eq!(reserialized, body, "{ids}");
+        let decoded = referral.customer_profile.unwrap().ids.unwrap();
+        match decoded {
+            CustomerIds::IdsByType(by) if by_type => {
+                assert_eq!(by.duns.as_deref(), ids["Duns"].as_str());
+                assert_eq!(by.extra.get("Other"), ids.get("Other"));
+            }
+            CustomerIds::IdList(list) if !by_type => assert!(list.is_empty()),
+            other => panic!("{ids} decoded as {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]

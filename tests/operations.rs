@@ -3,8 +3,8 @@
 
 use futures_util::{StreamExt, TryStreamExt};
 use partner_center::models::{
-    Address, Amount, Consent, CustomerProfile, Member, ReferralDetails, ReferralDirection,
-    ReferralStatus, ReferralSubstatus, ReferralType,
+    Amount, Consent, CountryCode, CurrencyCode, Member, NewAddress, NewCustomerProfile,
+    NewReferralDetails, ReferralDirection, ReferralStatus, ReferralSubstatus, ReferralType,
 };
 use partner_center::{Direction, Error, Filter, NewReferral, Referral};
 use partner_center_tests::*;
@@ -101,6 +101,18 @@ async fn list_refuses_a_page_size_the_service_would_refuse() {
             .unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)), "{top}: {err:?}");
     }
+    // The spec's query values are not empty.
+    let client = client(&server);
+    for (query, parameter) in [
+        (client.referrals().list().filter(Filter::raw("")), "$filter"),
+        (client.referrals().list().select([]), "$select"),
+    ] {
+        let err = query.send().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput(m) if m.starts_with(parameter)),
+            "{err:?}"
+        );
+    }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -175,6 +187,51 @@ async fn a_continuation_resumes_a_listing_later() {
     assert_eq!(owned.len(), 3);
 }
 
+/// A relative next link resolves against the URL of the page that carried it (RFC 3986), not
+/// against the base URL: here a base URL with a path, and links relative to the page's path.
+#[tokio::test]
+async fn a_relative_next_link_resolves_against_its_page() {
+    let server = MockServer::start().await;
+    let list = format!("/prefix{LIST_PATH}");
+    for (token, next) in [
+        (None, Some("?$skiptoken=p2")),
+        (Some("p2"), Some("referrals?$skiptoken=p3")),
+        (Some("p3"), None),
+    ] {
+        let mock = Mock::given(method("GET")).and(path(list.as_str()));
+        let mock = match token {
+            None => mock.and(wiremock::matchers::query_param_is_missing("$skiptoken")),
+            Some(token) => mock.and(query_param("$skiptoken", token)),
+        };
+        let n = token.map_or(1, |t| t[1..].parse().unwrap());
+        mock.respond_with(referral_page(
+            vec![listed_referral(n)],
+            next.map(str::to_owned),
+        ))
+        .mount(&server)
+        .await;
+    }
+    let client = partner_center::PartnerCenter::builder()
+        .base_url(format!("{}/prefix", server.uri()))
+        .token(TOKEN)
+        .build()
+        .unwrap();
+
+    let first = client.referrals().list().send().await.unwrap();
+    // The continuation is the resolved link: it can be kept and resumed from.
+    let next = first.next().unwrap().as_str();
+    assert_eq!(next, format!("{}{list}?$skiptoken=p2", server.uri()));
+    let ids: Vec<String> = client
+        .referrals()
+        .list()
+        .stream()
+        .map_ok(|r| r.id.unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["referral-0001", "referral-0002", "referral-0003"]);
+}
+
 #[tokio::test]
 async fn a_next_link_off_the_host_is_refused_and_gets_no_token() {
     let elsewhere = MockServer::start().await;
@@ -245,11 +302,11 @@ async fn related_referrals_are_listed_by_engagement() {
 fn new_referral() -> NewReferral {
     NewReferral::new(
         ReferralType::Independent,
-        CustomerProfile {
+        NewCustomerProfile {
             name: Some("Fabrikam Customer Inc".into()),
-            address: Some(Address {
+            address: Some(NewAddress {
                 city: Some("Redmond".into()),
-                country: Some("US".into()),
+                country: Some("US".parse().unwrap()),
                 ..Default::default()
             }),
             ..Default::default()
@@ -259,10 +316,10 @@ fn new_referral() -> NewReferral {
             consent_to_contact: Some(true),
             ..Default::default()
         },
-        ReferralDetails {
+        NewReferralDetails {
             notes: Some("Microsoft 365 roll-out".into()),
             deal_value: Some(Amount::from(10_000_i64)),
-            currency: Some("USD".into()),
+            currency: Some("USD".parse().unwrap()),
             ..Default::default()
         },
     )
@@ -305,28 +362,29 @@ async fn create_sends_the_referral_and_accepts_200_and_201() {
     }
 }
 
-#[tokio::test]
-async fn an_invalid_new_referral_is_refused_before_sending() {
-    let server = MockServer::start().await;
-    let details = ReferralDetails {
-        deal_value: Some(Amount::from(5_i64)),
-        ..Default::default()
-    };
-    let invalid = NewReferral::new(
-        ReferralType::Shared,
-        CustomerProfile::default(),
-        Consent::default(),
-        details,
-    );
-
-    let err = client(&server)
-        .referrals()
-        .create(invalid)
-        .await
-        .unwrap_err();
-
-    assert!(matches!(err, Error::InvalidInput(m) if m.contains("customer needs a name")));
-    assert!(server.received_requests().await.unwrap().is_empty());
+/// What the service requires of a new referral is in its types, from the spec: a referral that
+/// breaks a rule cannot be made, so none is sent.
+#[test]
+fn a_new_referral_that_breaks_the_spec_cannot_be_made() {
+    assert!("USA".parse::<CountryCode>().is_err());
+    assert!("usd".parse::<CurrencyCode>().is_err());
+    for (json, why) in [
+        (
+            r#"{"type": "Shared", "consent": {}, "details": {}}"#,
+            "missing field `customerProfile`",
+        ),
+        (
+            r#"{"type": "Shared", "customerProfile": {"address": {"country": "USA"}}, "consent": {}, "details": {}}"#,
+            "doesn't match pattern",
+        ),
+        (
+            r#"{"type": "Shared", "customerProfile": {}, "consent": {}, "details": {}, "status": "Closed"}"#,
+            "unknown variant `Closed`",
+        ),
+    ] {
+        let err = serde_json::from_str::<NewReferral>(json).unwrap_err();
+        assert!(err.to_string().contains(why), "{json}: {err}");
+    }
 }
 
 async fn patch_server(response: ResponseTemplate) -> MockServer {
@@ -485,7 +543,39 @@ async fn moves_the_lifecycle_forbids_are_refused_before_sending() {
         matches!(&err, Error::InvalidInput(m) if m.contains("changes nothing")),
         "{err:?}"
     );
+    // The spec's `JsonPointer`: a path starts with `/`.
+    let err = client
+        .referrals()
+        .update(OFFICIAL_ID)
+        .replace("details/notes", json!("x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("\"details/notes\" is not a JSON Pointer")),
+        "{err:?}"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_null_value_is_sent_to_clear_a_field() {
+    let server = patch_server(ResponseTemplate::new(204)).await;
+
+    client(&server)
+        .referrals()
+        .update(OFFICIAL_ID)
+        .replace("/details/notes", Value::Null)
+        .send()
+        .await
+        .unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(
+        body,
+        json!([{"op": "replace", "path": "/details/notes", "value": null}])
+    );
 }
 
 #[tokio::test]

@@ -124,7 +124,7 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
     let client = generate_client(&settings, spec)?;
     let mut file = syn::parse2::<syn::File>(client)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
-    lenient::make_lenient(&mut file)?;
+    lenient::make_lenient(&mut file, &lenient::read_models(spec)?)?;
     let client = progenitor_impl::space_out_items(prettyplease::unparse(&file))
         .map_err(|e| format!("cannot lay out the generated code: {e}"))?;
     let mut code = format!(
@@ -285,12 +285,20 @@ fn string_enums(spec: &OpenAPI) -> Result<Vec<OpenEnum>, String> {
         }
         let mut values = Vec::new();
         for wire in enumeration.iter().flatten() {
-            let variant = variant_name(wire)
-                .ok_or_else(|| format!("enum {name}: value {wire:?} has no usable Rust name"))?;
-            if variant == "Other" || values.iter().any(|(v, _)| *v == variant) {
+            let variant = match variant_name(wire) {
+                // `Other(String)` holds the values the spec does not list: a listed `Other`
+                // (e.g. `PricingModel`) is named after its enum instead.
+                Some(variant) if variant == "Other" => format!("Other{name}"),
+                Some(variant) => variant,
+                None => {
+                    return Err(format!(
+                        "enum {name}: value {wire:?} has no usable Rust name"
+                    ));
+                }
+            };
+            if values.iter().any(|(v, _)| *v == variant) {
                 return Err(format!(
-                    "enum {name}: value {wire:?} collides with another variant (`Other` is reserved \
-                     for values the spec does not list)"
+                    "enum {name}: value {wire:?} collides with another variant"
                 ));
             }
             values.push((variant, wire.clone()));
@@ -372,6 +380,41 @@ mod tests {
         assert_eq!(variant_name("in-progress").as_deref(), Some("InProgress"));
         assert_eq!(variant_name("100").as_deref(), Some("V100"));
         assert_eq!(variant_name("--"), None);
+    }
+
+    #[test]
+    fn a_listed_other_value_does_not_take_the_catch_all_name() {
+        let spec: OpenAPI = serde_yaml::from_str(
+            r#"
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    PricingModel: {type: string, enum: [PayAsYouGo, Other]}
+    Clash: {type: string, enum: [in-progress, InProgress]}
+"#,
+        )
+        .unwrap();
+        let err = string_enums(&spec).err().unwrap();
+        assert!(
+            err.contains("enum Clash") && err.contains("collides"),
+            "{err}"
+        );
+        let mut spec = spec;
+        spec.components
+            .as_mut()
+            .unwrap()
+            .schemas
+            .shift_remove("Clash");
+        let enums = string_enums(&spec).unwrap();
+        assert_eq!(
+            enums[0].values,
+            [
+                ("PayAsYouGo".to_owned(), "PayAsYouGo".to_owned()),
+                ("OtherPricingModel".to_owned(), "Other".to_owned()),
+            ]
+        );
     }
 
     #[test]

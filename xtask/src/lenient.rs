@@ -4,6 +4,8 @@
 //! serde code field by field (see `crates/partner-center-api/src/lenient.rs`), and gives every
 //! other type of the models the lenient reading through `lenient_via_value!`.
 
+use std::collections::BTreeSet;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::punctuated::Punctuated;
@@ -12,8 +14,64 @@ use syn::{Attribute, Fields, GenericArgument, Item, PathArguments, Token, Type};
 /// The field every object with `additionalProperties` has for the fields the spec does not know.
 const EXTRA: &str = "extra";
 
-/// Rewrites the `types` module of `file`: lenient objects, and lenient reading for the rest.
-pub fn make_lenient(file: &mut syn::File) -> Result<(), String> {
+/// The component schemas an answer of the service can hold (reachable from a response): the
+/// models the client reads, which must not fail over drift. The others are only sent (a
+/// create's `NewReferral`): their serde stays strict, so that the spec's rules hold for them.
+pub fn read_models(spec: &openapiv3::OpenAPI) -> Result<BTreeSet<String>, String> {
+    let spec = serde_json::to_value(spec).map_err(|e| e.to_string())?;
+    let schemas = &spec["components"]["schemas"];
+    let mut pending: Vec<String> = Vec::new();
+    let mut responses = Vec::new();
+    for path in spec["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for operation in path.as_object().into_iter().flat_map(|o| o.values()) {
+            responses.push(&operation["responses"]);
+        }
+    }
+    responses.extend(
+        spec["components"]["responses"]
+            .as_object()
+            .into_iter()
+            .flat_map(|r| r.values()),
+    );
+    for response in responses {
+        refs(response, &mut pending);
+    }
+    let mut reached = BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if reached.insert(name.clone()) {
+            refs(&schemas[&name], &mut pending);
+        }
+    }
+    Ok(reached)
+}
+
+/// The names of the component schemas `value` refers to, anywhere inside it.
+fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, inner) in fields {
+                match (key.as_str(), inner.as_str()) {
+                    ("$ref", Some(target)) => {
+                        if let Some(name) = target.strip_prefix("#/components/schemas/") {
+                            out.push(name.to_owned());
+                        }
+                    }
+                    _ => refs(inner, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| refs(item, out)),
+        _ => {}
+    }
+}
+
+/// Rewrites the `types` module of `file`: the objects named in `read` lenient, and lenient
+/// reading (through a buffered value) for every other type.
+pub fn make_lenient(file: &mut syn::File, read: &BTreeSet<String>) -> Result<(), String> {
     let types = file
         .items
         .iter_mut()
@@ -27,7 +85,9 @@ pub fn make_lenient(file: &mut syn::File) -> Result<(), String> {
     let mut others = Vec::new();
     for item in items.iter_mut() {
         match item {
-            Item::Struct(object) if has_extra(&object.fields) => {
+            Item::Struct(object)
+                if has_extra(&object.fields) && read.contains(&object.ident.to_string()) =>
+            {
                 declared.push(declare(object)?);
             }
             Item::Struct(other) => others.push(other.ident.clone()),
@@ -155,7 +215,7 @@ mod tests {
                 pub enum Either { A(Thing), B(::std::string::String) }
             }
         };
-        make_lenient(&mut file).unwrap();
+        make_lenient(&mut file, &BTreeSet::from(["Thing".to_owned()])).unwrap();
         let code = prettyplease::unparse(&file);
         assert!(
             code.contains("#[derive(Clone, Debug, PartialEq)]\n    pub struct Thing"),

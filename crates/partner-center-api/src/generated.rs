@@ -13,6 +13,7 @@ pub mod types {
     pub struct AdditionalRequirements {
         ///Attributes.
         pub attributes: ::std::option::Option<::std::vec::Vec<Attribute>>,
+        pub iot: ::std::option::Option<IotRequirements>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -36,13 +37,73 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///A requirement attribute.
+    ///The calling application's name, e.g. `contoso-crm-sync`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ApplicationName(::std::string::String);
+    impl ::std::ops::Deref for ApplicationName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ApplicationName> for ::std::string::String {
+        fn from(value: ApplicationName) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ApplicationName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ApplicationName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ApplicationName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ApplicationName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    /**A requirement attribute, e.g. the customer's marketplace intent:
+`{"id": "Yes", "type": "CustomerMarketplaceIntent"}`.
+*/
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Attribute {
-        ///The attribute's id.
-        pub id: ::std::option::Option<::std::string::String>,
-        ///The attribute's type.
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub id: ::std::option::Option<crate::CustomerMarketplaceIntent>,
+        pub type_: ::std::option::Option<crate::AttributeType>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -90,6 +151,130 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///An ISO 3166-1 alpha-2 country code, e.g. `US`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CountryCode(::std::string::String);
+    impl ::std::ops::Deref for CountryCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<CountryCode> for ::std::string::String {
+        fn from(value: CountryCode) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for CountryCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z]{2}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z]{2}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for CountryCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for CountryCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for CountryCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///An ISO 4217 currency code, e.g. `USD`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CurrencyCode(::std::string::String);
+    impl ::std::ops::Deref for CurrencyCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<CurrencyCode> for ::std::string::String {
+        fn from(value: CurrencyCode) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for CurrencyCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z]{3}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z]{3}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for CurrencyCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for CurrencyCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for CurrencyCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///An id of the customer in another system.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct CustomerId {
@@ -99,12 +284,69 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///The customer's ids, one entry per system.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(transparent)]
+    pub struct CustomerIdList(pub ::std::vec::Vec<CustomerId>);
+    impl ::std::ops::Deref for CustomerIdList {
+        type Target = ::std::vec::Vec<CustomerId>;
+        fn deref(&self) -> &::std::vec::Vec<CustomerId> {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<CustomerIdList> for ::std::vec::Vec<CustomerId> {
+        fn from(value: CustomerIdList) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::convert::From<::std::vec::Vec<CustomerId>> for CustomerIdList {
+        fn from(value: ::std::vec::Vec<CustomerId>) -> Self {
+            Self(value)
+        }
+    }
+
+    /**The customer's ids in other systems: a list of `{profileType, id}` in most payloads,
+but an object in others (a 2019 list example sends `"ids": {}`; older tables show
+`Duns` and `External` as its properties).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum CustomerIds {
+        IdList(CustomerIdList),
+        IdsByType(CustomerIdsByType),
+    }
+
+    impl ::std::convert::From<CustomerIdList> for CustomerIds {
+        fn from(value: CustomerIdList) -> Self {
+            Self::IdList(value)
+        }
+    }
+
+    impl ::std::convert::From<CustomerIdsByType> for CustomerIds {
+        fn from(value: CustomerIdsByType) -> Self {
+            Self::IdsByType(value)
+        }
+    }
+
+    ///The customer's ids as an object, by system.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct CustomerIdsByType {
+        ///The customer's D-U-N-S number.
+        pub duns: ::std::option::Option<::std::string::String>,
+        ///The customer's id in the partner's own system.
+        pub external: ::std::option::Option<::std::string::String>,
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
     ///The customer the referral is about.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct CustomerProfile {
         pub address: ::std::option::Option<Address>,
-        ///The customer's ids in other systems.
-        pub ids: ::std::option::Option<::std::vec::Vec<CustomerId>>,
+        ///Microsoft's id of the customer.
+        pub id: ::std::option::Option<::std::string::String>,
+        pub ids: ::std::option::Option<CustomerIds>,
         ///Whether Microsoft has matched the customer to a known organization.
         pub is_matching_complete: ::std::option::Option<bool>,
         ///The customer's name.
@@ -119,6 +361,9 @@ pub mod types {
     /**An error body, in one of the shapes Partner Center answers with: the referrals shape,
 the wider Partner Center API's shape, or the throttling gateway's. (Gateways may also
 answer HTML, which no schema describes.)
+
+The shapes overlap (each keeps fields it does not know, so one body can fit two), hence
+`anyOf`: a body is an error body when it fits at least one.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
@@ -146,10 +391,26 @@ answer HTML, which no schema describes.)
         }
     }
 
+    ///What went wrong. Match on `code`, never on `message`.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ErrorDetail {
+        /**Machine-readable code: `accessDenied`, `generalException`, `invalidRequest`,
+`itemNotFound`, `preconditionFailed`, `resourceModified`, `serviceNotAvailable`,
+`unauthenticated`, or one added later.
+*/
+        pub code: ::std::string::String,
+        pub inner_error: ::std::option::Option<::std::boxed::Box<ErrorDetail>>,
+        ///Human-readable text; it may change at any time.
+        pub message: ::std::option::Option<::std::string::String>,
+        ///The part of the request the error is about.
+        pub target: ::std::option::Option<::std::string::String>,
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
     ///The body of every referrals error response.
     #[derive(Clone, Debug, PartialEq)]
     pub struct ErrorResponse {
-        pub error: ServiceError,
+        pub error: ErrorDetail,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -185,66 +446,6 @@ answer HTML, which no schema describes.)
         }
     }
 
-    ///`GetReferralId`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct GetReferralId(::std::string::String);
-    impl ::std::ops::Deref for GetReferralId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-
-    impl ::std::convert::From<GetReferralId> for ::std::string::String {
-        fn from(value: GetReferralId) -> Self {
-            value.0
-        }
-    }
-
-    impl ::std::str::FromStr for GetReferralId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-
-    impl ::std::convert::TryFrom<&str> for GetReferralId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-
-    impl ::std::convert::TryFrom<::std::string::String> for GetReferralId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-
-    impl<'de> ::serde::Deserialize<'de> for GetReferralId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-
     ///Who invited the partner to the referral, and why.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct InviteContext {
@@ -264,6 +465,24 @@ answer HTML, which no schema describes.)
         pub organization_id: ::std::option::Option<::std::string::String>,
         ///The inviting organization's name.
         pub organization_name: ::std::option::Option<::std::string::String>,
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///What an IoT deal needs.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct IotRequirements {
+        ///Whether services are attached to the device.
+        pub attach_services: ::std::option::Option<bool>,
+        ///Whether the device is Azure Certified.
+        pub azure_certified_device: ::std::option::Option<bool>,
+        ///The customer's license agreement number.
+        pub customer_license_agreement_number: ::std::option::Option<
+            ::std::string::String,
+        >,
+        ///The kind of device.
+        pub device_category: ::std::option::Option<::std::string::String>,
+        ///The device's silicon.
+        pub silicon_type: ::std::option::Option<::std::string::String>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -290,6 +509,70 @@ answer HTML, which no schema describes.)
         }
     }
 
+    /**A JSON Pointer (RFC 6901) into the referral, e.g. `/status` or `/details/dealValue`:
+it starts with `/`, and a `~` in it is `~0` (a `~`) or `~1` (a `/`).
+*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct JsonPointer(::std::string::String);
+    impl ::std::ops::Deref for JsonPointer {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<JsonPointer> for ::std::string::String {
+        fn from(value: JsonPointer) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for JsonPointer {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^(/([^/~]|~[01])*)+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^(/([^/~]|~[01])*)+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for JsonPointer {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for JsonPointer {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for JsonPointer {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///A link to a resource.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Link {
@@ -300,28 +583,557 @@ answer HTML, which no schema describes.)
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///A BCP 47 language tag, e.g. `en-US`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct Locale(::std::string::String);
+    impl ::std::ops::Deref for Locale {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<Locale> for ::std::string::String {
+        fn from(value: Locale) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for Locale {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for Locale {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for Locale {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Locale {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///Whether, and when, the deal went through the commercial marketplace.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct MarketplaceTransactionDetails {
+        ///Whether it was transacted in the marketplace.
+        pub is_marketplace_transacted: ::std::option::Option<bool>,
+        ///When.
+        pub marketplace_transaction_date_time: ::std::option::Option<crate::Timestamp>,
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
     ///A person on a team (the partner's or the customer's).
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Member {
         pub contact_preference: ::std::option::Option<ContactPreference>,
         ///Email address.
         pub email: ::std::option::Option<::std::string::String>,
+        ///Whether the email address was validated (values are not published).
+        pub email_validation_status: ::std::option::Option<::std::string::String>,
         ///First name.
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Last name.
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Phone number.
         pub phone_number: ::std::option::Option<::std::string::String>,
+        ///Whether the phone number was validated (values are not published).
+        pub phone_validation_status: ::std::option::Option<::std::string::String>,
         ///Job title.
         pub title: ::std::option::Option<::std::string::String>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
+    ///The customer's postal address, in a referral to create.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct NewAddress {
+        ///First line.
+        #[serde(
+            rename = "addressLine1",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub address_line1: ::std::option::Option<::std::string::String>,
+        ///Second line.
+        #[serde(
+            rename = "addressLine2",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub address_line2: ::std::option::Option<::std::string::String>,
+        ///City.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<CountryCode>,
+        ///Postal code.
+        #[serde(
+            rename = "postalCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub postal_code: ::std::option::Option<::std::string::String>,
+        ///Region.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub region: ::std::option::Option<::std::string::String>,
+        ///State or province.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///The customer of a referral to create.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct NewCustomerProfile {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<NewAddress>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ids: ::std::option::Option<CustomerIds>,
+        ///The customer's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The customer's size, e.g. `1to50employees`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub size: ::std::option::Option<::std::string::String>,
+        ///The customer's contacts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub team: ::std::option::Option<::std::vec::Vec<Member>>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    /**A referral to create: what a partner may say of it. The service sets the rest (the
+`readOnly` fields of `Referral`) and ignores them if sent. A referral starts `New`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct NewReferral {
+        ///The marketing campaign the referral came from.
+        #[serde(
+            rename = "campaignId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub campaign_id: ::std::option::Option<::std::string::String>,
+        pub consent: Consent,
+        #[serde(rename = "customerProfile")]
+        pub customer_profile: NewCustomerProfile,
+        pub details: NewReferralDetails,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub direction: ::std::option::Option<crate::ReferralDirection>,
+        ///The partner's own id for this referral (e.g. in their CRM).
+        #[serde(
+            rename = "externalReferenceId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub external_reference_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "inviteContext",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub invite_context: ::std::option::Option<InviteContext>,
+        ///The referral's display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub qualification: ::std::option::Option<crate::ReferralQualification>,
+        ///The program the referral belongs to.
+        #[serde(
+            rename = "referralProgram",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub referral_program: ::std::option::Option<::std::string::String>,
+        ///Sales stage, e.g. `Qualify`.
+        #[serde(
+            rename = "salesStage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sales_stage: ::std::option::Option<::std::string::String>,
+        ///A referral is created `New`; it moves on with an update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<NewReferralStatus>,
+        ///The substatus it starts in (`Pending` if not given).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub substatus: ::std::option::Option<NewReferralSubstatus>,
+        ///Free-form tags.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Where the referral is targeted.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub target: ::std::option::Option<::std::vec::Vec<Target>>,
+        ///The partner-side team working on the referral.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub team: ::std::option::Option<::std::vec::Vec<Member>>,
+        #[serde(rename = "type")]
+        pub type_: crate::ReferralType,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///What the deal of a referral to create is about.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct NewReferralDetails {
+        ///The expected closing date.
+        #[serde(
+            rename = "closingDateTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub closing_date_time: ::std::option::Option<crate::Timestamp>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<CurrencyCode>,
+        ///What the customer asked for.
+        #[serde(
+            rename = "customerAction",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub customer_action: ::std::option::Option<::std::string::String>,
+        ///Whether the customer asked to be contacted.
+        #[serde(
+            rename = "customerRequestedContact",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub customer_requested_contact: ::std::option::Option<bool>,
+        #[serde(
+            rename = "dealValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub deal_value: ::std::option::Option<crate::Amount>,
+        ///Free-form notes.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub notes: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub requirements: ::std::option::Option<Requirements>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///A referral is created `New`; it moves on with an update.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum NewReferralStatus {
+        New,
+    }
+
+    impl ::std::fmt::Display for NewReferralStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::New => f.write_str("New"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for NewReferralStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "New" => Ok(Self::New),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for NewReferralStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for NewReferralStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    ///The substatus it starts in (`Pending` if not given).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum NewReferralSubstatus {
+        Pending,
+        Received,
+    }
+
+    impl ::std::fmt::Display for NewReferralSubstatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("Pending"),
+                Self::Received => f.write_str("Received"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for NewReferralSubstatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Pending" => Ok(Self::Pending),
+                "Received" => Ok(Self::Received),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for NewReferralSubstatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for NewReferralSubstatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    ///An OData `$filter` expression (not empty).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ODataFilter(::std::string::String);
+    impl ::std::ops::Deref for ODataFilter {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ODataFilter> for ::std::string::String {
+        fn from(value: ODataFilter) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ODataFilter {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ODataFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ODataFilter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ODataFilter {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///An OData `$orderby` list (not empty).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ODataOrderBy(::std::string::String);
+    impl ::std::ops::Deref for ODataOrderBy {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ODataOrderBy> for ::std::string::String {
+        fn from(value: ODataOrderBy) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ODataOrderBy {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ODataOrderBy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ODataOrderBy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ODataOrderBy {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///An OData `$select` list of field names (not empty).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ODataSelect(::std::string::String);
+    impl ::std::ops::Deref for ODataSelect {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ODataSelect> for ::std::string::String {
+        fn from(value: ODataSelect) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ODataSelect {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ODataSelect {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ODataSelect {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ODataSelect {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///The wider Partner Center API's error body.
     #[derive(Clone, Debug, PartialEq)]
     pub struct PartnerCenterError {
-        ///The error code (a number or a string).
-        pub code: ::serde_json::Value,
+        pub code: PartnerCenterErrorCode,
         ///Details, when any.
         pub data: ::std::option::Option<::serde_json::Value>,
         ///Human-readable text.
@@ -331,19 +1143,46 @@ answer HTML, which no schema describes.)
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///One JSON Patch operation.
+    ///The wider Partner Center API's error code, a number (e.g. `2001`) or a string.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum PartnerCenterErrorCode {
+        Integer(crate::Integer),
+        String(::std::string::String),
+    }
+
+    impl ::std::fmt::Display for PartnerCenterErrorCode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match self {
+                Self::Integer(x) => x.fmt(f),
+                Self::String(x) => x.fmt(f),
+            }
+        }
+    }
+
+    impl ::std::convert::From<crate::Integer> for PartnerCenterErrorCode {
+        fn from(value: crate::Integer) -> Self {
+            Self::Integer(value)
+        }
+    }
+
+    /**One JSON Patch operation. `replace` and `add`, the operations the service supports,
+carry a `value`.
+*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PatchOperation {
         pub op: crate::PatchOp,
-        ///A JSON Pointer into the referral, e.g. `/status` or `/details/dealValue`.
-        pub path: ::std::string::String,
-        ///The new value (any JSON).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub value: ::std::option::Option<::serde_json::Value>,
+        pub path: JsonPointer,
+        /**The new value: any JSON, `null` included (no `type`, so nothing is excluded);
+`null` clears the field.
+*/
+        pub value: ::serde_json::Value,
     }
 
-    /**A lead or co-sell opportunity. Every field is optional on read; `type`,
-`customerProfile`, `consent` and `details` are required on create.
+    /**A lead or co-sell opportunity, as the service sends it. No field is required: a listing
+with `$select` carries only the fields asked for. The fields the service sets are
+`readOnly`: it ignores them on create, and a patch cannot change them. A referral is
+created from a `NewReferral`.
 */
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Referral {
@@ -382,6 +1221,8 @@ answer HTML, which no schema describes.)
         pub is_spam: ::std::option::Option<bool>,
         ///The channel the referral was last modified through.
         pub last_modified_via: ::std::option::Option<::std::string::String>,
+        ///The id of the last automated run (e.g. a CRM sync) that changed the referral.
+        pub last_run_id: ::std::option::Option<::std::string::String>,
         pub links: ::std::option::Option<ReferralLinks>,
         ///The partner's MPN (Partner One) id.
         pub mpn_id: ::std::option::Option<::std::string::String>,
@@ -437,10 +1278,72 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ///Whether the customer asked to be contacted.
         pub customer_requested_contact: ::std::option::Option<bool>,
         pub deal_value: ::std::option::Option<crate::Amount>,
+        ///The incentive level of the deal (values are not published).
+        pub incentive_level: ::std::option::Option<::std::string::String>,
         ///Free-form notes.
         pub notes: ::std::option::Option<::std::string::String>,
         pub requirements: ::std::option::Option<Requirements>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///A referral's id (GUID-like, but kept as an opaque string).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ReferralId(::std::string::String);
+    impl ::std::ops::Deref for ReferralId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<ReferralId> for ::std::string::String {
+        fn from(value: ReferralId) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for ReferralId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for ReferralId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for ReferralId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for ReferralId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
 
     ///Links to related resources; follow them as given.
@@ -458,7 +1361,10 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         pub odata_context: ::std::option::Option<::std::string::String>,
         ///How many referrals match in all (when `$count=true` was asked).
         pub odata_count: ::std::option::Option<crate::Integer>,
-        ///The next page; absent on the last. Follow it as given.
+        /**The next page; absent on the last. Follow it as given. The service writes an
+absolute link; a client resolves a relative one against the URL of the page that
+carried it (RFC 3986).
+*/
         pub odata_next_link: ::std::option::Option<::std::string::String>,
         ///The referrals of this page.
         pub value: ::std::vec::Vec<Referral>,
@@ -474,7 +1380,7 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ///When the deal was registered.
         pub registration_date_time: ::std::option::Option<crate::Timestamp>,
         ///The registered solutions.
-        pub solution_details: ::std::option::Option<::std::vec::Vec<FreeFormObject>>,
+        pub solution_details: ::std::option::Option<::std::vec::Vec<SolutionDetail>>,
         ///The registration's status.
         pub status: ::std::option::Option<::std::string::String>,
         pub status_history: ::std::option::Option<StatusHistory>,
@@ -511,25 +1417,71 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///What went wrong. Match on `code`, never on `message`.
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct ServiceError {
-        /**Machine-readable code: `accessDenied`, `generalException`, `invalidRequest`,
-`itemNotFound`, `preconditionFailed`, `resourceModified`, `serviceNotAvailable`,
-`unauthenticated`, or one added later.
-*/
-        pub code: ::std::string::String,
-        pub inner_error: ::std::option::Option<::std::boxed::Box<ServiceError>>,
-        ///Human-readable text; it may change at any time.
-        pub message: ::std::option::Option<::std::string::String>,
-        ///The part of the request the error is about.
-        pub target: ::std::option::Option<::std::string::String>,
-        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    ///The continuation of a listing, as the service wrote it in `@odata.nextLink`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SkipToken(::std::string::String);
+    impl ::std::ops::Deref for SkipToken {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<SkipToken> for ::std::string::String {
+        fn from(value: SkipToken) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for SkipToken {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for SkipToken {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for SkipToken {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SkipToken {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
 
     ///A partner solution offered for the referral.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Solution {
+        ///When the solution's part of the deal is expected to close.
+        pub closing_date_time: ::std::option::Option<crate::Timestamp>,
         ///ISO 4217 currency code of `price`.
         pub currency: ::std::option::Option<::std::string::String>,
         ///The solution's id, e.g. `SOL-Microsoft365`.
@@ -544,6 +1496,26 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ///The kind of solution.
         pub solution_type: ::std::option::Option<::std::string::String>,
         pub type_: ::std::option::Option<crate::SolutionType>,
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+
+    ///A solution registered for IP co-sell.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct SolutionDetail {
+        ///ISO 4217 currency code of `value`.
+        pub currency: ::std::option::Option<::std::string::String>,
+        ///The solution's id.
+        pub id: ::std::option::Option<::std::string::String>,
+        ///Whether the solution runs on Azure.
+        pub is_deployed_on_azure: ::std::option::Option<bool>,
+        pub marketplace_transaction_details: ::std::option::Option<
+            MarketplaceTransactionDetails,
+        >,
+        ///The solution's name.
+        pub name: ::std::option::Option<::std::string::String>,
+        pub pricing_model: ::std::option::Option<crate::PricingModel>,
+        pub primary_deployment_on: ::std::option::Option<crate::PrimaryDeploymentOn>,
+        pub value: ::std::option::Option<crate::Amount>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -621,67 +1593,17 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
     pub struct TrackingInfo {
         ///The opportunity's id in Microsoft's MSX.
         pub microsoft_msx_id: ::std::option::Option<::std::string::String>,
+        ///The lead's id in Microsoft's US federal systems.
+        pub microsoft_us_fed_lead_id: ::std::option::Option<::std::string::String>,
+        ///The opportunity's id in Microsoft's US federal systems.
+        pub microsoft_us_fed_opportunity_id: ::std::option::Option<
+            ::std::string::String,
+        >,
+        ///The deal's id in the Partner Sales Connect system it was migrated from.
+        pub migrated_psc_deal_id: ::std::option::Option<::std::string::String>,
+        ///The partner's deal id in Partner Sales Connect, before the migration.
+        pub migrated_psc_partner_deal_id: ::std::option::Option<::std::string::String>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-
-    ///`UpdateReferralId`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct UpdateReferralId(::std::string::String);
-    impl ::std::ops::Deref for UpdateReferralId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-
-    impl ::std::convert::From<UpdateReferralId> for ::std::string::String {
-        fn from(value: UpdateReferralId) -> Self {
-            value.0
-        }
-    }
-
-    impl ::std::str::FromStr for UpdateReferralId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-
-    impl ::std::convert::TryFrom<&str> for UpdateReferralId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-
-    impl ::std::convert::TryFrom<::std::string::String> for UpdateReferralId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-
-    impl<'de> ::serde::Deserialize<'de> for UpdateReferralId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
     }
 
     /// Error types.
@@ -722,7 +1644,7 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
 
     crate::lenient::lenient_object!(
         AdditionalRequirements { opt attributes : ::std::vec::Vec < Attribute > =
-        "attributes" }
+        "attributes", opt iot : IotRequirements = "iot" }
     );
     crate::lenient::lenient_object!(
         Address { opt address_line1 : ::std::string::String = "addressLine1", opt
@@ -732,8 +1654,8 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ::std::string::String = "region", opt state : ::std::string::String = "state" }
     );
     crate::lenient::lenient_object!(
-        Attribute { opt id : ::std::string::String = "id", opt type_ :
-        ::std::string::String = "type" }
+        Attribute { opt id : crate ::CustomerMarketplaceIntent = "id", opt type_ : crate
+        ::AttributeType = "type" }
     );
     crate::lenient::lenient_object!(
         Consent { opt consent_to_contact : bool = "consentToContact", opt
@@ -758,14 +1680,24 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ::ProfileType = "profileType" }
     );
     crate::lenient::lenient_object!(
-        CustomerProfile { opt address : Address = "address", opt ids : ::std::vec::Vec <
-        CustomerId > = "ids", opt is_matching_complete : bool = "isMatchingComplete", opt
-        name : ::std::string::String = "name", opt size : ::std::string::String = "size",
-        opt team : ::std::vec::Vec < Member > = "team" }
+        CustomerIdsByType { opt duns : ::std::string::String = "Duns", opt external :
+        ::std::string::String = "External" }
     );
     crate::lenient::lenient_object!(
-        ErrorResponse { req error : ServiceError = "error" }
+        CustomerProfile { opt address : Address = "address", opt id :
+        ::std::string::String = "id", opt ids : CustomerIds = "ids", opt
+        is_matching_complete : bool = "isMatchingComplete", opt name :
+        ::std::string::String = "name", opt size : ::std::string::String = "size", opt
+        team : ::std::vec::Vec < Member > = "team" }
     );
+    crate::lenient::lenient_object!(
+        ErrorDetail { req code : ::std::string::String = "code", opt inner_error :
+        ::std::boxed::Box < ErrorDetail > = "innerError", opt message :
+        ::std::string::String = "message", opt target : ::std::string::String = "target"
+        }
+
+    );
+    crate::lenient::lenient_object!(ErrorResponse { req error : ErrorDetail = "error" });
     crate::lenient::lenient_object!(
         InviteContext { opt assistance_request_code : crate ::AssistanceRequestCode =
         "assistanceRequestCode", opt invited_by : InvitedBy = "invitedBy", opt
@@ -777,18 +1709,32 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         organization_name : ::std::string::String = "organizationName" }
     );
     crate::lenient::lenient_object!(
+        IotRequirements { opt attach_services : bool = "attachServices", opt
+        azure_certified_device : bool = "azureCertifiedDevice", opt
+        customer_license_agreement_number : ::std::string::String =
+        "customerLicenseAgreementNumber", opt device_category : ::std::string::String =
+        "deviceCategory", opt silicon_type : ::std::string::String = "siliconType" }
+    );
+    crate::lenient::lenient_object!(
         Link { opt method : ::std::string::String = "method", opt uri :
         ::std::string::String = "uri" }
     );
     crate::lenient::lenient_object!(
-        Member { opt contact_preference : ContactPreference = "contactPreference", opt
-        email : ::std::string::String = "email", opt first_name : ::std::string::String =
-        "firstName", opt last_name : ::std::string::String = "lastName", opt phone_number
-        : ::std::string::String = "phoneNumber", opt title : ::std::string::String =
-        "title" }
+        MarketplaceTransactionDetails { opt is_marketplace_transacted : bool =
+        "isMarketplaceTransacted", opt marketplace_transaction_date_time : crate
+        ::Timestamp = "marketplaceTransactionDateTime" }
     );
     crate::lenient::lenient_object!(
-        PartnerCenterError { req code : ::serde_json::Value = "code", opt data :
+        Member { opt contact_preference : ContactPreference = "contactPreference", opt
+        email : ::std::string::String = "email", opt email_validation_status :
+        ::std::string::String = "emailValidationStatus", opt first_name :
+        ::std::string::String = "firstName", opt last_name : ::std::string::String =
+        "lastName", opt phone_number : ::std::string::String = "phoneNumber", opt
+        phone_validation_status : ::std::string::String = "phoneValidationStatus", opt
+        title : ::std::string::String = "title" }
+    );
+    crate::lenient::lenient_object!(
+        PartnerCenterError { req code : PartnerCenterErrorCode = "code", opt data :
         ::serde_json::Value = "data", opt description : ::std::string::String =
         "description", opt source : ::std::string::String = "source" }
     );
@@ -807,8 +1753,9 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ::std::string::String = "externalReferenceId", opt favorite : bool = "favorite",
         opt id : ::std::string::String = "id", opt invite_context : InviteContext =
         "inviteContext", opt is_spam : bool = "isSpam", opt last_modified_via :
-        ::std::string::String = "lastModifiedVia", opt links : ReferralLinks = "links",
-        opt mpn_id : ::std::string::String = "mpnId", opt name : ::std::string::String =
+        ::std::string::String = "lastModifiedVia", opt last_run_id :
+        ::std::string::String = "lastRunId", opt links : ReferralLinks = "links", opt
+        mpn_id : ::std::string::String = "mpnId", opt name : ::std::string::String =
         "name", opt odata_context : ::std::string::String = "@odata.context", opt
         organization_id : ::std::string::String = "organizationId", opt organization_name
         : ::std::string::String = "organizationName", opt qualification : crate
@@ -831,8 +1778,10 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         opt currency : ::std::string::String = "currency", opt customer_action :
         ::std::string::String = "customerAction", opt customer_requested_contact : bool =
         "customerRequestedContact", opt deal_value : crate ::Amount = "dealValue", opt
-        notes : ::std::string::String = "notes", opt requirements : Requirements =
-        "requirements" }
+        incentive_level : ::std::string::String = "incentiveLevel", opt notes :
+        ::std::string::String = "notes", opt requirements : Requirements = "requirements"
+        }
+
     );
     crate::lenient::lenient_object!(
         ReferralLinks { opt related_referrals : Link = "relatedReferrals", opt self_ :
@@ -847,7 +1796,7 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
     crate::lenient::lenient_object!(
         Registration { opt contract : Contract = "contract", opt id :
         ::std::string::String = "id", opt registration_date_time : crate ::Timestamp =
-        "registrationDateTime", opt solution_details : ::std::vec::Vec < FreeFormObject >
+        "registrationDateTime", opt solution_details : ::std::vec::Vec < SolutionDetail >
         = "solutionDetails", opt status : ::std::string::String = "status", opt
         status_history : StatusHistory = "statusHistory", opt status_reason :
         ::std::string::String = "statusReason", opt type_ : crate ::RegistrationType =
@@ -866,20 +1815,23 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         "solutions" }
     );
     crate::lenient::lenient_object!(
-        ServiceError { req code : ::std::string::String = "code", opt inner_error :
-        ::std::boxed::Box < ServiceError > = "innerError", opt message :
-        ::std::string::String = "message", opt target : ::std::string::String = "target"
+        Solution { opt closing_date_time : crate ::Timestamp = "closingDateTime", opt
+        currency : ::std::string::String = "currency", opt id : ::std::string::String =
+        "id", opt name : ::std::string::String = "name", opt price : crate ::Amount =
+        "price", opt publisher_name : ::std::string::String = "publisherName", opt
+        quantity : crate ::Integer = "quantity", opt solution_type :
+        ::std::string::String = "solutionType", opt type_ : crate ::SolutionType = "type"
         }
 
     );
     crate::lenient::lenient_object!(
-        Solution { opt currency : ::std::string::String = "currency", opt id :
-        ::std::string::String = "id", opt name : ::std::string::String = "name", opt
-        price : crate ::Amount = "price", opt publisher_name : ::std::string::String =
-        "publisherName", opt quantity : crate ::Integer = "quantity", opt solution_type :
-        ::std::string::String = "solutionType", opt type_ : crate ::SolutionType = "type"
-        }
-
+        SolutionDetail { opt currency : ::std::string::String = "currency", opt id :
+        ::std::string::String = "id", opt is_deployed_on_azure : bool =
+        "isDeployedOnAzure", opt marketplace_transaction_details :
+        MarketplaceTransactionDetails = "marketplaceTransactionDetails", opt name :
+        ::std::string::String = "name", opt pricing_model : crate ::PricingModel =
+        "pricingModel", opt primary_deployment_on : crate ::PrimaryDeploymentOn =
+        "primaryDeploymentOn", opt value : crate ::Amount = "value" }
     );
     crate::lenient::lenient_object!(
         Target { opt id : ::std::string::String = "id", opt type_ : crate ::TargetType =
@@ -890,11 +1842,19 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         status_code : crate ::Integer = "statusCode" }
     );
     crate::lenient::lenient_object!(
-        TrackingInfo { opt microsoft_msx_id : ::std::string::String = "microsoftMsxId" }
+        TrackingInfo { opt microsoft_msx_id : ::std::string::String = "microsoftMsxId",
+        opt microsoft_us_fed_lead_id : ::std::string::String = "microsoftUSFedLeadId",
+        opt microsoft_us_fed_opportunity_id : ::std::string::String =
+        "microsoftUSFedOpportunityId", opt migrated_psc_deal_id : ::std::string::String =
+        "migratedPSCDealId", opt migrated_psc_partner_deal_id : ::std::string::String =
+        "migratedPSCPartnerDealId" }
     );
     crate::lenient::lenient_via_value!(
-        ErrorBody, FreeFormObject, GetReferralId, JsonPatch, PatchOperation,
-        StatusHistory, UpdateReferralId
+        ApplicationName, CountryCode, CurrencyCode, CustomerIdList, CustomerIds,
+        ErrorBody, FreeFormObject, JsonPatch, JsonPointer, Locale, NewAddress,
+        NewCustomerProfile, NewReferral, NewReferralDetails, NewReferralStatus,
+        NewReferralSubstatus, ODataFilter, ODataOrderBy, ODataSelect,
+        PartnerCenterErrorCode, PatchOperation, ReferralId, SkipToken, StatusHistory
     );
 }
 
@@ -1007,24 +1967,55 @@ String literals are single-quoted; a quote inside is doubled.
 - `skip`: Skip this many matching referrals.
 - `skiptoken`: The continuation the service puts in `@odata.nextLink`.
 - `top`: At most this many referrals in the page.
+- `ms_correlation_id`: Ties the calls of one workflow together in the service's logs.
+- `ms_partner_center_application`: The calling application's name.
+- `ms_request_id`: The call's id, kept the same when a call that timed out is retried.
+- `x_locale`: The locale of the answer's text, e.g. `en-US` (the default).
+- `client_request_id`: The caller's id for this call, new for every call; the answer echoes it.
 */
     pub async fn list_referrals<'a>(
         &'a self,
         count: Option<bool>,
-        filter: Option<&'a str>,
-        orderby: Option<&'a str>,
-        select: Option<&'a str>,
+        filter: Option<&'a types::ODataFilter>,
+        orderby: Option<&'a types::ODataOrderBy>,
+        select: Option<&'a types::ODataSelect>,
         skip: Option<i32>,
-        skiptoken: Option<&'a str>,
+        skiptoken: Option<&'a types::SkipToken>,
         top: Option<::std::num::NonZeroU32>,
+        ms_correlation_id: Option<&'a ::uuid::Uuid>,
+        ms_partner_center_application: Option<&'a types::ApplicationName>,
+        ms_request_id: Option<&'a ::uuid::Uuid>,
+        x_locale: Option<&'a types::Locale>,
+        client_request_id: Option<&'a ::uuid::Uuid>,
     ) -> Result<ResponseValue<types::ReferralPage>, Error<types::ErrorBody>> {
         let url = format!("{}/v1.0/engagements/referrals", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(6usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
+        if let Some(value) = ms_correlation_id {
+            header_map.append("MS-CorrelationId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_partner_center_application {
+            header_map
+                .append("MS-PartnerCenter-Application", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_request_id {
+            header_map.append("MS-RequestId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = x_locale {
+            header_map.append("X-Locale", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = client_request_id {
+            header_map.append("client-request-id", value.to_string().try_into()?);
+        }
+
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -1060,13 +2051,22 @@ String literals are single-quoted; a quote inside is doubled.
             403u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             429u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             500u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            501u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            504u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             _ => Err(Error::UnexpectedResponse(response)),
@@ -1075,25 +2075,58 @@ String literals are single-quoted; a quote inside is doubled.
 
     /**Create a referral
 
-Creates a referral; `type`, `customerProfile`, `consent` and `details` are required.
-The service sets `id`, `engagementId`, the dates and the `eTag`. It answers 201, or 200
-in some deployments: both carry the created referral.
+Creates a referral from a `NewReferral`: `type`, `customerProfile`, `consent` and
+`details` are required. The service sets `id`, `engagementId`, the dates and the
+`eTag`. It answers 201, or 200 in some deployments: both carry the created referral.
 
 
 Sends a `POST` request to `/v1.0/engagements/referrals`
 
+Arguments:
+- `ms_correlation_id`: Ties the calls of one workflow together in the service's logs.
+- `ms_partner_center_application`: The calling application's name.
+- `ms_request_id`: The call's id, kept the same when a call that timed out is retried.
+- `x_locale`: The locale of the answer's text, e.g. `en-US` (the default).
+- `client_request_id`: The caller's id for this call, new for every call; the answer echoes it.
+- `body`
 */
     pub async fn create_referral<'a>(
         &'a self,
-        body: &'a types::Referral,
+        ms_correlation_id: Option<&'a ::uuid::Uuid>,
+        ms_partner_center_application: Option<&'a types::ApplicationName>,
+        ms_request_id: Option<&'a ::uuid::Uuid>,
+        x_locale: Option<&'a types::Locale>,
+        client_request_id: Option<&'a ::uuid::Uuid>,
+        body: &'a types::NewReferral,
     ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
         let url = format!("{}/v1.0/engagements/referrals", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(6usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
+        if let Some(value) = ms_correlation_id {
+            header_map.append("MS-CorrelationId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_partner_center_application {
+            header_map
+                .append("MS-PartnerCenter-Application", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_request_id {
+            header_map.append("MS-RequestId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = x_locale {
+            header_map.append("X-Locale", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = client_request_id {
+            header_map.append("client-request-id", value.to_string().try_into()?);
+        }
+
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -1124,13 +2157,40 @@ Sends a `POST` request to `/v1.0/engagements/referrals`
             403u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            409u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            411u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            422u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            423u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             429u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             500u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            501u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            504u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             _ => Err(Error::UnexpectedResponse(response)),
@@ -1145,21 +2205,52 @@ Sends a `GET` request to `/v1.0/engagements/referrals/{id}`
 
 Arguments:
 - `id`: The referral's id (GUID-like, but kept as an opaque string).
+- `ms_correlation_id`: Ties the calls of one workflow together in the service's logs.
+- `ms_partner_center_application`: The calling application's name.
+- `ms_request_id`: The call's id, kept the same when a call that timed out is retried.
+- `x_locale`: The locale of the answer's text, e.g. `en-US` (the default).
+- `client_request_id`: The caller's id for this call, new for every call; the answer echoes it.
 */
     pub async fn get_referral<'a>(
         &'a self,
-        id: &'a types::GetReferralId,
+        id: &'a types::ReferralId,
+        ms_correlation_id: Option<&'a ::uuid::Uuid>,
+        ms_partner_center_application: Option<&'a types::ApplicationName>,
+        ms_request_id: Option<&'a ::uuid::Uuid>,
+        x_locale: Option<&'a types::Locale>,
+        client_request_id: Option<&'a ::uuid::Uuid>,
     ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
         let url = format!(
             "{}/v1.0/engagements/referrals/{}", self.baseurl, encode_path(& id
             .to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(6usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
+        if let Some(value) = ms_correlation_id {
+            header_map.append("MS-CorrelationId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_partner_center_application {
+            header_map
+                .append("MS-PartnerCenter-Application", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_request_id {
+            header_map.append("MS-RequestId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = x_locale {
+            header_map.append("X-Locale", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = client_request_id {
+            header_map.append("client-request-id", value.to_string().try_into()?);
+        }
+
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -1191,6 +2282,12 @@ Arguments:
             404u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            410u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             412u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
@@ -1200,7 +2297,13 @@ Arguments:
             500u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            501u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            504u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             _ => Err(Error::UnexpectedResponse(response)),
@@ -1226,21 +2329,31 @@ Sends a `PATCH` request to `/v1.0/engagements/referrals/{id}`
 Arguments:
 - `id`: The referral's id (GUID-like, but kept as an opaque string).
 - `if_match`: The `eTag` of the referral as it was read, quotes included; the update fails with 412 if it changed since.
+- `ms_correlation_id`: Ties the calls of one workflow together in the service's logs.
+- `ms_partner_center_application`: The calling application's name.
+- `ms_request_id`: The call's id, kept the same when a call that timed out is retried.
 - `prefer`: `return=representation` to get the updated referral back (200) instead of 204.
+- `x_locale`: The locale of the answer's text, e.g. `en-US` (the default).
+- `client_request_id`: The caller's id for this call, new for every call; the answer echoes it.
 - `body`
 */
     pub async fn update_referral<'a>(
         &'a self,
-        id: &'a types::UpdateReferralId,
+        id: &'a types::ReferralId,
         if_match: Option<&'a str>,
-        prefer: Option<&'a str>,
+        ms_correlation_id: Option<&'a ::uuid::Uuid>,
+        ms_partner_center_application: Option<&'a types::ApplicationName>,
+        ms_request_id: Option<&'a ::uuid::Uuid>,
+        prefer: Option<&'a crate::Prefer>,
+        x_locale: Option<&'a types::Locale>,
+        client_request_id: Option<&'a ::uuid::Uuid>,
         body: &'a types::JsonPatch,
     ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
         let url = format!(
             "{}/v1.0/engagements/referrals/{}", self.baseurl, encode_path(& id
             .to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(8usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
@@ -1250,8 +2363,29 @@ Arguments:
             header_map.append("If-Match", value.to_string().try_into()?);
         }
 
+        if let Some(value) = ms_correlation_id {
+            header_map.append("MS-CorrelationId", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_partner_center_application {
+            header_map
+                .append("MS-PartnerCenter-Application", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = ms_request_id {
+            header_map.append("MS-RequestId", value.to_string().try_into()?);
+        }
+
         if let Some(value) = prefer {
             header_map.append("Prefer", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = x_locale {
+            header_map.append("X-Locale", value.to_string().try_into()?);
+        }
+
+        if let Some(value) = client_request_id {
+            header_map.append("client-request-id", value.to_string().try_into()?);
         }
 
         #[allow(unused_mut)]
@@ -1286,7 +2420,31 @@ Arguments:
             404u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            406u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            409u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            410u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            411u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             412u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            415u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            422u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            423u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             429u16 => {
@@ -1295,7 +2453,13 @@ Arguments:
             500u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
+            501u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             503u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            504u16 => {
                 Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
             }
             _ => Err(Error::UnexpectedResponse(response)),
@@ -1307,6 +2471,17 @@ Arguments:
 pub mod prelude {
     #[allow(unused_imports)]
     pub use super::Client;
+}
+
+crate::open_enum! {
+    /// A preference (RFC 7240) an update may ask for: `return=representation`, the updated
+    /// referral back (200), or `return=minimal`, no body (204, as without `Prefer`).
+    Prefer {
+        /// `return=representation`
+        ReturnRepresentation = "return=representation",
+        /// `return=minimal`
+        ReturnMinimal = "return=minimal",
+    }
 }
 
 crate::open_enum! {
@@ -1414,6 +2589,28 @@ crate::open_enum! {
 }
 
 crate::open_enum! {
+    /// The kind of a requirement attribute.
+    AttributeType {
+        /// `CustomerMarketplaceIntent`
+        CustomerMarketplaceIntent = "CustomerMarketplaceIntent",
+    }
+}
+
+crate::open_enum! {
+    /// The value of a `CustomerMarketplaceIntent` attribute: whether the customer means to buy
+    /// through the commercial marketplace. (An attribute of another type has other values,
+    /// which an open enum keeps as they are.)
+    CustomerMarketplaceIntent {
+        /// `HaveNotDecided`
+        HaveNotDecided = "HaveNotDecided",
+        /// `Yes`
+        Yes = "Yes",
+        /// `No`
+        No = "No",
+    }
+}
+
+crate::open_enum! {
     /// The kind of help asked for.
     AssistanceRequestCode {
         /// `Unknown`
@@ -1442,6 +2639,26 @@ crate::open_enum! {
         BusinessProfileLocation = "BusinessProfileLocation",
         /// `SolutionProfile`
         SolutionProfile = "SolutionProfile",
+    }
+}
+
+crate::open_enum! {
+    /// Whose tenant the solution is mainly deployed on.
+    PrimaryDeploymentOn {
+        /// `Customer`
+        Customer = "Customer",
+        /// `Partner`
+        Partner = "Partner",
+    }
+}
+
+crate::open_enum! {
+    /// How the solution is priced.
+    PricingModel {
+        /// `PayAsYouGo`
+        PayAsYouGo = "PayAsYouGo",
+        /// `Other`
+        OtherPricingModel = "Other",
     }
 }
 

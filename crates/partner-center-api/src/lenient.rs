@@ -534,15 +534,15 @@ pub trait Drifted {
 /// use partner_center_api::types::Referral;
 ///
 /// let referral: Referral = serde_json::from_str(
-///     r#"{"id": "r1", "customerProfile": {"name": "Fabrikam", "ids": {}}, "status": 3}"#,
+///     r#"{"id": "r1", "customerProfile": {"name": "Fabrikam", "team": {}}, "status": 3}"#,
 /// ).unwrap();
 /// assert_eq!(referral.id.as_deref(), Some("r1"));
 /// let found: Vec<String> = drift(&referral).iter().map(ToString::to_string).collect();
-/// assert_eq!(found, ["/customerProfile/ids: expected an array, found an object", "/status: expected a string, found a number"]);
+/// assert_eq!(found, ["/customerProfile/team: expected an array, found an object", "/status: expected a string, found a number"]);
 /// // Nothing is lost: the drifted values are written back as they came.
 /// assert_eq!(
 ///     serde_json::to_value(&referral).unwrap(),
-///     serde_json::json!({"id": "r1", "customerProfile": {"name": "Fabrikam", "ids": {}}, "status": 3}),
+///     serde_json::json!({"id": "r1", "customerProfile": {"name": "Fabrikam", "team": {}}, "status": 3}),
 /// );
 /// ```
 pub fn drift<T: Drifted>(value: &T) -> Vec<Drift> {

@@ -11,7 +11,8 @@
 //! - [`Timestamp`], [`Amount`] and [`Integer`]: a date-time, a decimal and a whole number that
 //!   keep the service's exact text, so a decoded referral re-serializes to the JSON the service
 //!   sent;
-//! - [`lifecycle`]: the status transitions the service allows, shared by the SDK and the sandbox.
+//! - [`lifecycle`]: the status transitions the service allows, shared by the SDK and the sandbox;
+//! - [`types::NewReferral::new`]: a referral to create from the fields the spec requires.
 //!
 //! Every object type keeps the fields the spec does not know in its `extra` map.
 //!
@@ -42,6 +43,7 @@ mod amount;
 mod integer;
 pub mod lenient;
 pub mod lifecycle;
+mod new_referral;
 mod open_enum;
 mod timestamp;
 mod transport;

@@ -5,6 +5,8 @@ use std::path::Path;
 use futures_util::TryStreamExt;
 use partner_center::models::Referral;
 use partner_center::{Filter, ListReferrals, NewReferral, PartnerCenter};
+use partner_center_sandbox::spec::{Schema, UnknownFields};
+use serde_json::Value;
 
 use crate::args::{ListArgs, Output, ReferralsCommand};
 use crate::output::{self, PagePrinter, Progress, Stopped};
@@ -181,7 +183,9 @@ fn finished(outcome: Result<(), Stopped>) -> Result<(), String> {
     }
 }
 
-/// The referral to create, from a file (or stdin for `-`) holding a referral's JSON.
+/// The referral to create, from a file (or stdin for `-`) holding a new referral's JSON. It is
+/// held to the spec's `NewReferral` schema (the sandbox's check of a create) before anything is
+/// sent, so that what is wrong is said with where it is.
 fn new_referral(file: &Path) -> Result<NewReferral, String> {
     let name = file.display();
     let text = if file == Path::new("-") {
@@ -190,25 +194,13 @@ fn new_referral(file: &Path) -> Result<NewReferral, String> {
         std::fs::read_to_string(file)
     }
     .map_err(|e| format!("cannot read {name}: {e}"))?;
-    let referral: Referral =
-        serde_json::from_str(&text).map_err(|e| format!("{name} is not a referral's JSON: {e}"))?;
-    let missing = |field: &str| format!("{name} has no {field}, which a new referral needs");
-    let mut new = NewReferral::new(
-        referral.type_.ok_or_else(|| missing("type"))?,
-        referral
-            .customer_profile
-            .ok_or_else(|| missing("customerProfile"))?,
-        referral.consent.ok_or_else(|| missing("consent"))?,
-        referral.details.ok_or_else(|| missing("details"))?,
-    );
-    if let Some(name) = referral.name {
-        new = new.name(name);
+    let json: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{name} is not JSON: {e}"))?;
+    let schema =
+        Schema::component("NewReferral", UnknownFields::Kept).map_err(|e| e.to_string())?;
+    if let Some(problem) = schema.problems(&json).into_iter().next() {
+        return Err(format!("{name} is not a new referral: {problem}"));
     }
-    if let Some(id) = referral.external_reference_id {
-        new = new.external_reference_id(id);
-    }
-    if let Some(team) = referral.team {
-        new = new.team(team);
-    }
-    Ok(new)
+    // From the text, not the `Value`: numbers keep their digits (see partner_center_api).
+    serde_json::from_str(&text).map_err(|e| format!("{name} is not a new referral: {e}"))
 }

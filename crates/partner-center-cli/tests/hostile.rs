@@ -379,7 +379,7 @@ async fn a_slow_answer_is_not_announced_off_a_terminal() {
 #[tokio::test]
 async fn drifted_json_is_printed_as_sent_and_warned_of_only_with_v() {
     let mut drifted = referral(OFFICIAL_ID);
-    drifted["customerProfile"]["ids"] = json!({});
+    drifted["customerProfile"]["ids"] = json!("D-U-N-S 123456789");
     drifted["status"] = json!(3);
     drifted["createdDateTime"] = json!(1606780800);
     let server = answering(ResponseTemplate::new(200).set_body_json(&drifted)).await;

@@ -301,12 +301,13 @@ fn create_reads_a_referral_file_and_prints_the_created_one() {
             "details": {"dealValue": 50000, "currency": "GBP"},
             "team": [{"email": "megan.bowen@contoso.example"}],
             "id": "ignored",
-            "status": "Closed"
+            "expirationDateTime": "1999-01-15T00:00:00Z"
         }"#,
     )
     .unwrap();
     let created = json(&["referrals", "create", "--file", file.to_str().unwrap()]);
     assert!(created["id"].is_string() && created["id"] != "ignored");
+    assert!(created["expirationDateTime"].as_str().unwrap() > "2020");
     assert!(created["eTag"].is_string() && created["engagementId"].is_string());
     assert_eq!(
         (&created["status"], &created["substatus"]),
@@ -317,15 +318,26 @@ fn create_reads_a_referral_file_and_prints_the_created_one() {
     assert_eq!(created["team"][0]["email"], "megan.bowen@contoso.example");
     assert_eq!(created["details"]["dealValue"], 50000);
 
-    std::fs::write(&file, r#"{"type": "Shared", "consent": {}, "details": {}}"#).unwrap();
-    let stderr = failure(&["referrals", "create", "--file", file.to_str().unwrap()]);
-    assert!(
-        stderr.contains("has no customerProfile, which a new referral needs"),
-        "{stderr}"
-    );
-    std::fs::write(&file, "{").unwrap();
-    let stderr = failure(&["referrals", "create", "--file", file.to_str().unwrap()]);
-    assert!(stderr.contains("is not a referral's JSON"), "{stderr}");
+    // The spec's NewReferral: what is wrong, and where.
+    for (json, expected) in [
+        (
+            r#"{"type": "Shared", "consent": {}, "details": {}}"#,
+            r#"is not a new referral: "customerProfile" is a required property at /customerProfile"#,
+        ),
+        (
+            r#"{"type": "Shared", "customerProfile": {}, "consent": {}, "details": {}, "status": "Closed"}"#,
+            r#"is not a new referral: "Closed" is not one of "New" at /status"#,
+        ),
+        (
+            r#"{"type": "Shared", "customerProfile": {}, "consent": {}, "details": {"currency": "pounds"}}"#,
+            r#"is not a new referral: "pounds" does not match "^[A-Z]{3}$" at /details/currency"#,
+        ),
+        ("{", "is not JSON"),
+    ] {
+        std::fs::write(&file, json).unwrap();
+        let stderr = failure(&["referrals", "create", "--file", file.to_str().unwrap()]);
+        assert!(stderr.contains(expected), "{json}: {stderr}");
+    }
     let stderr = failure(&[
         "referrals",
         "create",
@@ -337,7 +349,7 @@ fn create_reads_a_referral_file_and_prints_the_created_one() {
 }
 
 #[test]
-fn create_reads_standard_input_and_the_sdk_validates_first() {
+fn create_reads_standard_input_and_the_spec_is_checked_first() {
     let run = |input: &str| {
         Command::cargo_bin("partner-center")
             .unwrap()
@@ -364,7 +376,8 @@ fn create_reads_standard_input_and_the_sdk_validates_first() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr_of(&output).contains("ISO 3166"),
+        stderr_of(&output)
+            .contains(r#""USA" does not match "^[A-Z]{2}$" at /customerProfile/address/country"#),
         "{}",
         stderr_of(&output)
     );
@@ -395,6 +408,20 @@ fn update_sets_values_and_prints_the_referral_with_return() {
     let output = sandbox(&["referrals", "update", &id, "--set", "/details/notes=x"]);
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(output.stdout.is_empty() && output.stderr.is_empty());
+
+    // `null` clears a field (each run starts a fresh sandbox: the seeded notes are there).
+    let read = json(&["referrals", "get", &id]);
+    assert!(read["details"]["notes"].is_string());
+    let cleared = json(&[
+        "referrals",
+        "update",
+        &id,
+        "--set",
+        "/details/notes=null",
+        "--return",
+    ]);
+    assert!(cleared["details"]["notes"].is_null(), "{cleared}");
+    assert_eq!(cleared["details"]["currency"], read["details"]["currency"]);
 }
 
 #[test]
@@ -431,7 +458,8 @@ fn update_with_a_stale_etag_fails_with_412() {
     }
     let stderr = failure(&["referrals", "update", &id, "--set", "/status=Closed"]);
     assert!(
-        stderr.contains("400") && stderr.contains("does not go with status Closed"),
+        stderr.contains("422 Unprocessable Entity")
+            && stderr.contains("does not go with status Closed"),
         "{stderr}"
     );
 }

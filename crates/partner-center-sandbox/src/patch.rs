@@ -2,17 +2,8 @@
 //! (RFC 6901) into the referral.
 
 use partner_center_api::PatchOp;
-use partner_center_api::types::PatchOperation;
+use partner_center_api::types::{JsonPointer, PatchOperation};
 use serde_json::Value;
-
-/// Fields the service sets: a patch cannot change them.
-const SERVER_SET: [&str; 5] = [
-    "id",
-    "engagementId",
-    "eTag",
-    "createdDateTime",
-    "updatedDateTime",
-];
 
 /// A refused operation: why, and at which path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,14 +18,19 @@ pub(crate) struct Operation {
     adding: bool,
     /// The pointer as given, for messages.
     path: String,
-    /// Its reference tokens, unescaped; never empty.
-    tokens: Vec<String>,
+    /// Its reference tokens, unescaped: those of the parents, and the last one.
+    parents: Vec<String>,
+    last: String,
     value: Value,
 }
 
-/// Checks a JSON Patch as a request: `replace` and `add` only, each with a value, at a JSON
-/// Pointer below the root that does not name a field the service sets.
-pub(crate) fn parse(operations: Vec<PatchOperation>) -> Result<Vec<Operation>, PatchError> {
+/// Checks a JSON Patch as a request: `replace` and `add` only, at a JSON Pointer that does not
+/// name one of the `server_set` fields. (The spec's types see to the rest: each operation has a
+/// value, `null` included, and its path starts with `/`.)
+pub(crate) fn parse(
+    operations: Vec<PatchOperation>,
+    server_set: &[String],
+) -> Result<Vec<Operation>, PatchError> {
     if operations.is_empty() {
         return Err(PatchError {
             path: String::new(),
@@ -45,7 +41,7 @@ pub(crate) fn parse(operations: Vec<PatchOperation>) -> Result<Vec<Operation>, P
         .into_iter()
         .map(|operation| {
             let refuse = |message: String| PatchError {
-                path: operation.path.clone(),
+                path: operation.path.to_string(),
                 message,
             };
             let adding = match &operation.op {
@@ -58,22 +54,17 @@ pub(crate) fn parse(operations: Vec<PatchOperation>) -> Result<Vec<Operation>, P
                     )));
                 }
             };
-            let value = operation
-                .value
-                .clone()
-                .ok_or_else(|| refuse(format!("{} needs a value", operation.op)))?;
-            let tokens = pointer(&operation.path).map_err(refuse)?;
-            let Some(top) = tokens.first() else {
-                return Err(refuse("the whole referral cannot be replaced".into()));
-            };
-            if SERVER_SET.contains(&top.as_str()) {
+            let (parents, last) = pointer(&operation.path);
+            let top = parents.first().unwrap_or(&last);
+            if server_set.contains(top) {
                 return Err(refuse(format!("{top} is set by the service")));
             }
             Ok(Operation {
                 adding,
-                path: operation.path,
-                tokens,
-                value,
+                path: operation.path.to_string(),
+                parents,
+                last,
+                value: operation.value,
             })
         })
         .collect()
@@ -91,10 +82,7 @@ pub(crate) fn apply(document: &mut Value, operations: &[Operation]) -> Result<()
             path: operation.path.clone(),
             message,
         };
-        let (last, parents) = match operation.tokens.split_last() {
-            Some(split) => split,
-            None => return Err(refuse("the whole referral cannot be replaced".into())),
-        };
+        let (parents, last) = (&operation.parents, &operation.last);
         let mut parent = &mut *document;
         for (depth, token) in parents.iter().enumerate() {
             let here = || format!("/{}", escape(&parents[..=depth]));
@@ -136,35 +124,19 @@ pub(crate) fn apply(document: &mut Value, operations: &[Operation]) -> Result<()
     Ok(())
 }
 
-/// The reference tokens of a JSON Pointer (`/a~1b/0` -> `["a/b", "0"]`).
-fn pointer(path: &str) -> Result<Vec<String>, String> {
-    if path.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rest = path
-        .strip_prefix('/')
-        .ok_or_else(|| format!("the path {path:?} is not a JSON Pointer: it must start with /"))?;
-    rest.split('/')
-        .map(|token| {
-            let mut out = String::with_capacity(token.len());
-            let mut chars = token.chars();
-            while let Some(c) = chars.next() {
-                match (c, c == '~') {
-                    (_, false) => out.push(c),
-                    (_, true) => match chars.next() {
-                        Some('0') => out.push('~'),
-                        Some('1') => out.push('/'),
-                        _ => {
-                            return Err(format!(
-                                "the path {path:?} has a ~ that is neither ~0 nor ~1"
-                            ));
-                        }
-                    },
-                }
-            }
-            Ok(out)
-        })
-        .collect()
+/// The reference tokens of a JSON Pointer, those of the parents and the last one
+/// (`/a~1b/0` -> `(["a/b"], "0")`). The spec's `JsonPointer` is well formed: it starts with `/`
+/// and escapes only as `~0` and `~1`.
+fn pointer(path: &JsonPointer) -> (Vec<String>, String) {
+    let mut tokens: Vec<String> = path
+        .split('/')
+        // The part before the pointer's leading `/`.
+        .skip(1)
+        // `~1` first: `~01` is `~1`, not `/`.
+        .map(|token| token.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let last = tokens.pop().unwrap_or_default();
+    (tokens, last)
 }
 
 /// Tokens written back as a pointer (without the leading `/`).
@@ -193,10 +165,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn op(op: &str, path: &str, value: Option<Value>) -> PatchOperation {
+    fn op(op: &str, path: &str, value: Value) -> PatchOperation {
         PatchOperation {
             op: PatchOp::from(op),
-            path: path.to_owned(),
+            path: path.parse().unwrap(),
             value,
         }
     }
@@ -208,7 +180,7 @@ mod tests {
             "details": {"notes": "n", "a/b": 1, "t~": 2},
             "team": [{"email": "a@x"}, {"email": "b@x"}]
         });
-        let operations = parse(operations.to_vec())?;
+        let operations = parse(operations.to_vec(), crate::spec::server_set().unwrap())?;
         apply(&mut document, &operations).map(|()| document)
     }
 
@@ -219,15 +191,15 @@ mod tests {
     #[test]
     fn replace_and_add_set_values_at_pointers() {
         let document = patched(&[
-            op("replace", "/status", Some(json!("Active"))),
-            op("replace", "/details/notes", Some(json!("new"))),
-            op("replace", "/statusReason", Some(json!("missing, now set"))),
-            op("add", "/details/currency", Some(json!("USD"))),
-            op("replace", "/details/a~1b", Some(json!(10))),
-            op("replace", "/details/t~0", Some(json!(20))),
-            op("replace", "/team/1/email", Some(json!("c@x"))),
-            op("add", "/team/-", Some(json!({"email": "d@x"}))),
-            op("add", "/team/0", Some(json!({"email": "first@x"}))),
+            op("replace", "/status", json!("Active")),
+            op("replace", "/details/notes", json!("new")),
+            op("replace", "/statusReason", json!("missing, now set")),
+            op("add", "/details/currency", json!("USD")),
+            op("replace", "/details/a~1b", json!(10)),
+            op("replace", "/details/t~0", json!(20)),
+            op("replace", "/team/1/email", json!("c@x")),
+            op("add", "/team/-", json!({"email": "d@x"})),
+            op("add", "/team/0", json!({"email": "first@x"})),
         ])
         .unwrap();
         assert_eq!(
@@ -246,74 +218,64 @@ mod tests {
     fn what_cannot_be_applied_is_refused_with_the_path() {
         for (operation, path, expected) in [
             (
-                op("remove", "/status", None),
+                op("remove", "/status", Value::Null),
                 "/status",
                 "\"remove\" is not supported",
             ),
+            (op("move", "/status", json!(1)), "/status", "not supported"),
             (
-                op("move", "/status", Some(json!(1))),
-                "/status",
-                "not supported",
-            ),
-            (
-                op("replace", "/status", None),
-                "/status",
-                "replace needs a value",
-            ),
-            (op("replace", "", Some(json!({}))), "", "the whole referral"),
-            (
-                op("replace", "status", Some(json!(1))),
-                "status",
-                "must start with /",
-            ),
-            (
-                op("replace", "/a~2", Some(json!(1))),
-                "/a~2",
-                "neither ~0 nor ~1",
-            ),
-            (
-                op("replace", "/id", Some(json!("2"))),
+                op("replace", "/id", json!("2")),
                 "/id",
                 "id is set by the service",
             ),
             (
-                op("add", "/eTag", Some(json!("x"))),
+                op("add", "/eTag", json!("x")),
                 "/eTag",
                 "set by the service",
             ),
             (
-                op("replace", "/updatedDateTime", Some(json!("x"))),
+                op("replace", "/updatedDateTime", json!("x")),
                 "/updatedDateTime",
                 "set by",
             ),
             (
-                op("replace", "/consent/x", Some(json!(1))),
+                op(
+                    "replace",
+                    "/expirationDateTime",
+                    json!("2099-01-01T00:00:00Z"),
+                ),
+                "/expirationDateTime",
+                "set by",
+            ),
+            (
+                op("replace", "/links/self/uri", json!("https://example.test")),
+                "/links/self/uri",
+                "links is set by the service",
+            ),
+            (
+                op("replace", "/consent/x", json!(1)),
                 "/consent/x",
                 "/consent does not exist",
             ),
             (
-                op("replace", "/team/2", Some(json!(1))),
+                op("replace", "/team/2", json!(1)),
                 "/team/2",
                 "not an index of the array (0 to 1)",
             ),
             (
-                op("replace", "/team/-", Some(json!(1))),
+                op("replace", "/team/-", json!(1)),
                 "/team/-",
                 "not an index",
             ),
-            (op("add", "/team/3", Some(json!(1))), "/team/3", "(0 to 2)"),
+            (op("add", "/team/3", json!(1)), "/team/3", "(0 to 2)"),
+            (op("add", "/team/01", json!(1)), "/team/01", "not an index"),
             (
-                op("add", "/team/01", Some(json!(1))),
-                "/team/01",
-                "not an index",
-            ),
-            (
-                op("replace", "/team/x/email", Some(json!(1))),
+                op("replace", "/team/x/email", json!(1)),
                 "/team/x/email",
                 "/team/x does not exist",
             ),
             (
-                op("add", "/status/x", Some(json!(1))),
+                op("add", "/status/x", json!(1)),
                 "/status/x",
                 "/status is neither",
             ),
@@ -326,6 +288,27 @@ mod tests {
                 error.message
             );
         }
+    }
+
+    #[test]
+    fn pointers_are_unescaped_as_rfc_6901_says() {
+        let tokens = |path: &str| pointer(&path.parse().unwrap());
+        assert_eq!(tokens("/a~1b/0"), (vec!["a/b".to_owned()], "0".to_owned()));
+        assert_eq!(tokens("/~01"), (vec![], "~1".to_owned()));
+        assert_eq!(tokens("/"), (vec![], String::new()));
+        // The spec's `JsonPointer` refuses what is no pointer.
+        for bad in ["", "status", "/a~2", "/a~"] {
+            assert!(bad.parse::<JsonPointer>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn null_is_a_value_that_clears_a_field() {
+        let document = patched(&[op("replace", "/details/notes", Value::Null)]).unwrap();
+        assert_eq!(
+            document["details"],
+            json!({"notes": null, "a/b": 1, "t~": 2})
+        );
     }
 
     #[test]

@@ -383,6 +383,11 @@ mod tests {
                 "another $orderby",
             ),
             ("$top=1&$top=2", "$top", "more than once"),
+            // The spec's `minLength: 1`: no empty values.
+            ("$filter=", "$filter", "expected a field, found the end"),
+            ("$orderby=", "$orderby", "empty sort key"),
+            ("$select=", "$select", "\"\" is not one"),
+            ("$skiptoken=", "$skiptoken", "not one this listing gave out"),
         ] {
             let error = refusal(query);
             assert_eq!(error.parameter, parameter, "{query}");

@@ -7,9 +7,10 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use partner_center_api::types::{
-    Address, Consent, ContactPreference, Contract, CustomerId, CustomerProfile, InviteContext,
-    InvitedBy, Link, Member, Referral, ReferralDetails, ReferralLinks, Registration,
-    RequirementItem, Requirements, Solution, StatusHistory, Target, TrackingInfo,
+    Address, Consent, ContactPreference, Contract, CustomerId, CustomerIdList, CustomerIds,
+    CustomerProfile, InviteContext, InvitedBy, Link, Member, Referral, ReferralDetails,
+    ReferralLinks, Registration, RequirementItem, Requirements, Solution, StatusHistory, Target,
+    TrackingInfo,
 };
 use partner_center_api::{
     Amount, AssistanceRequestCode, ContractTerm, ProfileType, ReferralDirection,
@@ -486,6 +487,7 @@ impl Generator {
                         price: None,
                         quantity: None,
                         currency: None,
+                        closing_date_time: None,
                         extra: Map::new(),
                     }]),
                     offers: None,
@@ -495,6 +497,7 @@ impl Generator {
                 }),
                 customer_action: None,
                 customer_requested_contact: incoming.then(|| self.chance(0.6)),
+                incentive_level: None,
                 extra: Map::new(),
             }),
             customer_profile: Some(customer_profile),
@@ -521,6 +524,10 @@ impl Generator {
             }),
             tracking_info: shared.then(|| TrackingInfo {
                 microsoft_msx_id: Some(format!("7-{}", self.code(10))),
+                microsoft_us_fed_opportunity_id: None,
+                microsoft_us_fed_lead_id: None,
+                migrated_psc_deal_id: None,
+                migrated_psc_partner_deal_id: None,
                 extra: Map::new(),
             }),
             registration_status: registration.as_ref().and_then(|r| r.status.clone()),
@@ -536,6 +543,7 @@ impl Generator {
             deal_sensitivity: None,
             created_via: None,
             last_modified_via: None,
+            last_run_id: None,
             extra: Map::new(),
         }
     }
@@ -564,6 +572,8 @@ impl Generator {
                 disable_notifications: Some(false),
                 extra: Map::new(),
             }),
+            email_validation_status: None,
+            phone_validation_status: None,
             extra: Map::new(),
         };
         let duns = self.chance(0.4).then(|| {
@@ -574,6 +584,7 @@ impl Generator {
             }]
         });
         CustomerProfile {
+            id: None,
             name: Some(name.to_owned()),
             address: Some(Address {
                 address_line1: Some(format!(
@@ -596,7 +607,7 @@ impl Generator {
             size: Some(self.pick(SIZES).to_string()),
             team: Some(vec![contact]),
             is_matching_complete: Some(duns.is_some()),
-            ids: duns,
+            ids: duns.map(|ids| CustomerIds::IdList(CustomerIdList(ids))),
             extra: Map::new(),
         }
     }
@@ -619,6 +630,8 @@ impl Generator {
                 disable_notifications: Some(self.chance(0.2)),
                 extra: Map::new(),
             }),
+            email_validation_status: None,
+            phone_validation_status: None,
             extra: Map::new(),
         }
     }

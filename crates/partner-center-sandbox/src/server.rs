@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use partner_center_api::types::{ErrorResponse, JsonPatch, ServiceError};
+use partner_center_api::types::{ErrorDetail, ErrorResponse, JsonPatch};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::faults::{Fault, FaultRequest, Faults, whole_seconds};
 use crate::patch;
 use crate::query::ListQuery;
+use crate::spec;
 use crate::store::Store;
 use crate::write::{self, Refusal};
 
@@ -50,13 +51,13 @@ pub(crate) struct AppState {
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route(
-            "/v1.0/engagements/referrals",
+            REFERRALS,
             get(list_referrals)
                 .post(create_referral)
                 .fallback(|| async { not_allowed("GET, HEAD, POST") }),
         )
         .route(
-            "/v1.0/engagements/referrals/{id}",
+            REFERRAL,
             get(get_referral)
                 .patch(update_referral)
                 .fallback(|| async { not_allowed("GET, HEAD, PATCH") }),
@@ -127,12 +128,38 @@ fn has_bearer_token(headers: &HeaderMap) -> bool {
     })
 }
 
+/// The paths of the spec's operations.
+const REFERRALS: &str = "/v1.0/engagements/referrals";
+const REFERRAL: &str = "/v1.0/engagements/referrals/{id}";
+
+/// Refuses a request whose headers break the spec's header parameters of `method path` (a
+/// `client-request-id` that is not a GUID, a `Prefer` it does not list, ...).
+fn check_headers(path: &str, method: &str, headers: &HeaderMap) -> Result<(), Refusal> {
+    let parameters =
+        spec::header_parameters(path, method).map_err(|e| Refusal::Internal(e.to_string()))?;
+    for (name, schema) in parameters {
+        for value in headers.get_all(name.as_str()) {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            if let Some(problem) = schema.problems(&json!(text)).into_iter().next() {
+                return Err(Refusal::Invalid {
+                    message: format!("the {name} header is not valid: {problem}"),
+                    target: Some(name.clone()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `GET /v1.0/engagements/referrals`: one page of the referrals the OData query selects.
 async fn list_referrals(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if let Err(refusal) = check_headers(REFERRALS, "get", &headers) {
+        return refused(refusal);
+    }
     let query = match ListQuery::parse(query.as_deref()) {
         Ok(query) => query,
         Err(e) => return invalid_request(&e.message, Some(e.parameter)),
@@ -171,9 +198,12 @@ fn origin(headers: &HeaderMap, base_url: &str) -> String {
 /// `POST /v1.0/engagements/referrals`: creates a referral; `201` with it.
 async fn create_referral(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let created = json_body(body).and_then(|body| write::create(body, now()));
+    let created = check_headers(REFERRALS, "post", &headers)
+        .and_then(|()| json_body(body))
+        .and_then(|body| write::create(body, now()));
     match created {
         Ok(referral) => {
             state.store.insert(referral.clone());
@@ -186,9 +216,10 @@ async fn create_referral(
 /// `GET /v1.0/engagements/referrals/{id}`. The id is one percent-decoded path segment.
 async fn get_referral(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let id = match referral_id(id) {
+    let id = match check_headers(REFERRAL, "get", &headers).and_then(|()| referral_id(id)) {
         Ok(id) => id,
         Err(refusal) => return refused(refusal),
     };
@@ -207,17 +238,20 @@ async fn update_referral(
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let id = match referral_id(id) {
+    let id = match check_headers(REFERRAL, "patch", &headers).and_then(|()| referral_id(id)) {
         Ok(id) => id,
         Err(refusal) => return refused(refusal),
     };
-    // What the request itself gets wrong is a 400 before the precondition is looked at.
+    // What the request itself gets wrong is a 400 before the precondition is looked at: the
+    // spec's request schema first, then what the patch asks for.
     let operations = match json_body(body).and_then(|body| {
+        write::check(spec::update_body(), &body)?;
         let patch = serde_json::from_value::<JsonPatch>(body).map_err(|e| Refusal::Invalid {
             message: format!("the body must be a JSON Patch (an array of operations): {e}"),
             target: Some("body".to_owned()),
         })?;
-        patch::parse(patch.0).map_err(Refusal::from)
+        let server_set = spec::server_set().map_err(|e| Refusal::Internal(e.to_string()))?;
+        patch::parse(patch.0, server_set).map_err(Refusal::unprocessable)
     }) {
         Ok(operations) => operations,
         Err(refusal) => return refused(refusal),
@@ -308,6 +342,18 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Refusal> {
 fn refused(refusal: Refusal) -> Response {
     match refusal {
         Refusal::Invalid { message, target } => invalid_request(&message, target.as_deref()),
+        Refusal::Conflict { message, target } => error(
+            StatusCode::CONFLICT,
+            "invalidRequest",
+            &message,
+            Some(&target),
+        ),
+        Refusal::Unprocessable { message, target } => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalidRequest",
+            &message,
+            Some(&target),
+        ),
         Refusal::Internal(_) => general_exception(),
     }
 }
@@ -445,7 +491,7 @@ fn with_etag(mut response: Response, referral: &Value) -> Response {
 /// A referrals error response: `{"error": {"code", "message", "target"?}}`.
 fn error(status: StatusCode, code: &str, message: &str, target: Option<&str>) -> Response {
     let body = ErrorResponse {
-        error: ServiceError {
+        error: ErrorDetail {
             code: code.to_owned(),
             message: Some(message.to_owned()),
             target: target.map(str::to_owned),

@@ -23,6 +23,7 @@
 //! references point at `$defs`, `nullable: true` admits `null`, and `date-time` formats are
 //! checked.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -78,6 +79,7 @@ impl Schema {
         object.insert("$defs".to_owned(), convert(components, fields)?);
         let validator = jsonschema::options()
             .should_validate_formats(true)
+            .with_keyword(INTEGER_FORMAT, IntegerFormat::factory)
             .build(&root)
             .map_err(|e| SpecError(format!("the schema does not compile: {e}")))?;
         Ok(Self { validator })
@@ -86,15 +88,52 @@ impl Schema {
     /// What is wrong with `json`, one line per problem (`... at /json/pointer`); empty when
     /// it conforms.
     pub fn errors(&self, json: &Value) -> Vec<String> {
+        self.problems(json).iter().map(Problem::to_string).collect()
+    }
+
+    /// What is wrong with `json`, each problem with where it is; empty when it conforms.
+    pub fn problems(&self, json: &Value) -> Vec<Problem> {
         self.validator
             .iter_errors(json)
-            .map(|e| format!("{e} at {}", e.instance_path()))
+            .map(|e| {
+                let mut pointer = e.instance_path().to_string();
+                // A missing field is at fault where it should be.
+                if let jsonschema::error::ValidationErrorKind::Required {
+                    property: Value::String(name),
+                } = e.kind()
+                {
+                    pointer = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+                }
+                Problem {
+                    message: e.to_string(),
+                    pointer,
+                }
+            })
             .collect()
     }
 
     /// Whether `json` conforms.
     pub fn is_valid(&self, json: &Value) -> bool {
         self.validator.is_valid(json)
+    }
+}
+
+/// One way JSON does not conform to a [`Schema`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// What is wrong, e.g. `"Open" is not one of "None", "New" or 2 other candidates`.
+    pub message: String,
+    /// The JSON Pointer of the value at fault (of the field, when one is missing); empty for
+    /// the whole document.
+    pub pointer: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pointer.as_str() {
+            "" => f.write_str(&self.message),
+            pointer => write!(f, "{} at {pointer}", self.message),
+        }
     }
 }
 
@@ -110,12 +149,114 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
-/// The spec's `Referral` schema, built once: what the sandbox checks its writes with.
+/// The spec's `Referral` schema, built once: what every referral the sandbox stores conforms
+/// to.
 pub(crate) fn referral() -> Result<&'static Schema, SpecError> {
     static REFERRAL: OnceLock<Result<Schema, SpecError>> = OnceLock::new();
     REFERRAL
         .get_or_init(|| Schema::component("Referral", UnknownFields::Kept))
         .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The schema of the request body of `createReferral` (a `NewReferral`), built once.
+pub(crate) fn create_body() -> Result<&'static Schema, SpecError> {
+    static BODY: OnceLock<Result<Schema, SpecError>> = OnceLock::new();
+    BODY.get_or_init(|| request_body("/v1.0/engagements/referrals", "post"))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The schema of the request body of `updateReferral` (a `JsonPatch`), built once.
+pub(crate) fn update_body() -> Result<&'static Schema, SpecError> {
+    static BODY: OnceLock<Result<Schema, SpecError>> = OnceLock::new();
+    BODY.get_or_init(|| request_body("/v1.0/engagements/referrals/{id}", "patch"))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The header parameters of the operation `method path` (the path's and the operation's, by
+/// name), each with its schema, built once for every operation: what the sandbox holds a
+/// request's headers to.
+pub(crate) fn header_parameters(
+    path: &str,
+    method: &str,
+) -> Result<&'static [(String, Schema)], SpecError> {
+    type Table = HashMap<(String, String), Vec<(String, Schema)>>;
+    static TABLE: OnceLock<Result<Table, SpecError>> = OnceLock::new();
+    let table = TABLE
+        .get_or_init(|| {
+            let spec = document()?;
+            let mut table = Table::new();
+            for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+                for (method, operation) in item.as_object().into_iter().flatten() {
+                    if method == "parameters" {
+                        continue;
+                    }
+                    let declared = item["parameters"].as_array().into_iter().flatten();
+                    let declared =
+                        declared.chain(operation["parameters"].as_array().into_iter().flatten());
+                    let mut headers = Vec::new();
+                    for parameter in declared {
+                        let parameter = match parameter["$ref"].as_str() {
+                            Some(reference) => {
+                                let name = reference
+                                    .strip_prefix("#/components/parameters/")
+                                    .ok_or_else(|| {
+                                        SpecError(format!("{reference} is not a parameter"))
+                                    })?;
+                                &spec["components"]["parameters"][name]
+                            }
+                            None => parameter,
+                        };
+                        if parameter["in"] == "header" {
+                            let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+                            let schema = Schema::new(&parameter["schema"], UnknownFields::Kept)?;
+                            headers.push((name, schema));
+                        }
+                    }
+                    table.insert((path.clone(), method.clone()), headers);
+                }
+            }
+            Ok(table)
+        })
+        .as_ref()
+        .map_err(Clone::clone)?;
+    table
+        .get(&(path.to_owned(), method.to_owned()))
+        .map(Vec::as_slice)
+        .ok_or_else(|| SpecError(format!("the spec has no operation {method} {path}")))
+}
+
+/// The JSON request body schema of the operation `method path`, as the spec declares it.
+fn request_body(path: &str, method: &str) -> Result<Schema, SpecError> {
+    let schema =
+        &document()?["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+    if schema.is_null() {
+        return Err(SpecError(format!(
+            "{method} {path} has no JSON request body"
+        )));
+    }
+    Schema::new(schema, UnknownFields::Kept)
+}
+
+/// The fields of a referral the service sets: the `readOnly` properties of the spec's
+/// `Referral`. A create ignores them, a patch cannot change them.
+pub(crate) fn server_set() -> Result<&'static [String], SpecError> {
+    static SERVER_SET: OnceLock<Result<Vec<String>, SpecError>> = OnceLock::new();
+    SERVER_SET
+        .get_or_init(|| {
+            let properties = document()?["components"]["schemas"]["Referral"]["properties"]
+                .as_object()
+                .ok_or_else(|| SpecError("the spec has no Referral properties".to_owned()))?;
+            Ok(properties
+                .iter()
+                .filter(|(_, schema)| schema["readOnly"] == json!(true))
+                .map(|(name, _)| name.clone())
+                .collect())
+        })
+        .as_ref()
+        .map(Vec::as_slice)
         .map_err(Clone::clone)
 }
 
@@ -147,6 +288,12 @@ fn convert(schema: &Value, fields: UnknownFields) -> Result<Value, SpecError> {
                     }
                 }
             }
+            if let (Some("integer"), Some(format @ ("int32" | "int64"))) = (
+                object.get("type").and_then(Value::as_str),
+                object.get("format").and_then(Value::as_str),
+            ) {
+                out.insert(INTEGER_FORMAT.to_owned(), json!(format));
+            }
             if object.get("nullable") == Some(&json!(true)) {
                 return Ok(nullable(out));
             }
@@ -158,6 +305,52 @@ fn convert(schema: &Value, fields: UnknownFields) -> Result<Value, SpecError> {
             .collect::<Result<_, _>>()
             .map(Value::Array),
         other => Ok(other.clone()),
+    }
+}
+
+/// The keyword that checks an OpenAPI `int32`/`int64` integer's range, which JSON Schema's
+/// formats leave alone. `minimum`/`maximum` would not do: the validator compares a number past
+/// 64 bits as an `f64`, and `-9223372036854775809` rounds to `i64::MIN`.
+const INTEGER_FORMAT: &str = "integerFormat";
+
+/// [`INTEGER_FORMAT`]: the number's exact value (its text, under `arbitrary_precision`) fits.
+struct IntegerFormat {
+    bits32: bool,
+}
+
+impl IntegerFormat {
+    fn factory<'a>(
+        _parent: &'a Map<String, Value>,
+        format: &'a Value,
+        _path: jsonschema::paths::Location,
+    ) -> Result<Box<dyn for<'i> jsonschema::Keyword<'i>>, jsonschema::ValidationError<'a>> {
+        Ok(Box::new(Self {
+            bits32: format == "int32",
+        }))
+    }
+}
+
+impl<'i> jsonschema::Keyword<'i> for IntegerFormat {
+    fn validate(&self, instance: &'i Value) -> Result<(), jsonschema::ValidationError<'i>> {
+        if jsonschema::Keyword::is_valid(self, instance) {
+            return Ok(());
+        }
+        let format = if self.bits32 { "int32" } else { "int64" };
+        Err(jsonschema::ValidationError::custom(format!(
+            "{instance} is not an {format}"
+        )))
+    }
+
+    fn is_valid(&self, instance: &'i Value) -> bool {
+        let Value::Number(number) = instance else {
+            return true;
+        };
+        match number.as_i64() {
+            Some(n) if self.bits32 => i32::try_from(n).is_ok(),
+            Some(_) => true,
+            // A fraction is the `type` keyword's to refuse; only a whole number is out of range.
+            None => number.as_f64().is_some_and(|f| f.fract() != 0.0),
+        }
     }
 }
 
@@ -183,6 +376,103 @@ mod tests {
         assert!(Schema::component("NoSuchSchema", UnknownFields::Kept).is_err());
         assert!(Schema::new(&json!({"$ref": "#/paths/x"}), UnknownFields::Kept).is_err());
         assert!(Schema::new(&json!(true), UnknownFields::Kept).is_err());
+    }
+
+    #[test]
+    fn problems_say_where_they_are() {
+        let body = create_body().unwrap();
+        let problems = body.problems(&json!({
+            "type": "Shared",
+            "consent": {},
+            "details": {"currency": "usd"}
+        }));
+        assert_eq!(
+            problems,
+            [
+                Problem {
+                    message: r#""customerProfile" is a required property"#.to_owned(),
+                    pointer: "/customerProfile".to_owned(),
+                },
+                Problem {
+                    message: r#""usd" does not match "^[A-Z]{3}$""#.to_owned(),
+                    pointer: "/details/currency".to_owned(),
+                },
+            ]
+        );
+        assert!(update_body().unwrap().is_valid(&json!([
+            {"op": "replace", "path": "/details/notes", "value": null}
+        ])));
+        assert!(request_body("/nowhere", "post").is_err());
+    }
+
+    #[test]
+    fn every_operation_has_its_header_parameters() {
+        let names = |path, method| {
+            let parameters = header_parameters(path, method).unwrap();
+            parameters
+                .iter()
+                .map(|(name, _)| name.clone())
+                .collect::<Vec<_>>()
+        };
+        let ids = [
+            "client-request-id",
+            "MS-CorrelationId",
+            "MS-RequestId",
+            "MS-PartnerCenter-Application",
+            "X-Locale",
+        ];
+        assert_eq!(names("/v1.0/engagements/referrals", "get"), ids);
+        assert_eq!(
+            names("/v1.0/engagements/referrals/{id}", "patch"),
+            [&ids[..], &["If-Match", "Prefer"]].concat()
+        );
+        let prefer = &header_parameters("/v1.0/engagements/referrals/{id}", "patch").unwrap()[6].1;
+        assert!(prefer.is_valid(&json!("return=representation")));
+        assert!(!prefer.is_valid(&json!("return=everything")));
+        assert!(header_parameters("/nowhere", "get").is_err());
+    }
+
+    #[test]
+    fn the_server_set_fields_are_the_read_only_ones() {
+        let mut fields = server_set().unwrap().to_vec();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "@odata.context",
+                "acceptedDateTime",
+                "closedDateTime",
+                "createdDateTime",
+                "eTag",
+                "engagementId",
+                "expirationDateTime",
+                "id",
+                "links",
+                "organizationId",
+                "organizationName",
+                "updatedDateTime",
+            ]
+        );
+    }
+
+    #[test]
+    fn int64_and_int32_integers_stay_in_their_range() {
+        let solution = Schema::component("Solution", UnknownFields::Kept).unwrap();
+        assert!(solution.is_valid(&json!({"quantity": i64::MAX})));
+        assert!(solution.is_valid(&json!({"quantity": i64::MIN})));
+        let below: Value = serde_json::from_str(r#"{"quantity": -9223372036854775809}"#).unwrap();
+        assert!(!solution.is_valid(&below));
+        let past: Value = serde_json::from_str(r#"{"quantity": 9223372036854775808}"#).unwrap();
+        assert_eq!(
+            solution.errors(&past),
+            ["9223372036854775808 is not an int64 at /quantity"]
+        );
+        let top = Schema::new(
+            &json!({"type": "integer", "format": "int32", "minimum": 1}),
+            UnknownFields::Kept,
+        )
+        .unwrap();
+        assert!(!top.is_valid(&json!(0)) && !top.is_valid(&json!(2_147_483_648_i64)));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! What a create or an update does to a referral, as the service does it: server-set fields,
-//! required fields, the spec's schema, the lifecycle.
+//! the spec's schemas (of the request, and of the referral it makes), the lifecycle.
 
 use chrono::{DateTime, Duration, Utc};
 use partner_center_api::types::Referral;
@@ -11,29 +11,40 @@ use crate::seed;
 use crate::spec;
 use crate::store;
 
-/// The fields a created referral must have.
-const REQUIRED: [&str; 4] = ["type", "customerProfile", "consent", "details"];
-
-/// Why a write is refused: a `400 invalidRequest` (or a 500 when the spec cannot be read).
+/// Why a write is refused (all with the code `invalidRequest`), or a 500 when the spec cannot
+/// be read. A patch the spec allows can still not fit the referral it is applied to; RFC 5789
+/// gives those their own statuses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
+    /// 400: the request itself is wrong (its headers, its body against the spec's schema).
     Invalid {
         message: String,
         target: Option<String>,
     },
+    /// 409: the patch assumes a structure the referral does not have (a parent that does not
+    /// exist, an index past the end).
+    Conflict { message: String, target: String },
+    /// 422: the patch is understood but cannot be carried out: it changes a field the service
+    /// sets, or the patched referral would break the spec or the lifecycle.
+    Unprocessable { message: String, target: String },
     /// The sandbox's own problem, not the caller's.
     Internal(String),
 }
 
-impl From<patch::PatchError> for Refusal {
-    fn from(e: patch::PatchError) -> Self {
-        Self::Invalid {
+impl Refusal {
+    /// A patch that does not fit the referral's structure (409).
+    pub(crate) fn conflict(e: patch::PatchError) -> Self {
+        Self::Conflict {
             message: format!("cannot apply {}: {}", e.path, e.message),
-            target: Some(if e.path.is_empty() {
-                "body".to_owned()
-            } else {
-                e.path
-            }),
+            target: e.path,
+        }
+    }
+
+    /// A patch that asks for what the service does not do (422).
+    pub(crate) fn unprocessable(e: patch::PatchError) -> Self {
+        Self::Unprocessable {
+            message: format!("cannot apply {}: {}", e.path, e.message),
+            target: e.path,
         }
     }
 }
@@ -45,39 +56,32 @@ fn invalid(message: impl Into<String>, target: &str) -> Refusal {
     }
 }
 
-/// The referral `body` creates, at `now`: with an id, an engagement, dates, an `eTag`, and
-/// `New`/`Pending` unless a status was given.
+/// The referral `body` creates, at `now`. The body is checked against the request schema of
+/// the spec (a `NewReferral`: the required fields, the ISO country and currency codes, a
+/// referral starts `New`), after dropping what it says of the fields the service sets (the
+/// `readOnly` ones of `Referral`: ids, dates, `eTag`, links), which the service ignores. The
+/// referral gets an id, an engagement, dates, an `eTag`, `New`/`Pending` unless another
+/// substatus was given, and an expiry 14 days on.
 pub(crate) fn create(body: Value, now: DateTime<Utc>) -> Result<Value, Refusal> {
     let Value::Object(mut referral) = body else {
         return Err(invalid(
-            "the body must be a referral (a JSON object)",
+            "the body must be a new referral (a JSON object)",
             "body",
         ));
     };
-    if let Some(missing) = REQUIRED
-        .iter()
-        .find(|field| referral.get(**field).is_none_or(Value::is_null))
-    {
-        return Err(invalid(
-            format!(
-                "{missing} is required to create a referral (type, customerProfile, consent and details are)"
-            ),
-            missing,
-        ));
-    }
+    let server_set = spec::server_set().map_err(|e| Refusal::Internal(e.to_string()))?;
+    referral.retain(|field, _| !server_set.contains(field));
+    let mut referral = Value::Object(referral);
+    check(spec::create_body(), &referral)?;
     let id = uuid::Uuid::new_v4().to_string();
     let engagement_id = uuid::Uuid::new_v4().to_string();
-    if !referral.contains_key("status") {
-        referral.insert("status".into(), json!(ReferralStatus::New));
-    }
-    if !referral.contains_key("substatus")
-        && referral.get("status") == Some(&json!(ReferralStatus::New))
-    {
-        referral.insert("substatus".into(), json!(ReferralSubstatus::Pending));
-    }
     let links = serde_json::to_value(seed::links(&id, &engagement_id))
         .map_err(|e| Refusal::Internal(e.to_string()))?;
     let created = seed::timestamp(now);
+    let substatus = referral
+        .get("substatus")
+        .cloned()
+        .unwrap_or(json!(ReferralSubstatus::Pending));
     for (field, value) in [
         ("@odata.context", json!(seed::ODATA_CONTEXT)),
         ("id", json!(id)),
@@ -86,32 +90,19 @@ pub(crate) fn create(body: Value, now: DateTime<Utc>) -> Result<Value, Refusal> 
         ("organizationName", json!(seed::ORGANIZATION_NAME)),
         ("createdDateTime", json!(created)),
         ("updatedDateTime", json!(created)),
+        // Unanswered referrals expire after 14 days.
+        (
+            "expirationDateTime",
+            json!(seed::timestamp(now + Duration::days(14))),
+        ),
+        ("status", json!(ReferralStatus::New)),
+        ("substatus", substatus),
         ("eTag", json!(new_etag())),
         ("links", links),
     ] {
-        referral.insert(field.to_owned(), value);
+        set(&mut referral, field, value);
     }
-    let mut referral = Value::Object(referral);
-    let typed = conforming(&referral)?;
-    if let Some(status) = &typed.status {
-        let Some(substatus) = &typed.substatus else {
-            return Err(invalid(
-                format!("a referral created with status {status} needs a substatus"),
-                "substatus",
-            ));
-        };
-        if let Some(reason) = lifecycle::refusal(None, status, substatus) {
-            return Err(invalid(reason, "substatus"));
-        }
-    }
-    if typed.status == Some(ReferralStatus::New) && typed.expiration_date_time.is_none() {
-        // Unanswered referrals expire after 14 days.
-        set(
-            &mut referral,
-            "expirationDateTime",
-            seed::timestamp(now + Duration::days(14)),
-        );
-    }
+    conforming(&referral)?;
     Ok(referral)
 }
 
@@ -124,26 +115,29 @@ pub(crate) fn update(
     now: DateTime<Utc>,
 ) -> Result<Value, Refusal> {
     let mut updated = current.clone();
-    patch::apply(&mut updated, operations).map_err(Refusal::from)?;
+    patch::apply(&mut updated, operations).map_err(Refusal::conflict)?;
     // Stored referrals conform already: decoding is enough.
     let before = store::typed(current).map_err(|e| Refusal::Internal(e.to_string()))?;
     let after = conforming(&updated).map_err(|refusal| match refusal {
-        Refusal::Invalid { message, target } => Refusal::Invalid {
+        Refusal::Invalid { message, target } => Refusal::Unprocessable {
             message: format!("the patched referral would not be valid: {message}"),
-            target,
+            target: target.unwrap_or_else(|| "body".to_owned()),
         },
-        internal => internal,
+        other => other,
     })?;
     let moved = (&before.status, &before.substatus) != (&after.status, &after.substatus);
     if moved {
+        let lifecycle = |message: String| Refusal::Unprocessable {
+            message,
+            target: "status".to_owned(),
+        };
         let (Some(status), Some(substatus)) = (&after.status, &after.substatus) else {
-            return Err(invalid(
-                "a status change needs both status and substatus",
-                "status",
+            return Err(lifecycle(
+                "a status change needs both status and substatus".to_owned(),
             ));
         };
         if let Some(reason) = lifecycle::refusal(before.status.as_ref(), status, substatus) {
-            return Err(invalid(reason, "status"));
+            return Err(lifecycle(reason));
         }
         let stamp = match status {
             ReferralStatus::Active => {
@@ -173,21 +167,30 @@ pub(crate) fn precondition_holds(if_match: &str, referral: &Value) -> bool {
 
 /// `referral` decoded, if it conforms to the spec's `Referral`.
 fn conforming(referral: &Value) -> Result<Referral, Refusal> {
-    let schema = spec::referral().map_err(|e| Refusal::Internal(e.to_string()))?;
-    if let Some(problem) = schema.errors(referral).into_iter().next() {
-        let target = problem
-            .rsplit_once(" at /")
-            .map(|(_, pointer)| pointer.to_owned())
-            .filter(|p| !p.is_empty());
-        return Err(Refusal::Invalid {
-            message: problem,
-            target,
-        });
-    }
+    check(spec::referral(), referral)?;
     store::typed(referral).map_err(|e| Refusal::Invalid {
         message: e.to_string(),
         target: None,
     })
+}
+
+/// Refuses `json` unless it conforms to `schema`, saying what is wrong with it first and
+/// where (the target is the JSON Pointer without its `/`, or `body` for the whole of it).
+pub(crate) fn check(
+    schema: Result<&spec::Schema, spec::SpecError>,
+    json: &Value,
+) -> Result<(), Refusal> {
+    let schema = schema.map_err(|e| Refusal::Internal(e.to_string()))?;
+    match schema.problems(json).into_iter().next() {
+        None => Ok(()),
+        Some(problem) => {
+            let target = match problem.pointer.trim_start_matches('/') {
+                "" => "body",
+                pointer => pointer,
+            };
+            Err(invalid(problem.to_string(), target))
+        }
+    }
 }
 
 fn set(referral: &mut Value, field: &str, value: impl serde::Serialize) {

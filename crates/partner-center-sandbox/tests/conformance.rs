@@ -16,7 +16,7 @@ use partner_center_api::types::{ErrorBody, Referral, ReferralPage};
 use partner_center_sandbox::spec::{self, Schema, UnknownFields};
 use partner_center_sandbox::{Fault, OFFICIAL_REFERRAL_ID, Sandbox};
 use reqwest::{Client, Method, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use support::*;
 
 fn spec() -> Value {
@@ -62,21 +62,37 @@ impl Checker {
     }
 
     /// Checks one answer of the sandbox against the spec: a documented status, the JSON media
-    /// type (no body for a 204), every documented header that the service always sends, and
-    /// the body's schema (both as specified and with only known fields). Returns the body.
+    /// type (no body for a 204), the documented headers (each `required` one there, each one
+    /// there of its schema, `client-request-id` the one sent), and the body's schema (both as
+    /// specified and with only known fields). Returns the body.
     async fn check(&mut self, path: &str, method: &str, response: Response) -> Value {
         let spec = &self.spec;
         let status = response.status().as_u16();
         let documented = documented_response(spec, path, method, status);
         let headers = response.headers().clone();
-        for name in documented["headers"]
-            .as_object()
-            .into_iter()
-            .flat_map(Map::keys)
-        {
-            // Retry-After is "may carry": only checked where a fault sets it.
-            if name != "Retry-After" {
-                assert!(headers.contains_key(name.as_str()), "{status} lacks {name}");
+        for (name, declared) in documented["headers"].as_object().into_iter().flatten() {
+            let declared = match declared["$ref"].as_str() {
+                Some(reference) => {
+                    let name = reference.strip_prefix("#/components/headers/").unwrap();
+                    &spec["components"]["headers"][name]
+                }
+                None => declared,
+            };
+            let Some(value) = header(&headers, name) else {
+                assert_ne!(
+                    declared["required"], true,
+                    "{method} {path} {status} lacks {name}"
+                );
+                continue;
+            };
+            let value = match declared["schema"]["type"].as_str() {
+                Some("integer") => json!(value.parse::<i64>().expect("an integer header")),
+                _ => json!(value),
+            };
+            let errors = schema(&declared["schema"], UnknownFields::Kept).errors(&value);
+            assert!(errors.is_empty(), "{status} {name}: {errors:?}");
+            if name == "client-request-id" {
+                assert_eq!(value, CLIENT_REQUEST_ID, "{status}: not the one sent");
             }
         }
         if documented.get("content").is_none() {
@@ -122,6 +138,9 @@ impl Checker {
     }
 }
 
+/// The `client-request-id` of the requests below; the sandbox echoes it.
+const CLIENT_REQUEST_ID: &str = "0d9e4c2a-7b1f-4c3e-9a5d-2f6b8e1c4a70";
+
 const REFERRALS: &str = "/v1.0/engagements/referrals";
 const REFERRAL: &str = "/v1.0/engagements/referrals/{id}";
 
@@ -147,7 +166,10 @@ async fn request(
     body: Option<&Value>,
     headers: &[(&str, &str)],
 ) -> Response {
-    let mut request = Client::new().request(method, url).bearer_auth("t");
+    let mut request = Client::new()
+        .request(method, url)
+        .bearer_auth("t")
+        .header("client-request-id", CLIENT_REQUEST_ID);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -226,12 +248,21 @@ async fn created_and_updated_referrals_conform_to_the_spec() {
     let prefer = [("Prefer", "return=representation")];
     let response = request(Method::PATCH, &url, Some(&accept), &prefer).await;
     assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(response.headers(), "preference-applied"),
+        Some("return=representation")
+    );
+    assert_eq!(
+        header(response.headers(), "client-request-id"),
+        Some(CLIENT_REQUEST_ID)
+    );
     let accepted = checker.check(REFERRAL, "patch", response).await;
     assert_eq!(accepted["substatus"], "Accepted");
 
     let notes = json!([{"op": "replace", "path": "/details/notes", "value": "Kick-off booked"}]);
     let response = request(Method::PATCH, &url, Some(&notes), &[]).await;
     assert_eq!(response.status(), 204);
+    assert_eq!(header(response.headers(), "preference-applied"), None);
     checker.check(REFERRAL, "patch", response).await;
 
     let response = request(Method::GET, &url, None, &[]).await;
@@ -291,6 +322,7 @@ async fn error_responses_conform_to_the_spec() {
         {"op": "replace", "path": "/status", "value": "Closed"},
         {"op": "replace", "path": "/substatus", "value": "Won"}
     ]);
+    let missing_parent = json!([{"op": "add", "path": "/inviteContext/notes", "value": "x"}]);
     let mut missing_type = new_referral();
     missing_type.as_object_mut().unwrap().remove("type");
 
@@ -359,6 +391,18 @@ async fn error_responses_conform_to_the_spec() {
             REFERRAL,
             "patch",
             400,
+            request(Method::PATCH, &item, Some(&json!([])), &[]).await,
+        ),
+        (
+            REFERRAL,
+            "patch",
+            409,
+            request(Method::PATCH, &item, Some(&missing_parent), &[]).await,
+        ),
+        (
+            REFERRAL,
+            "patch",
+            422,
             request(Method::PATCH, &item, Some(&close), &[]).await,
         ),
         (
@@ -459,6 +503,12 @@ fn the_converted_schemas_refuse_what_the_spec_does() {
     assert!(strict.is_valid(&with("/organizationName", Value::Null)));
     assert!(strict.is_valid(&with("/details/dealValue", Value::Null)));
     assert!(lenient.is_valid(&with("/customerProfile/newField", json!(1))));
+    // `customerProfile.ids`: a list or an object.
+    assert!(strict.is_valid(&with("/customerProfile/ids", json!({}))));
+    assert!(strict.is_valid(&with(
+        "/customerProfile/ids",
+        json!([{"profileType": "Duns", "id": "1"}])
+    )));
     // Refused.
     for (pointer, value) in [
         ("/status", json!("Open")),
@@ -469,6 +519,11 @@ fn the_converted_schemas_refuse_what_the_spec_does() {
         (
             "/details/requirements/solutions",
             json!([{ "type": "Vendor" }]),
+        ),
+        ("/customerProfile/ids", json!("970002754")),
+        (
+            "/registrations",
+            json!([{"solutionDetails": [{"isDeployedOnAzure": "yes"}]}]),
         ),
     ] {
         assert!(
@@ -482,11 +537,48 @@ fn the_converted_schemas_refuse_what_the_spec_does() {
     assert!(error.is_valid(&json!({"error": {"code": "itemNotFound", "message": null}})));
     assert!(error.is_valid(&json!({"statusCode": 429, "message": "throttled"})));
     assert!(error.is_valid(&json!({"code": 2001, "description": "Partner Center"})));
+    // The shapes overlap: a body may fit two of them (`anyOf`, not `oneOf`).
+    assert!(
+        error.is_valid(&json!({"statusCode": 429, "message": "slow down", "code": "throttled"}))
+    );
+    assert!(
+        !error
+            .is_valid(&json!({"code": {"n": 1}, "description": "a code is a string or a number"}))
+    );
     assert!(!error.is_valid(&json!({"error": {"message": "no code"}})));
     assert!(!error.is_valid(&json!({"message": "neither shape"})));
+
+    let patch = Schema::component("JsonPatch", UnknownFields::Kept).unwrap();
+    assert!(patch.is_valid(&json!([{"op": "replace", "path": "/details/notes", "value": null}])));
+    for refused in [
+        json!([{"op": "replace", "path": "/details/notes"}]),
+        json!([{"op": "replace", "path": "details/notes", "value": "x"}]),
+        json!([{"op": "remove", "path": "/details/notes", "value": null}]),
+        json!([]),
+    ] {
+        assert!(!patch.is_valid(&refused), "{refused}");
+    }
 
     let page = Schema::component("ReferralPage", UnknownFields::Refused).unwrap();
     assert!(page.is_valid(&json!({"value": [official], "@odata.count": 1})));
     assert!(!page.is_valid(&json!({"@odata.count": 1})));
     assert!(!page.is_valid(&json!({"value": [{"status": "Open"}]})));
+    assert!(!page.is_valid(&json!({"value": [], "@odata.nextLink": "page two"})));
+    // The spec's examples of a listing page, as a mock serves them: a first page that links to
+    // the next, and a last page.
+    let examples = &spec()["components"]["examples"];
+    let first = &examples["ReferralPage"]["value"];
+    assert!(page.is_valid(first), "{first}");
+    assert!(
+        first["@odata.nextLink"]
+            .as_str()
+            .unwrap()
+            .contains("$skiptoken=")
+    );
+    assert_eq!(first["value"][0], official);
+    let last = &examples["LastReferralPage"]["value"];
+    assert!(
+        page.is_valid(last) && last.get("@odata.nextLink").is_none(),
+        "{last}"
+    );
 }

@@ -65,10 +65,23 @@ async fn send_json(
     body: &Value,
     headers: &[(&str, &str)],
 ) -> Response {
+    send_with(sandbox, method, path, Some(body), headers).await
+}
+
+/// `method path` with a token, `headers`, and `body` as JSON when there is one.
+async fn send_with(
+    sandbox: &Sandbox,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> Response {
     let mut request = Client::new()
         .request(method, format!("{}{path}", sandbox.base_url()))
-        .bearer_auth("t")
-        .json(body);
+        .bearer_auth("t");
+    if let Some(body) = body {
+        request = request.json(body);
+    }
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -499,21 +512,46 @@ async fn numbers_are_kept_digit_for_digit() {
 }
 
 #[tokio::test]
-async fn create_ignores_server_set_fields_and_keeps_a_given_status() {
+async fn create_ignores_server_set_fields_and_starts_new() {
     let sandbox = sandbox(3).await;
     let mut referral = new_referral();
-    referral["id"] = json!("my-own-id");
-    referral["eTag"] = json!("\"mine\"");
-    referral["status"] = json!("Active");
-    referral["substatus"] = json!("Accepted");
+    let mine = [
+        ("@odata.context", json!("https://example.test/$metadata")),
+        ("id", json!("my-own-id")),
+        ("engagementId", json!("my-engagement")),
+        ("organizationId", json!("my-organization")),
+        ("organizationName", json!("Not the partner")),
+        ("createdDateTime", json!("1999-01-01T00:00:00Z")),
+        ("updatedDateTime", json!("1999-01-01T00:00:00Z")),
+        ("expirationDateTime", json!("1999-01-15T00:00:00Z")),
+        ("acceptedDateTime", json!("1999-01-02T00:00:00Z")),
+        ("closedDateTime", json!("1999-01-03T00:00:00Z")),
+        ("eTag", json!("\"mine\"")),
+        (
+            "links",
+            json!({"self": {"uri": "https://example.test/mine", "method": "GET"}}),
+        ),
+    ];
+    for (field, value) in &mine {
+        referral[*field] = value.clone();
+    }
+    referral["status"] = json!("New");
+    referral["substatus"] = json!("Received");
     let created: Value = send_json(&sandbox, Method::POST, REFERRALS, &referral, &[])
         .await
         .json()
         .await
         .unwrap();
-    assert_ne!(created["id"], "my-own-id");
-    assert_ne!(created["eTag"], "\"mine\"");
-    assert_eq!(created["substatus"], "Accepted");
+    for (field, value) in &mine {
+        assert_ne!(&created[*field], value, "{field}");
+    }
+    assert!(created["acceptedDateTime"].is_null() && created["closedDateTime"].is_null());
+    assert!(created["createdDateTime"].as_str().unwrap() > "2020");
+    assert!(created["expirationDateTime"].as_str().unwrap() > "2020");
+    assert_eq!(
+        (&created["status"], &created["substatus"]),
+        (&json!("New"), &json!("Received"))
+    );
 }
 
 #[tokio::test]
@@ -529,18 +567,23 @@ async fn create_refuses_what_the_service_requires_or_the_spec_forbids() {
         referral[field] = value;
         referral
     };
+    let customer = |address: Value| json!({"name": "Northwind Traders", "address": address});
     for (body, target, expected) in [
-        (without("type"), "type", "type is required"),
+        (without("type"), "type", "\"type\" is a required property"),
         (
             without("customerProfile"),
             "customerProfile",
-            "customerProfile is required",
+            "\"customerProfile\" is a required property",
         ),
-        (without("consent"), "consent", "consent is required"),
+        (
+            without("consent"),
+            "consent",
+            "\"consent\" is a required property",
+        ),
         (
             with("details", Value::Null),
             "details",
-            "details is required",
+            "null is not of type \"object\"",
         ),
         (json!([1, 2]), "body", "a JSON object"),
         (
@@ -548,20 +591,36 @@ async fn create_refuses_what_the_service_requires_or_the_spec_forbids() {
             "type",
             "\"Exclusive\" is not one of",
         ),
+        // A referral starts New: it cannot be created Active or Closed/Won.
         (
             with("status", json!("Active")),
-            "substatus",
-            "needs a substatus",
+            "status",
+            "\"Active\" is not one of",
+        ),
+        (
+            with("status", json!("Closed")),
+            "status",
+            "\"Closed\" is not one of",
         ),
         (
             with("substatus", json!("Won")),
             "substatus",
-            "substatus Won does not go with status New",
+            "\"Won\" is not one of",
         ),
         (
             with("details", json!({"closingDateTime": "next week"})),
             "details/closingDateTime",
             "is not a \"date-time\"",
+        ),
+        (
+            with("customerProfile", customer(json!({"country": "Germany"}))),
+            "customerProfile/address/country",
+            "\"Germany\" does not match \"^[A-Z]{2}$\"",
+        ),
+        (
+            with("details", json!({"dealValue": 5, "currency": "euro"})),
+            "details/currency",
+            "\"euro\" does not match \"^[A-Z]{3}$\"",
         ),
     ] {
         let response = send_json(&sandbox, Method::POST, REFERRALS, &body, &[]).await;
@@ -638,6 +697,17 @@ async fn patch_answers_204_or_the_referral_with_prefer() {
     );
     assert!(accepted["acceptedDateTime"].is_string());
     assert_eq!(accepted["details"]["notes"], "Call on Monday");
+
+    // `null` is a value: it clears the field.
+    let clear = json!([{"op": "replace", "path": "/details/notes", "value": null}]);
+    let response = patch(&sandbox, &id, clear, &prefer).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cleared: Value = response.json().await.unwrap();
+    assert_eq!(cleared["details"]["notes"], Value::Null);
+    assert_eq!(
+        cleared["details"]["currency"],
+        accepted["details"]["currency"]
+    );
 }
 
 #[tokio::test]
@@ -722,7 +792,7 @@ async fn the_lifecycle_is_enforced() {
     ] {
         let error = error_of(
             patch(&sandbox, id, body.clone(), &[]).await,
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
         assert_eq!(error["code"], "invalidRequest");
@@ -744,50 +814,90 @@ async fn the_lifecycle_is_enforced() {
 async fn patch_refuses_what_cannot_be_applied_or_would_break_the_referral() {
     let sandbox = sandbox(3).await;
     let id = OFFICIAL_REFERRAL_ID;
-    for (body, target, expected) in [
-        (json!([]), "body", "the patch has no operation"),
-        (json!({"op": "replace"}), "body", "a JSON Patch"),
+    let (bad, conflict, unprocessable) = (
+        StatusCode::BAD_REQUEST,
+        StatusCode::CONFLICT,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    for (body, status, target, expected) in [
+        // 400: the spec's request schema, `JsonPatch`.
+        (json!([]), bad, "body", "[] has less than 1 item"),
+        (
+            json!({"op": "replace"}),
+            bad,
+            "body",
+            "is not of type \"array\"",
+        ),
         (
             json!([{"path": "/name", "value": 1}]),
-            "body",
-            "missing field `op`",
+            bad,
+            "0/op",
+            "\"op\" is a required property",
         ),
         (
-            json!([{"op": "remove", "path": "/name"}]),
-            "/name",
-            "\"remove\" is not supported",
+            json!([{"op": "remove", "path": "/name", "value": null}]),
+            bad,
+            "0/op",
+            "\"remove\" is not one of \"replace\" or \"add\"",
         ),
         (
-            json!([{"op": "replace", "path": "/id", "value": "x"}]),
-            "/id",
-            "set by the service",
+            json!([{"op": "replace", "path": "/name"}]),
+            bad,
+            "0/value",
+            "\"value\" is a required property",
         ),
+        (
+            json!([{"op": "replace", "path": "name", "value": "x"}]),
+            bad,
+            "0/path",
+            "\"name\" does not match \"^(/([^/~]|~[01])*)+$\"",
+        ),
+        // 409 (RFC 5789): a structure the referral does not have.
         (
             json!([{"op": "replace", "path": "/consent/x", "value": 1}]),
+            conflict,
             "/consent/x",
             "does not exist",
         ),
         (
+            json!([{"op": "add", "path": "/details/requirements/industries/9", "value": {}}]),
+            conflict,
+            "/details/requirements/industries/9",
+            "is not an index",
+        ),
+        // 422 (RFC 5789): a change the service does not make.
+        (
+            json!([{"op": "replace", "path": "/id", "value": "x"}]),
+            unprocessable,
+            "/id",
+            "set by the service",
+        ),
+        (
             json!([{"op": "replace", "path": "/status", "value": "Open"}]),
+            unprocessable,
             "status",
             "is not one of",
         ),
         (
+            json!([{"op": "replace", "path": "/status", "value": null}]),
+            unprocessable,
+            "status",
+            "would not be valid",
+        ),
+        (
             json!([{"op": "replace", "path": "/details/dealValue", "value": "lots"}]),
+            unprocessable,
             "details/dealValue",
             "would not be valid",
         ),
         (
             json!([{"op": "replace", "path": "/team", "value": 5}]),
+            unprocessable,
             "team",
             "would not be valid",
         ),
     ] {
-        let error = error_of(
-            patch(&sandbox, id, body.clone(), &[]).await,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        let error = error_of(patch(&sandbox, id, body.clone(), &[]).await, status).await;
         assert_eq!(error["code"], "invalidRequest", "{body}");
         assert_eq!(error["target"], target, "{body}");
         let message = error["message"].as_str().unwrap();
@@ -811,6 +921,74 @@ async fn patch_refuses_what_cannot_be_applied_or_would_break_the_referral() {
     .await;
     let error = error_of(response, StatusCode::NOT_FOUND).await;
     assert_eq!(error["code"], "itemNotFound");
+}
+
+/// The spec declares the request headers: a value it does not allow is a 400, on every
+/// operation, before anything else is looked at.
+#[tokio::test]
+async fn request_headers_are_held_to_the_spec() {
+    let sandbox = sandbox(3).await;
+    let official = referral_path(OFFICIAL_REFERRAL_ID);
+    let notes = json!([{"op": "replace", "path": "/details/notes", "value": "x"}]);
+    let guid = "0d9e4c2a-7b1f-4c3e-9a5d-2f6b8e1c4a70";
+    let good = [
+        ("client-request-id", guid),
+        ("MS-CorrelationId", guid),
+        ("MS-RequestId", guid),
+        ("MS-PartnerCenter-Application", "contoso-crm-sync"),
+        ("X-Locale", "en-US"),
+    ];
+    let operations = [
+        (Method::GET, REFERRALS.to_owned(), None),
+        (Method::POST, REFERRALS.to_owned(), Some(new_referral())),
+        (Method::GET, official.clone(), None),
+        (Method::PATCH, official.clone(), Some(notes.clone())),
+    ];
+    for (method, path, body) in &operations {
+        let response = send_with(&sandbox, method.clone(), path, body.as_ref(), &good).await;
+        assert!(response.status().is_success(), "{method} {path}");
+        for (name, bad) in [
+            ("client-request-id", "not-a-guid"),
+            ("MS-CorrelationId", ""),
+            ("MS-RequestId", "42"),
+            ("MS-PartnerCenter-Application", ""),
+            ("X-Locale", "English (US)"),
+        ] {
+            let response = send_with(
+                &sandbox,
+                method.clone(),
+                path,
+                body.as_ref(),
+                &[(name, bad)],
+            )
+            .await;
+            let error = error_of(response, StatusCode::BAD_REQUEST).await;
+            assert_eq!(error["target"], name, "{method} {path}");
+            let message = error["message"].as_str().unwrap();
+            assert!(
+                message.starts_with(&format!("the {name} header is not valid")),
+                "{message}"
+            );
+        }
+    }
+    // `Prefer` takes the values the spec lists.
+    let response = patch(
+        &sandbox,
+        OFFICIAL_REFERRAL_ID,
+        notes.clone(),
+        &[("Prefer", "return=minimal")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = patch(
+        &sandbox,
+        OFFICIAL_REFERRAL_ID,
+        notes,
+        &[("Prefer", "return=everything")],
+    )
+    .await;
+    let error = error_of(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(error["target"], "Prefer");
 }
 
 #[tokio::test]

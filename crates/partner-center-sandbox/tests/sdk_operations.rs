@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use partner_center::models::{
-    Amount, Consent, CustomerProfile, Member, Referral, ReferralDetails, ReferralDirection,
+    Amount, Consent, Member, NewCustomerProfile, NewReferralDetails, Referral, ReferralDirection,
     ReferralStatus, ReferralSubstatus, ReferralType,
 };
 use partner_center::{Direction, Error, Filter, NewReferral, PartnerCenter};
@@ -44,7 +44,7 @@ fn seeded(sandbox: &Sandbox, status: ReferralStatus, substatus: ReferralSubstatu
 fn new_referral() -> NewReferral {
     NewReferral::new(
         ReferralType::Independent,
-        CustomerProfile {
+        NewCustomerProfile {
             name: Some("Tailspin Toys".into()),
             ..Default::default()
         },
@@ -52,9 +52,9 @@ fn new_referral() -> NewReferral {
             consent_to_contact: Some(true),
             ..Default::default()
         },
-        ReferralDetails {
+        NewReferralDetails {
             deal_value: Some(Amount::from(42_000_i64)),
-            currency: Some("USD".into()),
+            currency: Some("USD".parse().unwrap()),
             ..Default::default()
         },
     )
@@ -396,7 +396,7 @@ async fn the_lifecycle_verbs_move_referrals_as_the_service_allows() -> TestResul
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(422), "{err}");
     assert!(
         err.to_string()
             .contains("a Closed referral cannot become Active"),

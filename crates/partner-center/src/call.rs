@@ -59,6 +59,8 @@ struct State {
     request_id: Option<String>,
     retry_after: Option<Duration>,
     www_authenticate: Option<String>,
+    /// The URL the request went to (a page's, for the next link it carries).
+    url: Option<reqwest::Url>,
     /// An error the generated code cannot express; it wins over whatever that code returns.
     failure: Option<Error>,
 }
@@ -90,6 +92,7 @@ impl Call {
                 request_id: None,
                 retry_after: None,
                 www_authenticate: None,
+                url: None,
                 failure: None,
             }),
         })
@@ -107,6 +110,11 @@ impl Call {
             request_id: state.request_id.clone(),
             attempts: state.attempts.clone(),
         }
+    }
+
+    /// The URL the call's request went to, once it was sent.
+    pub(crate) fn url(&self) -> Option<reqwest::Url> {
+        self.state().url.clone()
     }
 
     /// The call's result: what the generated operation returned, unless the policy recorded a
@@ -407,6 +415,7 @@ impl api::Transport for Call {
         mut request: reqwest::Request,
         operation_id: &'static str,
     ) -> api::ResponseFuture<'a> {
+        self.state().url = Some(request.url().clone());
         let headers = request.headers_mut();
         headers.remove(API_VERSION);
         headers.insert(CLIENT_REQUEST_ID, self.client_request_id.clone());

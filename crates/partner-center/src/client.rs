@@ -116,7 +116,10 @@ impl PartnerCenter {
     /// let top = std::num::NonZeroU32::new(5);
     /// let page: ReferralPage = client
     ///     .call(|api| async move {
-    ///         api.list_referrals(None, None, None, None, None, None, top).await
+    ///         // The query parameters, then the request headers, which the policy sets.
+    ///         let headers = (None, None, None, None, None);
+    ///         api.list_referrals(None, None, None, None, None, None, top,
+    ///             headers.0, headers.1, headers.2, headers.3, headers.4).await
     ///     })
     ///     .await?;
     /// assert_eq!(page.value.len(), 5);
@@ -129,12 +132,24 @@ impl PartnerCenter {
         F: FnOnce(api::Client) -> Fut,
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
+        self.send_at(operation).await.map(|(value, _)| value)
+    }
+
+    /// [`Self::call`], and the URL the request went to: a listing's first page, which a
+    /// relative next link is resolved against.
+    pub(crate) async fn send_at<T, F, Fut>(&self, operation: F) -> Result<(T, Option<reqwest::Url>)>
+    where
+        T: api::lenient::Drifted,
+        F: FnOnce(api::Client) -> Fut,
+        Fut: Future<Output = api::GeneratedResult<T>>,
+    {
         let call = self.start_call().await?;
         let policy: Arc<dyn api::Transport> = call.clone();
         let generated =
             api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
         let outcome = operation(generated).await;
-        call.finish(outcome).await
+        let value = call.finish(outcome).await?;
+        Ok((value, call.url()))
     }
 
     /// Gets the page at `url` (an `@odata.nextLink` that [`Self::checked_link`] let through)
@@ -159,8 +174,10 @@ impl PartnerCenter {
         call.finish(outcome).await
     }
 
-    /// `link` resolved against the base URL, if it keeps the base URL's scheme, host and port:
-    /// the token must never be sent anywhere else, nor over a downgraded scheme.
+    /// `link` (a [`crate::Continuation`], resolved against the page that carried it) as a URL,
+    /// if it keeps the base URL's scheme, host and port: the token must never be sent anywhere
+    /// else, nor over a downgraded scheme. The error says which of them differs. A link still
+    /// relative (a continuation made by hand) is resolved against the base URL.
     pub(crate) fn checked_link(&self, link: &str) -> Result<reqwest::Url> {
         let untrusted = |reason: &str| {
             let shown = redact::link(link);
@@ -170,14 +187,22 @@ impl PartnerCenter {
             .map_err(|_| untrusted("cannot be checked against the base URL"))?;
         let url = base.join(link).map_err(|_| untrusted("is not a URL"))?;
         if url.scheme() != base.scheme() {
-            return Err(untrusted(&format!("is not {}", base.scheme())));
-        }
-        if url.host() != base.host() || url.port_or_known_default() != base.port_or_known_default()
-        {
             return Err(untrusted(&format!(
-                "leaves {}",
-                base.host_str().unwrap_or("the host")
+                "has the scheme {}, not {}",
+                url.scheme(),
+                base.scheme()
             )));
+        }
+        // Both are http(s) URLs now: they have a host and a port.
+        let host = |url: &reqwest::Url| url.host_str().unwrap_or_default().to_owned();
+        if host(&url) != host(&base) {
+            let (link, base) = (host(&url), host(&base));
+            return Err(untrusted(&format!("has the host {link}, not {base}")));
+        }
+        let port = |url: &reqwest::Url| url.port_or_known_default().unwrap_or_default();
+        if port(&url) != port(&base) {
+            let (link, base) = (port(&url), port(&base));
+            return Err(untrusted(&format!("has the port {link}, not {base}")));
         }
         Ok(url)
     }
@@ -510,17 +535,88 @@ mod tests {
             relative.unwrap().host_str(),
             Some("api.partner.microsoft.com")
         );
-        for link in [
+        // Each refusal says what differs: the scheme, the host or the port.
+        for (link, differs) in [
             // The documented example link: http, so a downgrade.
-            "http://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=abc",
-            "https://api.partner.microsoft.com.evil.example/v1.0/engagements/referrals",
-            "https://api.partner.microsoft.com:8443/v1.0/engagements/referrals",
-            "https://user@evil.example/",
-            "//evil.example/v1.0/engagements/referrals",
+            (
+                "http://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=abc",
+                "has the scheme http, not https",
+            ),
+            (
+                "https://api.partner.microsoft.com.evil.example/v1.0/engagements/referrals",
+                "has the host api.partner.microsoft.com.evil.example, not api.partner.microsoft.com",
+            ),
+            (
+                "https://api.partner.microsoft.com:8443/v1.0/engagements/referrals",
+                "has the port 8443, not 443",
+            ),
+            (
+                "https://user@evil.example/",
+                "has the host evil.example, not api.partner.microsoft.com",
+            ),
+            (
+                "//evil.example/v1.0/engagements/referrals",
+                "has the host evil.example, not api.partner.microsoft.com",
+            ),
+            (
+                "ftp://api.partner.microsoft.com/x",
+                "has the scheme ftp, not https",
+            ),
         ] {
             let err = client.checked_link(link).unwrap_err();
-            assert!(matches!(err, Error::UntrustedLink(_)), "{link}: {err:?}");
+            assert!(
+                matches!(&err, Error::UntrustedLink(m) if m.ends_with(differs)),
+                "{link}: {err}"
+            );
         }
+    }
+
+    /// The generated operations take the request headers as arguments: whatever they are given,
+    /// the policy's values are the ones sent, once each.
+    #[tokio::test]
+    async fn the_policy_sets_the_request_headers_whatever_the_operation_was_given() {
+        use api::types::{ApplicationName, ReferralId};
+        use wiremock::matchers::any;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
+            .mount(&server)
+            .await;
+        let correlation = uuid::Uuid::from_u128(1);
+        let client = PartnerCenter::builder()
+            .base_url(server.uri())
+            .token("t")
+            .application_name("policy-app")
+            .build()
+            .unwrap()
+            .with_correlation_id(correlation);
+        let given = uuid::Uuid::from_u128(2);
+        let application: ApplicationName = "given-app".parse().unwrap();
+        let id: ReferralId = "x".parse().unwrap();
+        client
+            .call(|api| async move {
+                let (g, a) = (Some(&given), Some(&application));
+                api.get_referral(&id, g, a, g, None, g).await
+            })
+            .await
+            .unwrap();
+
+        let request = &server.received_requests().await.unwrap()[0];
+        let values = |name: &str| {
+            let values = request.headers.get_all(name).iter();
+            values
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values("ms-correlationid"), [correlation.to_string()]);
+        assert_eq!(values("ms-partnercenter-application"), ["policy-app"]);
+        let [request_id] = &values("client-request-id")[..] else {
+            panic!("{:?}", values("client-request-id"))
+        };
+        assert_ne!(request_id, &given.to_string());
+        assert_eq!(values("ms-requestid"), std::slice::from_ref(request_id));
     }
 
     #[tokio::test]

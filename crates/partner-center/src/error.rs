@@ -570,13 +570,7 @@ pub(crate) fn error_detail(body: ErrorBody) -> ErrorDetail {
     let (code, message) = match body {
         ErrorBody::ErrorResponse(response) => return response.error,
         ErrorBody::ThrottlingError(e) => (e.status_code.to_string(), e.message),
-        ErrorBody::PartnerCenterError(e) => {
-            let code = match e.code {
-                serde_json::Value::String(code) => code,
-                other => other.to_string(),
-            };
-            (code, e.description)
-        }
+        ErrorBody::PartnerCenterError(e) => (e.code.to_string(), e.description),
     };
     ErrorDetail {
         code,
@@ -676,6 +670,19 @@ mod tests {
             ids(),
         );
         assert_eq!((e.code(), e.message()), (Some("2000"), Some("conflict")));
+        // Its code is a string or a number (`PartnerCenterErrorCode`), nothing else.
+        let e = ServiceError::from_body(
+            StatusCode::CONFLICT,
+            br#"{"code":2001,"description":"conflict"}"#,
+            ids(),
+        );
+        assert_eq!((e.code(), e.message()), (Some("2001"), Some("conflict")));
+        let e = ServiceError::from_body(
+            StatusCode::CONFLICT,
+            br#"{"code":{"n":1},"description":"conflict"}"#,
+            ids(),
+        );
+        assert_eq!(e.code(), None);
         let e = ServiceError::from_body(
             StatusCode::TOO_MANY_REQUESTS,
             br#"{"statusCode":429,"message":"Rate limit is exceeded. Try again in 57 seconds."}"#,

@@ -36,7 +36,6 @@
 pub mod auth;
 mod call;
 mod client;
-mod create;
 mod error;
 mod filter;
 mod list;
@@ -51,13 +50,12 @@ pub use client::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_PAGES,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, PartnerCenter, PartnerCenterBuilder,
 };
-pub use create::NewReferral;
 pub use error::{
     Attempt, AttemptOutcome, CallInfo, DecodeError, Error, Result, ServiceError, TransportError,
 };
 pub use filter::Filter;
 pub use list::{Continuation, Direction, Items, ListReferrals, MAX_PAGE_SIZE, Page, Pages};
-pub use models::Referral;
+pub use models::{NewReferral, Referral};
 pub use referrals::Referrals;
 pub use retry::RetryPolicy;
 pub use update::{UpdateReferral, Updated};

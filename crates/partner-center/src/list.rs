@@ -4,9 +4,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::pin::Pin;
+use std::str::FromStr;
 
 use futures_util::stream::{self, Stream, TryStreamExt};
-use partner_center_api::types::ReferralPage;
+use partner_center_api::types::error::ConversionError;
+use partner_center_api::types::{ODataFilter, ODataOrderBy, ODataSelect, ReferralPage};
 
 use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
@@ -149,25 +151,33 @@ impl<'c> ListReferrals<'c> {
             .map(i32::try_from)
             .transpose()
             .map_err(|_| Error::InvalidInput("skip is too large".into()))?;
-        let (filter, order_by, select) = (self.filter, self.order_by, self.select);
+        let filter: Option<ODataFilter> =
+            odata("$filter", self.filter.as_ref().map(Filter::as_str))?;
+        let order_by: Option<ODataOrderBy> = odata("$orderby", self.order_by.as_deref())?;
+        let select: Option<ODataSelect> = odata("$select", self.select.as_deref())?;
         let count = self.count.then_some(true);
-        let page = self
+        let (page, url) = self
             .client
-            .call(|api| async move {
-                let filter = filter.as_ref().map(Filter::as_str);
+            .send_at(|api| async move {
+                // The request headers are the policy's (`Call`): none is given here.
                 api.list_referrals(
                     count,
-                    filter,
-                    order_by.as_deref(),
-                    select.as_deref(),
+                    filter.as_ref(),
+                    order_by.as_ref(),
+                    select.as_ref(),
                     skip,
                     None,
                     top,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
                 )
                 .await
             })
             .await?;
-        Ok(Page::from(page))
+        Ok(Page::new(page, url.as_ref()))
     }
 
     /// Every page, following `@odata.nextLink` until the last; one page in memory at a time.
@@ -195,6 +205,19 @@ impl<'c> ListReferrals<'c> {
     }
 }
 
+/// `value` as the spec's type of the query parameter `name` (`$filter`, ...: not empty).
+fn odata<T>(name: &str, value: Option<&str>) -> Result<Option<T>>
+where
+    T: FromStr<Err = ConversionError>,
+{
+    value
+        .map(|text| {
+            text.parse()
+                .map_err(|e| Error::InvalidInput(format!("{name} {text:?}: {e}")))
+        })
+        .transpose()
+}
+
 /// One page of referrals.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page {
@@ -206,6 +229,17 @@ pub struct Page {
 }
 
 impl Page {
+    /// The page `page`, read from `url` (when known): its next link is resolved against it.
+    fn new(page: ReferralPage, url: Option<&reqwest::Url>) -> Self {
+        Self {
+            items: page.value,
+            count: page.odata_count.and_then(|count| count.as_i64()),
+            next: page
+                .odata_next_link
+                .map(|link| Continuation::on_page(link, url)),
+        }
+    }
+
     /// Where the next page is, or `None` on the last: keep it to resume later with
     /// [`crate::Referrals::resume`].
     pub fn next(&self) -> Option<&Continuation> {
@@ -232,27 +266,32 @@ impl<'p> IntoIterator for &'p Page {
     }
 }
 
-impl From<ReferralPage> for Page {
-    fn from(page: ReferralPage) -> Self {
-        Self {
-            items: page.value,
-            count: page.odata_count.and_then(|count| count.as_i64()),
-            next: page.odata_next_link.map(Continuation),
-        }
-    }
-}
-
-/// Where the next page of a listing is (the service's `@odata.nextLink`, as given).
+/// Where the next page of a listing is: the service's `@odata.nextLink`, as given when it is
+/// absolute, or resolved against the URL of the page that carried it (RFC 3986) when it is
+/// relative.
 ///
 /// It is plain text: store it, and resume later with [`crate::Referrals::resume`]. It is
-/// followed only to the client's own host and scheme.
+/// followed only to the client's own host, port and scheme.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Continuation(String);
 
 impl Continuation {
-    /// A continuation saved earlier (see [`Continuation::as_str`]).
+    /// A continuation saved earlier (see [`Continuation::as_str`]); a relative one is
+    /// resolved against the client's base URL.
     pub fn new(link: impl Into<String>) -> Self {
         Self(link.into())
+    }
+
+    /// The next link `link` of the page read from `page`: a relative link resolves against
+    /// the page's URL, not the base URL (`?$skiptoken=2` on `/v1.0/engagements/referrals`
+    /// is `/v1.0/engagements/referrals?$skiptoken=2`). What is no URL either way is kept as
+    /// given, for following it to say so.
+    fn on_page(link: String, page: Option<&reqwest::Url>) -> Self {
+        let relative = reqwest::Url::parse(&link).is_err();
+        match page.filter(|_| relative).map(|page| page.join(&link)) {
+            Some(Ok(resolved)) => Self(resolved.into()),
+            _ => Self(link),
+        }
     }
 
     /// The link, to store.
@@ -297,7 +336,9 @@ pub(crate) fn paginate<'c>(
             None => return Ok(None),
             Some(Start::Query(query)) => query.send().await?,
             Some(Start::Link(link)) => {
-                Page::from(client.get_page(paging.follow(client, &link)?).await?)
+                let url = paging.follow(client, &link)?;
+                let page = client.get_page(url.clone()).await?;
+                Page::new(page, Some(&url))
             }
         };
         paging.read += 1;

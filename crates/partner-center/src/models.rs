@@ -1,4 +1,5 @@
-//! The API's data types under their friendly names.
+//! The API's data types: what the service sends ([`Referral`] and its parts) and what it takes
+//! ([`NewReferral`] and its parts, whose types hold the spec's rules for a create).
 //!
 //! Every object type keeps the fields the spec does not know in its `extra` map, and every
 //! enumeration keeps values it does not list in its `Other` variant: a referral decoded here
@@ -12,15 +13,18 @@
 //! list.
 
 pub use partner_center_api::lenient::{Drift, drift};
-pub use partner_center_api::types::ServiceError as ErrorDetail;
 pub use partner_center_api::types::{
-    AdditionalRequirements, Address, Attribute, Consent, ContactPreference, Contract, CustomerId,
-    CustomerProfile, FreeFormObject, InviteContext, InvitedBy, Link, Member, Referral,
-    ReferralDetails, ReferralLinks, Registration, RequirementItem, Requirements, Solution,
+    AdditionalRequirements, Address, Attribute, Consent, ContactPreference, Contract, CountryCode,
+    CurrencyCode, CustomerId, CustomerIdList, CustomerIds, CustomerIdsByType, CustomerProfile,
+    ErrorDetail, FreeFormObject, InviteContext, InvitedBy, IotRequirements, Link,
+    MarketplaceTransactionDetails, Member, NewAddress, NewCustomerProfile, NewReferral,
+    NewReferralDetails, NewReferralStatus, NewReferralSubstatus, Referral, ReferralDetails,
+    ReferralLinks, Registration, RequirementItem, Requirements, Solution, SolutionDetail,
     StatusHistory, Target, TrackingInfo,
 };
 pub use partner_center_api::{
-    Amount, AssistanceRequestCode, ContractTerm, Integer, InvalidAmount, InvalidInteger, PatchOp,
-    ProfileType, ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus,
-    ReferralType, RegistrationType, SolutionType, TargetType, Timestamp,
+    Amount, AssistanceRequestCode, AttributeType, ContractTerm, CustomerMarketplaceIntent, Integer,
+    InvalidAmount, InvalidInteger, PatchOp, Prefer, PricingModel, PrimaryDeploymentOn, ProfileType,
+    ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
+    RegistrationType, SolutionType, TargetType, Timestamp,
 };

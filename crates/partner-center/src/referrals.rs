@@ -1,13 +1,12 @@
 //! [`Referrals`]: the handler for leads and co-sell opportunities.
 
-use partner_center_api::types::GetReferralId;
+use partner_center_api::types::ReferralId;
 
 use crate::client::PartnerCenter;
-use crate::create::NewReferral;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::list::{self, Continuation, ListReferrals, Pages, Start};
-use crate::models::{Referral, ReferralStatus, ReferralSubstatus};
+use crate::models::{NewReferral, Referral, ReferralStatus, ReferralSubstatus};
 use crate::update::{UpdateReferral, Updated};
 
 /// Leads and co-sell opportunities; [`PartnerCenter::referrals`] makes one.
@@ -39,11 +38,14 @@ impl<'c> Referrals<'c> {
     /// # }
     /// ```
     pub async fn get(&self, id: &str) -> Result<Referral> {
-        let id: GetReferralId = checked_id(id)?
+        let id: ReferralId = checked_id(id)?
             .parse()
             .map_err(|e| Error::InvalidInput(format!("referral id {id:?}: {e}")))?;
         self.client
-            .call(|api| async move { api.get_referral(&id).await })
+            .call(|api| async move {
+                // The request headers are the policy's (`Call`): none is given here.
+                api.get_referral(&id, None, None, None, None, None).await
+            })
             .await
     }
 
@@ -73,12 +75,16 @@ impl<'c> Referrals<'c> {
         list::paginate(self.client, Start::Link(continuation), max_pages)
     }
 
-    /// Creates a referral (`POST /v1.0/engagements/referrals`), after
-    /// [`NewReferral::validate`]; returns it as created, with its id and `eTag`.
+    /// Creates a referral (`POST /v1.0/engagements/referrals`); returns it as created, with its
+    /// id and `eTag`. What the service requires of it is in its type, the spec's
+    /// [`NewReferral`] ([`NewReferral::new`]).
     pub async fn create(&self, referral: NewReferral) -> Result<Referral> {
-        referral.validate()?;
         self.client
-            .call(|api| async move { api.create_referral(referral.as_referral()).await })
+            .call(|api| async move {
+                // The request headers are the policy's (`Call`): none is given here.
+                api.create_referral(None, None, None, None, None, &referral)
+                    .await
+            })
             .await
     }
 

@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use partner_center_api::lifecycle;
-use partner_center_api::types::{JsonPatch, PatchOperation, UpdateReferralId};
+use partner_center_api::types::{JsonPatch, JsonPointer, PatchOperation, ReferralId};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
-use crate::models::{Amount, Member, PatchOp, Referral, ReferralStatus, ReferralSubstatus};
+use crate::models::{
+    Amount, CurrencyCode, Member, PatchOp, Prefer, Referral, ReferralStatus, ReferralSubstatus,
+};
 use crate::referrals::checked_id;
 
 /// An update of one referral, sent as one JSON Patch (`PATCH .../referrals/{id}`).
@@ -103,9 +105,10 @@ impl<'c> UpdateReferral<'c> {
 
     /// The ISO 4217 currency of the deal value, e.g. `USD`.
     pub fn currency(mut self, currency: &str) -> Self {
-        if !is_currency(currency) {
-            self.problem
-                .get_or_insert(format!("{currency:?} is not an ISO 4217 currency code"));
+        if let Err(e) = currency.parse::<CurrencyCode>() {
+            self.problem.get_or_insert(format!(
+                "{currency:?} is not an ISO 4217 currency code: {e}"
+            ));
         }
         self.replace("/details/currency", Value::String(currency.to_owned()))
     }
@@ -131,7 +134,8 @@ impl<'c> UpdateReferral<'c> {
         self.add("/team/-", value)
     }
 
-    /// A raw `replace` of the value at `path` (a JSON Pointer such as `/details/notes`).
+    /// A raw `replace` of the value at `path` (a JSON Pointer such as `/details/notes`);
+    /// `Value::Null` clears the field.
     pub fn replace(self, path: &str, value: Value) -> Self {
         self.operation(PatchOp::Replace, path, value)
     }
@@ -168,20 +172,29 @@ impl<'c> UpdateReferral<'c> {
         if self.operations.is_empty() {
             return Err(Error::InvalidInput("the update changes nothing".into()));
         }
-        let id: UpdateReferralId = checked_id(&self.id)?
+        let id: ReferralId = checked_id(&self.id)?
             .parse()
             .map_err(|e| Error::InvalidInput(format!("referral id {:?}: {e}", self.id)))?;
         let patch = JsonPatch(self.operations);
         let if_match = self.if_match;
         let prefer = self
             .return_representation
-            .then_some("return=representation");
+            .then_some(Prefer::ReturnRepresentation);
         self.client
             .call(|api| async move {
-                match api
-                    .update_referral(&id, if_match.as_deref(), prefer, &patch)
-                    .await
-                {
+                // The request ids and application are the policy's (`Call`): not given here.
+                let updated = api.update_referral(
+                    &id,
+                    if_match.as_deref(),
+                    None,
+                    None,
+                    None,
+                    prefer.as_ref(),
+                    None,
+                    None,
+                    &patch,
+                );
+                match updated.await {
                     Ok(updated) => {
                         let etag = etag_header(updated.headers());
                         updated.map(|referral| Updated {
@@ -208,16 +221,15 @@ impl<'c> UpdateReferral<'c> {
             .await
     }
 
+    /// One operation, its path checked as the spec's `JsonPointer`.
     fn operation(mut self, op: PatchOp, path: &str, value: Value) -> Self {
-        if !path.starts_with('/') {
-            self.problem
-                .get_or_insert(format!("patch path {path:?} must start with '/'"));
+        match path.parse::<JsonPointer>() {
+            Ok(path) => self.operations.push(PatchOperation { op, path, value }),
+            Err(e) => {
+                self.problem
+                    .get_or_insert(format!("patch path {path:?} is not a JSON Pointer: {e}"));
+            }
         }
-        self.operations.push(PatchOperation {
-            op,
-            path: path.to_owned(),
-            value: Some(value),
-        });
         self
     }
 }
@@ -249,9 +261,4 @@ fn etag_header(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .get(reqwest::header::ETAG)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-}
-
-/// Three ASCII capitals, as ISO 4217 codes are.
-pub(crate) fn is_currency(code: &str) -> bool {
-    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
