@@ -646,7 +646,9 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
         }
     }
 
-    ///A JSON Pointer (RFC 6901) into the referral, e.g. `/status` or `/details/dealValue`.
+    /**A JSON Pointer (RFC 6901) into the referral, e.g. `/status` or `/details/dealValue`:
+it starts with `/`, and a `~` in it is `~0` (a `~`) or `~1` (a `/`).
+*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct JsonPointer(::std::string::String);
@@ -669,9 +671,9 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^/").unwrap() });
+            { ::regress::Regex::new("^(/([^/~]|~[01])*)+$").unwrap() });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^/\"".into());
+                return Err("doesn't match pattern \"^(/([^/~]|~[01])*)+$\"".into());
             }
             Ok(Self(value.to_string()))
         }

@@ -458,7 +458,8 @@ fn update_with_a_stale_etag_fails_with_412() {
     }
     let stderr = failure(&["referrals", "update", &id, "--set", "/status=Closed"]);
     assert!(
-        stderr.contains("400") && stderr.contains("does not go with status Closed"),
+        stderr.contains("422 Unprocessable Entity")
+            && stderr.contains("does not go with status Closed"),
         "{stderr}"
     );
 }

@@ -251,7 +251,7 @@ async fn update_referral(
             target: Some("body".to_owned()),
         })?;
         let server_set = spec::server_set().map_err(|e| Refusal::Internal(e.to_string()))?;
-        patch::parse(patch.0, server_set).map_err(Refusal::from)
+        patch::parse(patch.0, server_set).map_err(Refusal::unprocessable)
     }) {
         Ok(operations) => operations,
         Err(refusal) => return refused(refusal),
@@ -342,6 +342,18 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Refusal> {
 fn refused(refusal: Refusal) -> Response {
     match refusal {
         Refusal::Invalid { message, target } => invalid_request(&message, target.as_deref()),
+        Refusal::Conflict { message, target } => error(
+            StatusCode::CONFLICT,
+            "invalidRequest",
+            &message,
+            Some(&target),
+        ),
+        Refusal::Unprocessable { message, target } => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalidRequest",
+            &message,
+            Some(&target),
+        ),
         Refusal::Internal(_) => general_exception(),
     }
 }

@@ -11,26 +11,40 @@ use crate::seed;
 use crate::spec;
 use crate::store;
 
-/// Why a write is refused: a `400 invalidRequest` (or a 500 when the spec cannot be read).
+/// Why a write is refused (all with the code `invalidRequest`), or a 500 when the spec cannot
+/// be read. A patch the spec allows can still not fit the referral it is applied to; RFC 5789
+/// gives those their own statuses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
+    /// 400: the request itself is wrong (its headers, its body against the spec's schema).
     Invalid {
         message: String,
         target: Option<String>,
     },
+    /// 409: the patch assumes a structure the referral does not have (a parent that does not
+    /// exist, an index past the end).
+    Conflict { message: String, target: String },
+    /// 422: the patch is understood but cannot be carried out: it changes a field the service
+    /// sets, or the patched referral would break the spec or the lifecycle.
+    Unprocessable { message: String, target: String },
     /// The sandbox's own problem, not the caller's.
     Internal(String),
 }
 
-impl From<patch::PatchError> for Refusal {
-    fn from(e: patch::PatchError) -> Self {
-        Self::Invalid {
+impl Refusal {
+    /// A patch that does not fit the referral's structure (409).
+    pub(crate) fn conflict(e: patch::PatchError) -> Self {
+        Self::Conflict {
             message: format!("cannot apply {}: {}", e.path, e.message),
-            target: Some(if e.path.is_empty() {
-                "body".to_owned()
-            } else {
-                e.path
-            }),
+            target: e.path,
+        }
+    }
+
+    /// A patch that asks for what the service does not do (422).
+    pub(crate) fn unprocessable(e: patch::PatchError) -> Self {
+        Self::Unprocessable {
+            message: format!("cannot apply {}: {}", e.path, e.message),
+            target: e.path,
         }
     }
 }
@@ -101,26 +115,29 @@ pub(crate) fn update(
     now: DateTime<Utc>,
 ) -> Result<Value, Refusal> {
     let mut updated = current.clone();
-    patch::apply(&mut updated, operations).map_err(Refusal::from)?;
+    patch::apply(&mut updated, operations).map_err(Refusal::conflict)?;
     // Stored referrals conform already: decoding is enough.
     let before = store::typed(current).map_err(|e| Refusal::Internal(e.to_string()))?;
     let after = conforming(&updated).map_err(|refusal| match refusal {
-        Refusal::Invalid { message, target } => Refusal::Invalid {
+        Refusal::Invalid { message, target } => Refusal::Unprocessable {
             message: format!("the patched referral would not be valid: {message}"),
-            target,
+            target: target.unwrap_or_else(|| "body".to_owned()),
         },
-        internal => internal,
+        other => other,
     })?;
     let moved = (&before.status, &before.substatus) != (&after.status, &after.substatus);
     if moved {
+        let lifecycle = |message: String| Refusal::Unprocessable {
+            message,
+            target: "status".to_owned(),
+        };
         let (Some(status), Some(substatus)) = (&after.status, &after.substatus) else {
-            return Err(invalid(
-                "a status change needs both status and substatus",
-                "status",
+            return Err(lifecycle(
+                "a status change needs both status and substatus".to_owned(),
             ));
         };
         if let Some(reason) = lifecycle::refusal(before.status.as_ref(), status, substatus) {
-            return Err(invalid(reason, "status"));
+            return Err(lifecycle(reason));
         }
         let stamp = match status {
             ReferralStatus::Active => {

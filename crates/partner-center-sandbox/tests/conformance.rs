@@ -303,6 +303,7 @@ async fn error_responses_conform_to_the_spec() {
         {"op": "replace", "path": "/status", "value": "Closed"},
         {"op": "replace", "path": "/substatus", "value": "Won"}
     ]);
+    let missing_parent = json!([{"op": "add", "path": "/inviteContext/notes", "value": "x"}]);
     let mut missing_type = new_referral();
     missing_type.as_object_mut().unwrap().remove("type");
 
@@ -371,6 +372,18 @@ async fn error_responses_conform_to_the_spec() {
             REFERRAL,
             "patch",
             400,
+            request(Method::PATCH, &item, Some(&json!([])), &[]).await,
+        ),
+        (
+            REFERRAL,
+            "patch",
+            409,
+            request(Method::PATCH, &item, Some(&missing_parent), &[]).await,
+        ),
+        (
+            REFERRAL,
+            "patch",
+            422,
             request(Method::PATCH, &item, Some(&close), &[]).await,
         ),
         (

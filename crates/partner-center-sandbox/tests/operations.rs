@@ -792,7 +792,7 @@ async fn the_lifecycle_is_enforced() {
     ] {
         let error = error_of(
             patch(&sandbox, id, body.clone(), &[]).await,
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
         assert_eq!(error["code"], "invalidRequest");
@@ -814,62 +814,90 @@ async fn the_lifecycle_is_enforced() {
 async fn patch_refuses_what_cannot_be_applied_or_would_break_the_referral() {
     let sandbox = sandbox(3).await;
     let id = OFFICIAL_REFERRAL_ID;
-    for (body, target, expected) in [
-        // The spec's request schema, `JsonPatch`.
-        (json!([]), "body", "[] has less than 1 item"),
-        (json!({"op": "replace"}), "body", "is not of type \"array\""),
+    let (bad, conflict, unprocessable) = (
+        StatusCode::BAD_REQUEST,
+        StatusCode::CONFLICT,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    for (body, status, target, expected) in [
+        // 400: the spec's request schema, `JsonPatch`.
+        (json!([]), bad, "body", "[] has less than 1 item"),
+        (
+            json!({"op": "replace"}),
+            bad,
+            "body",
+            "is not of type \"array\"",
+        ),
         (
             json!([{"path": "/name", "value": 1}]),
+            bad,
             "0/op",
             "\"op\" is a required property",
         ),
         (
             json!([{"op": "remove", "path": "/name", "value": null}]),
+            bad,
             "0/op",
             "\"remove\" is not one of \"replace\" or \"add\"",
         ),
         (
             json!([{"op": "replace", "path": "/name"}]),
+            bad,
             "0/value",
             "\"value\" is a required property",
         ),
         (
             json!([{"op": "replace", "path": "name", "value": "x"}]),
+            bad,
             "0/path",
-            "\"name\" does not match \"^/\"",
+            "\"name\" does not match \"^(/([^/~]|~[01])*)+$\"",
         ),
-        // What the patch asks for.
-        (
-            json!([{"op": "replace", "path": "/id", "value": "x"}]),
-            "/id",
-            "set by the service",
-        ),
+        // 409 (RFC 5789): a structure the referral does not have.
         (
             json!([{"op": "replace", "path": "/consent/x", "value": 1}]),
+            conflict,
             "/consent/x",
             "does not exist",
         ),
         (
+            json!([{"op": "add", "path": "/details/requirements/industries/9", "value": {}}]),
+            conflict,
+            "/details/requirements/industries/9",
+            "is not an index",
+        ),
+        // 422 (RFC 5789): a change the service does not make.
+        (
+            json!([{"op": "replace", "path": "/id", "value": "x"}]),
+            unprocessable,
+            "/id",
+            "set by the service",
+        ),
+        (
             json!([{"op": "replace", "path": "/status", "value": "Open"}]),
+            unprocessable,
             "status",
             "is not one of",
         ),
         (
+            json!([{"op": "replace", "path": "/status", "value": null}]),
+            unprocessable,
+            "status",
+            "would not be valid",
+        ),
+        (
             json!([{"op": "replace", "path": "/details/dealValue", "value": "lots"}]),
+            unprocessable,
             "details/dealValue",
             "would not be valid",
         ),
         (
             json!([{"op": "replace", "path": "/team", "value": 5}]),
+            unprocessable,
             "team",
             "would not be valid",
         ),
     ] {
-        let error = error_of(
-            patch(&sandbox, id, body.clone(), &[]).await,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        let error = error_of(patch(&sandbox, id, body.clone(), &[]).await, status).await;
         assert_eq!(error["code"], "invalidRequest", "{body}");
         assert_eq!(error["target"], target, "{body}");
         let message = error["message"].as_str().unwrap();
