@@ -59,13 +59,18 @@
 //!
 //! # Writes
 //!
-//! `POST` needs `type`, `customerProfile`, `consent` and `details`; the sandbox sets `id`,
-//! `engagementId`, the dates, the `eTag`, and `New`/`Pending` unless a status is given, and
-//! answers `201` with the referral. `PATCH` applies `replace` and `add` operations (`/-` appends
-//! to an array; fields the service sets cannot be patched), refuses a status move the lifecycle
-//! forbids, answers `412 preconditionFailed` when `If-Match` is not the current `eTag`, and sets
-//! a new `eTag` and `updatedDateTime`. Anything that would leave a referral the spec does not
-//! allow is a `400 invalidRequest`.
+//! Every request's headers are held to the operation's header parameters in the spec (a
+//! `client-request-id` that is not a GUID is a `400 invalidRequest`), and a write's body to its
+//! request schema. `POST` takes a `NewReferral`: `type`, `customerProfile`, `consent` and
+//! `details` required, ISO country and currency codes, and status `New` (substatus `Pending`, the
+//! default, or `Received`); what it says of the fields the service sets (the spec's `readOnly`
+//! ones) is ignored. The sandbox sets `id`, `engagementId`, the dates and the `eTag`, and answers
+//! `201` with the referral. `PATCH` applies `replace` and `add` operations (`/-` appends to an
+//! array; `"value": null` clears a field), answers `412 preconditionFailed` when `If-Match` is
+//! not the current `eTag`, and sets a new `eTag` and `updatedDateTime`. A well-formed patch that
+//! does not fit the referral is a `409` (a parent that does not exist) or a `422` (a field the
+//! service sets, a referral the spec would not allow, a status move the lifecycle forbids), as
+//! RFC 5789 has them; a malformed one is a `400`.
 //!
 //! # The admin route
 //!

@@ -396,6 +396,7 @@ async fn the_lifecycle_verbs_move_referrals_as_the_service_allows() -> TestResul
         .send()
         .await
         .unwrap_err();
+    // 422 (RFC 5789): understood, but a move the lifecycle forbids.
     assert_eq!(err.status().map(|s| s.as_u16()), Some(422), "{err}");
     assert!(
         err.to_string()
