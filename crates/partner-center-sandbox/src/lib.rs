@@ -317,3 +317,17 @@ impl SandboxBuilder {
         })
     }
 }
+
+/// What the fuzz targets of `fuzz/` reach that is not public: built only by `cargo fuzz`
+/// (`--cfg fuzzing`), never part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses `text` as a `$filter` and evaluates it on `referral` (its JSON): whether it
+    /// matches, or the refusal the client would get.
+    pub fn filter(text: &str, referral: &serde_json::Value) -> Result<bool, String> {
+        crate::filter::Filter::parse(text)
+            .map(|filter| filter.matches(referral))
+            .map_err(|e| e.to_string())
+    }
+}

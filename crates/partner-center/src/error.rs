@@ -226,11 +226,11 @@ pub struct CallInfo {
 
 impl fmt::Display for CallInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "request id {}",
-            self.request_id.as_deref().unwrap_or("-")
-        )?;
+        // The `Request-ID` is the service's text too: a header can hold a tab, and be long.
+        match &self.request_id {
+            Some(id) => write!(f, "request id {}", text::excerpt(id, SHOWN_CHARS))?,
+            None => f.write_str("request id -")?,
+        }
         write!(f, ", client-request-id {}", self.client_request_id)?;
         if self.attempts.len() > 1 {
             write!(f, ", {} attempts:", self.attempts.len())?;
@@ -341,7 +341,10 @@ impl ServiceError {
         if let Some(detail) = &mut self.detail {
             mask_detail(detail, secrets);
         }
-        for text in [&mut self.body_excerpt, &mut self.www_authenticate]
+        if let Some(excerpt) = &mut self.body_excerpt {
+            mask_excerpt(excerpt, self.body_cut, secrets);
+        }
+        for text in [&mut self.www_authenticate, &mut self.call.request_id]
             .into_iter()
             .flatten()
         {
@@ -441,8 +444,7 @@ impl fmt::Display for ServiceError {
 ///
 /// Its `Display` carries serde_json's message (bounded: it can quote the body); so that a
 /// chain printer cannot show that message whole, the serde_json error is not its
-/// `source()`: read it with [`DecodeError::source_error`].
-#[derive(Debug)]
+/// `source()` and its `Debug` leaves it out: read it with [`DecodeError::source_error`].
 pub struct DecodeError {
     status: StatusCode,
     source: serde_json::Error,
@@ -458,11 +460,14 @@ impl DecodeError {
         status: StatusCode,
         source: serde_json::Error,
         body: &[u8],
-        call: CallInfo,
+        mut call: CallInfo,
         secrets: &Secrets,
     ) -> Self {
+        if let Some(id) = &mut call.request_id {
+            mask(id, secrets);
+        }
         let (mut body_excerpt, body_cut) = excerpt(body);
-        mask(&mut body_excerpt, secrets);
+        mask_excerpt(&mut body_excerpt, body_cut, secrets);
         let mut message = source.to_string();
         mask(&mut message, secrets);
         Self {
@@ -506,6 +511,21 @@ impl fmt::Display for DecodeError {
             text::excerpt(&self.body_excerpt, SHOWN_CHARS).with_cut(self.body_cut),
             self.call
         )
+    }
+}
+
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // serde_json's error itself is left out: its message quotes the body, secrets and all.
+        f.debug_struct("DecodeError")
+            .field("status", &self.status)
+            .field("message", &self.message)
+            .field("line", &self.source.line())
+            .field("column", &self.source.column())
+            .field("body_excerpt", &self.body_excerpt)
+            .field("body_cut", &self.body_cut)
+            .field("call", &self.call)
+            .finish()
     }
 }
 
@@ -601,6 +621,18 @@ fn mask(text: &mut String, secrets: &Secrets) {
     }
 }
 
+/// Masks `secrets` in an excerpt that left `cut` characters out, in place: a token the cut
+/// went through too.
+fn mask_excerpt(excerpt: &mut String, cut: usize, secrets: &Secrets) {
+    let masked = match cut {
+        0 => secrets.mask(excerpt),
+        _ => secrets.mask_cut(excerpt),
+    };
+    if let std::borrow::Cow::Owned(masked) = masked {
+        *excerpt = masked;
+    }
+}
+
 /// Masks `secrets` in every text of an error detail: its fields, the fields the spec does
 /// not know, and its inner errors.
 fn mask_detail(detail: &mut ErrorDetail, secrets: &Secrets) {
@@ -614,9 +646,7 @@ fn mask_detail(detail: &mut ErrorDetail, secrets: &Secrets) {
     {
         mask(text, secrets);
     }
-    for value in detail.extra.values_mut() {
-        mask_value(value, secrets);
-    }
+    mask_fields(&mut detail.extra, secrets);
     if let Some(inner) = &mut detail.inner_error {
         mask_detail(inner, secrets);
     }
@@ -626,10 +656,23 @@ fn mask_value(value: &mut serde_json::Value, secrets: &Secrets) {
     match value {
         serde_json::Value::String(text) => mask(text, secrets),
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_value(v, secrets)),
-        serde_json::Value::Object(fields) => {
-            fields.values_mut().for_each(|v| mask_value(v, secrets))
-        }
+        serde_json::Value::Object(fields) => mask_fields(fields, secrets),
         _ => {}
+    }
+}
+
+/// Masks `secrets` in the names and values of `fields`: a name is service text too.
+fn mask_fields(fields: &mut serde_json::Map<String, serde_json::Value>, secrets: &Secrets) {
+    fields.values_mut().for_each(|v| mask_value(v, secrets));
+    let named = |name: &String| matches!(secrets.mask(name), std::borrow::Cow::Owned(_));
+    if fields.keys().any(named) {
+        *fields = std::mem::take(fields)
+            .into_iter()
+            .map(|(mut name, value)| {
+                mask(&mut name, secrets);
+                (name, value)
+            })
+            .collect();
     }
 }
 
@@ -772,8 +815,13 @@ mod tests {
         let secrets = Secrets::new("tok-123.secret".into());
         let reflected = br#"{"error":{"code":"unauthenticated","message":"Authorization: Bearer tok-123.secret",
             "target":"tok-123.secret","headers":{"authorization":["Bearer other.token"]},
+            "tok-123.secret":{"Bearer other.token":1},
             "innerError":{"code":"x","message":"token tok-123.secret"}}}"#;
-        let e = ServiceError::from_body(StatusCode::UNAUTHORIZED, reflected, ids())
+        let call = CallInfo {
+            request_id: Some("Bearer tok-123.secret".into()),
+            ..ids()
+        };
+        let e = ServiceError::from_body(StatusCode::UNAUTHORIZED, reflected, call)
             .with_headers(None, Some("Bearer realm=\"tok-123.secret\"".into()))
             .masked(&secrets);
         let everything = format!("{e} {e:?}");
@@ -795,6 +843,33 @@ mod tests {
         let e = ServiceError::from_body(StatusCode::BAD_GATEWAY, page, ids()).masked(&secrets);
         assert!(!format!("{e} {e:?}").contains("tok-123"));
         assert!(e.body_excerpt().unwrap().contains("Bearer [redacted]"));
+    }
+
+    #[test]
+    fn the_request_id_is_shown_escaped_and_bounded() {
+        let call = CallInfo {
+            request_id: Some(format!("r1\tr2\n{}", "x".repeat(5000))),
+            ..ids()
+        };
+        let shown = ServiceError::from_body(StatusCode::BAD_GATEWAY, b"", call).to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        assert!(shown.len() < 1024, "{} bytes shown", shown.len());
+        assert!(shown.contains("(request id r1\\tr2\\nxxx"), "{shown}");
+        assert!(
+            shown.contains("xxx... [4494 more characters], client-request-id c1)"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_token_cut_by_the_excerpt_is_masked_too() {
+        let token = "tok-123.secret-payload.signature";
+        let secrets = Secrets::new(token.into());
+        let page = format!("<pre>{}{token}</pre>", "x".repeat(EXCERPT_CHARS - 5 - 20));
+        let e = ServiceError::from_body(StatusCode::BAD_GATEWAY, page.as_bytes(), ids())
+            .masked(&secrets);
+        let everything = format!("{e} {e:?}");
+        assert!(!everything.contains("tok-123.secret"), "{everything}");
     }
 
     #[test]
@@ -824,12 +899,19 @@ mod tests {
         let source = serde_json::from_str::<u8>(&body).unwrap_err();
         assert!(source.to_string().contains("tok-123"));
         let secrets = Secrets::new("tok-123.secret".into());
-        let e = DecodeError::new(StatusCode::OK, source, body.as_bytes(), ids(), &secrets);
+        let call = CallInfo {
+            request_id: Some("tok-123.secret".into()),
+            ..ids()
+        };
+        let e = DecodeError::new(StatusCode::OK, source, body.as_bytes(), call, &secrets);
         let shown = e.to_string();
         assert!(
             !shown.contains("tok-123") && !shown.chars().any(char::is_control),
             "{shown}"
         );
+        let debug = format!("{e:?}");
+        assert!(!debug.contains("tok-123"), "{debug}");
+        assert!(debug.contains("line: 1, column: 4035"), "{debug}");
         assert!(shown.len() < 1400, "{shown}");
         assert!(std::error::Error::source(&e).is_none());
     }

@@ -59,3 +59,45 @@ pub use models::{NewReferral, Referral};
 pub use referrals::Referrals;
 pub use retry::RetryPolicy;
 pub use update::{UpdateReferral, Updated};
+
+/// What the fuzz targets of `fuzz/` reach that is not public: built only by `cargo fuzz`
+/// (`--cfg fuzzing`), never part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::time::Duration;
+
+    use reqwest::StatusCode;
+
+    use crate::error::{CallInfo, DecodeError, Error, ServiceError};
+    use crate::redact::Secrets;
+
+    /// The error a call sending `token` reports for an answer with `status` (100 to 999),
+    /// these headers and `body`, made as the call makes it: `None` for a success whose body
+    /// decodes as a referral, or a status out of range.
+    pub fn answer_error(
+        status: u16,
+        body: &[u8],
+        token: &str,
+        request_id: Option<String>,
+        retry_after: Option<Duration>,
+        www_authenticate: Option<String>,
+    ) -> Option<Error> {
+        let status = StatusCode::from_u16(status).ok()?;
+        let call = CallInfo {
+            client_request_id: "00000000-0000-0000-0000-000000000000".into(),
+            request_id,
+            ..CallInfo::default()
+        };
+        let secrets = Secrets::new(token.into());
+        if status.is_success() {
+            let source = serde_json::from_slice::<crate::Referral>(body).err()?;
+            let error = DecodeError::new(status, source, body, call, &secrets);
+            return Some(Error::Decode(Box::new(error)));
+        }
+        let error = ServiceError::from_body(status, body, call)
+            .with_headers(retry_after, www_authenticate)
+            .masked(&secrets);
+        Some(Error::from_service(error))
+    }
+}

@@ -98,6 +98,28 @@ impl Secrets {
             Some(masked) => Cow::Owned(masked),
         }
     }
+
+    /// [`Secrets::mask`] for `text` that is the start of a longer text cut after it (an
+    /// excerpt): the start of a token the cut went through is masked too, when it is as long
+    /// as a token looked for.
+    pub(crate) fn mask_cut<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let masked = self.mask(text);
+        let token = self.token.expose_secret();
+        if token.len() < MIN_SECRET_CHARS {
+            return masked;
+        }
+        // The earliest (so the longest) end of `masked` that the token starts with.
+        let earliest = masked.len().saturating_sub(token.len() - 1);
+        let latest = masked.len().checked_sub(MIN_SECRET_CHARS);
+        let start = latest.and_then(|latest| {
+            (earliest..=latest)
+                .find(|&i| masked.is_char_boundary(i) && token.starts_with(&masked[i..]))
+        });
+        match start {
+            None => masked,
+            Some(start) => Cow::Owned(format!("{}{REDACTED}", &masked[..start])),
+        }
+    }
 }
 
 /// `text` with the value after each `Bearer ` (any case) masked, or `None` when there is none.
@@ -202,6 +224,19 @@ mod tests {
             assert_eq!(secrets.mask(text), masked, "{text:?}");
         }
         assert!(matches!(secrets.mask("plain"), Cow::Borrowed(_)));
+
+        // An excerpt that ends inside the token.
+        for (cut, masked) in [
+            ("page: eyJ0eXAi.payl", "page: [redacted]"),
+            ("page: eyJ0eXAi.payload.si", "page: [redacted]"),
+            ("eyJ0eXAi.payload.sig eyJ0eXAi", "[redacted] [redacted]"),
+            // Shorter than a token looked for: no more than the start of any word.
+            ("page: eyJ0eXA", "page: eyJ0eXA"),
+            ("page: \u{e9}eyJ0", "page: \u{e9}eyJ0"),
+        ] {
+            assert_eq!(secrets.mask_cut(cut), masked, "{cut:?}");
+        }
+        assert!(matches!(secrets.mask_cut("plain text"), Cow::Borrowed(_)));
         let short = Secrets::new("t".into());
         assert_eq!(short.mask("itemNotFound"), "itemNotFound");
     }
