@@ -16,6 +16,12 @@ fi
 # RUSTC_BOOTSTRAP=1); the code fuzzed is safe Rust, and libFuzzer still catches every panic,
 # overflow (debug assertions are on), stack overflow, hang and the memory limit.
 flags=(--release --debug-assertions --sanitizer none)
+# FUZZ_SEED makes a run repeatable (CI sets it, so a red run replays the same way); unset,
+# libFuzzer picks a new seed each run, which is what exploring wants.
+seed=()
+if [ -n "${FUZZ_SEED:-}" ]; then
+    seed=(-seed="$FUZZ_SEED")
+fi
 
 started=$SECONDS
 cargo fuzz build "${flags[@]}"
@@ -32,7 +38,7 @@ for target in "${targets[@]}"; do
     status=0
     cargo fuzz run "${flags[@]}" "$target" "$scratch" "fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 >"$log" 2>&1 || status=$?
+        -print_final_stats=1 "${seed[@]}" >"$log" 2>&1 || status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     grep -E '^#[0-9]+[[:space:]]+DONE' "$log" || true
     if [ "$status" -ne 0 ]; then

@@ -215,12 +215,25 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<ReferralPage>(&bytes);
 });
 
+/// The key serde_json's `arbitrary_precision` uses to pass a number through `deserialize_any`.
+const NUMBER_TOKEN: &[u8] = b"$serde_json::private::Number";
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
 /// Whatever decodes encodes, decodes to an equal value and encodes to the same bytes.
 fn round_trip<T: DeserializeOwned + Serialize + PartialEq + Debug>(bytes: &[u8]) {
     let Ok(decoded) = serde_json::from_slice::<T>(bytes) else {
         return;
     };
     let encoded = serde_json::to_vec(&decoded).expect("a decoded value encodes");
+    // A key spelled like serde_json's private number token: with `arbitrary_precision`,
+    // serde_json itself reads an object that starts with it as a number (its `Value` too), so
+    // such a document is not stable through any serde_json code. A known limit, not ours.
+    if contains(&encoded, NUMBER_TOKEN) {
+        return;
+    }
     let again: T = serde_json::from_slice(&encoded).unwrap_or_else(|e| {
         panic!(
             "its encoding does not decode ({e}):\n{}\nfrom:\n{}",
