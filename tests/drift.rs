@@ -2,7 +2,7 @@
 //! reported, and never fails the referral, the page or the call.
 
 use futures_util::TryStreamExt;
-use partner_center::Referral;
+use partner_center::models::Referral;
 use partner_center::models::drift;
 use partner_center_api::lenient::strict;
 use partner_center_tests::*;

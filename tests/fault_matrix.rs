@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
 use partner_center::auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
-use partner_center::{AttemptOutcome, Error, PartnerCenter, Referral, RetryPolicy};
+use partner_center::{Error, PartnerCenter, RetryPolicy, error::AttemptOutcome, models::Referral};
 use partner_center_tests::*;
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path};
@@ -739,7 +739,7 @@ async fn linked_pages(first: &'static str, next: fn(&str) -> Option<String>) -> 
 }
 
 /// The pages of a listing until it ends or fails: the pages read, and the error if any.
-async fn read_pages(pages: partner_center::Pages<'_>) -> (usize, Option<Error>) {
+async fn read_pages(pages: partner_center::paging::Pages) -> (usize, Option<Error>) {
     let outcomes: Vec<_> = pages.collect().await;
     let read = outcomes.iter().filter(|page| page.is_ok()).count();
     (read, outcomes.into_iter().find_map(Result::err))
@@ -771,6 +771,33 @@ async fn s40_a_next_link_to_the_same_page_ends_the_listing() {
         )
     );
     assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn s40b_a_next_link_back_to_the_first_page_ends_the_listing() {
+    let server = MockServer::start().await;
+    let first = format!("{}{LIST_PATH}", server.uri());
+    Mock::given(method("GET"))
+        .and(path(LIST_PATH))
+        .respond_with(referral_page(vec![listed_referral(1)], Some(first)))
+        .mount(&server)
+        .await;
+
+    let (read, err) = read_pages(client(&server).referrals().list().pages()).await;
+
+    assert_eq!(read, 1, "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Some(Error::PagingLoop {
+                page: 1,
+                earlier: 1,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(requests(&server).await, 1);
 }
 
 #[tokio::test]
@@ -819,7 +846,7 @@ async fn s42_endless_new_links_stop_at_the_page_limit_which_can_be_raised() {
     let link = format!("{}{LIST_PATH}?$skiptoken=100", server.uri());
     let resumed = limited
         .referrals()
-        .resume(partner_center::Continuation::new(link));
+        .resume(partner_center::paging::Continuation::new(link));
     let (read, err) = read_pages(resumed).await;
     assert_eq!(read, 3);
     assert!(
@@ -930,7 +957,7 @@ async fn s46_transport_errors_show_the_url_without_customer_data() {
     let err = client
         .referrals()
         .list()
-        .filter(partner_center::Filter::team_email(
+        .filter(partner_center::referrals::Filter::team_email(
             "jane.doe@fabrikam.example",
         ))
         .top(5)

@@ -1,7 +1,7 @@
 //! Nothing the service sends is lost: unknown fields, enum values and the digits of numbers are
 //! kept, and a decoded referral serializes back to the JSON that was received.
 
-use partner_center::Referral;
+use partner_center::models::Referral;
 use partner_center::models::{
     AttributeType, CustomerIds, CustomerMarketplaceIntent, PricingModel, PrimaryDeploymentOn,
     ProfileType, ReferralStatus, ReferralType,

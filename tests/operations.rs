@@ -6,7 +6,11 @@ use partner_center::models::{
     Amount, Consent, CountryCode, CurrencyCode, Member, NewAddress, NewCustomerProfile,
     NewReferralDetails, ReferralDirection, ReferralStatus, ReferralSubstatus, ReferralType,
 };
-use partner_center::{Direction, Error, Filter, NewReferral, Referral};
+use partner_center::{
+    Error,
+    models::{NewReferral, Referral},
+    referrals::{Direction, Filter},
+};
 use partner_center_tests::*;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
@@ -171,7 +175,7 @@ async fn a_continuation_resumes_a_listing_later() {
 
     let rest: Vec<_> = client
         .referrals()
-        .resume(partner_center::Continuation::new(saved))
+        .resume(partner_center::paging::Continuation::new(saved))
         .try_collect()
         .await
         .unwrap();
@@ -185,6 +189,91 @@ async fn a_continuation_resumes_a_listing_later() {
     assert_eq!(by_ref, ["referral-0003", "referral-0004", "referral-0005"]);
     let owned: Vec<Referral> = rest[1].clone().into_iter().collect();
     assert_eq!(owned.len(), 3);
+}
+
+/// A listing owns what it needs: it outlives the client it came from and runs on another task.
+#[tokio::test]
+async fn a_listing_can_be_spawned_after_its_client_is_gone() {
+    let server = paged_server(3).await;
+    let referrals = {
+        let client = client(&server);
+        client.referrals().list().stream()
+    };
+
+    let ids = tokio::spawn(async move {
+        referrals
+            .map_ok(|r| r.id.unwrap())
+            .try_collect::<Vec<_>>()
+            .await
+    });
+
+    let ids = ids.await.unwrap().unwrap();
+    let expected: Vec<String> = (0..9).map(|n| format!("referral-{n:04}")).collect();
+    assert_eq!(ids, expected);
+}
+
+/// Every page's call is traced as the spec's list operation, the first one, the next ones and
+/// a resumed listing's alike.
+#[tokio::test]
+async fn every_page_is_traced_as_the_list_operation() {
+    let server = paged_server(3).await;
+    let client = client(&server);
+    let captured = Captured::default();
+    let _guard = captured.install();
+
+    let pages: Vec<_> = client
+        .referrals()
+        .list()
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    let saved = pages[0].next().unwrap().clone();
+    let resumed: Vec<_> = client
+        .referrals()
+        .resume(saved)
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!((pages.len(), resumed.len()), (3, 2));
+    let text = captured.text();
+    let attempts: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("attempt finished"))
+        .collect();
+    assert_eq!(attempts.len(), 5, "{text}");
+    for line in attempts {
+        assert!(line.contains("operation=\"list_referrals\""), "{line}");
+    }
+}
+
+/// What a call answered, beside its value, when asked for.
+#[tokio::test]
+async fn a_response_carries_the_status_request_id_and_etag() {
+    let server = serve_referral(
+        ResponseTemplate::new(200)
+            .set_body_raw(OFFICIAL_EXAMPLE, "application/json")
+            .insert_header("Request-ID", "req-42")
+            .insert_header("ETag", "\"v7\""),
+    )
+    .await;
+
+    let response = client(&server)
+        .referrals()
+        .get_response("c5fbb3b6-be74-4795-9fb5-4324c73fed37")
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.request_id(), Some("req-42"));
+    assert_eq!(response.etag().as_deref(), Some("\"v7\""));
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let referral = response.into_inner();
+    assert_eq!(
+        referral.id.as_deref(),
+        Some("c5fbb3b6-be74-4795-9fb5-4324c73fed37")
+    );
 }
 
 /// A relative next link resolves against the URL of the page that carried it (RFC 3986), not
@@ -456,7 +545,7 @@ async fn a_204_update_is_a_success_without_a_body_with_the_new_etag() {
         .unwrap();
 
     assert_eq!(updated.referral, None);
-    assert_eq!(updated.etag.as_deref(), Some("\"v2\""));
+    assert_eq!(updated.etag, Some("\"v2\"".into()));
 }
 
 #[tokio::test]

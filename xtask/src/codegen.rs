@@ -95,7 +95,12 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
             "crate::Timestamp",
             [TypeImpl::Display].into_iter(),
         )
-        .with_replacement("Amount", "crate::Amount", [TypeImpl::Display].into_iter());
+        .with_replacement("Amount", "crate::Amount", [TypeImpl::Display].into_iter())
+        .with_replacement(
+            "ETag",
+            "crate::Etag",
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        );
     // The models' integers keep their text (a count past 64 bits, the throttling body's
     // `statusCode` inside the untagged `ErrorBody`); bounded query parameters (`$top`,
     // `$skip`) are other schemas and keep their Rust integer types.
@@ -116,7 +121,7 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
     for e in &enums {
         settings.with_replacement(
             &e.name,
-            format!("crate::{}", e.name),
+            format!("crate::enums::{}", e.name),
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
     }
@@ -132,10 +137,22 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
          // Change the spec (or xtask/src/codegen.rs) and run `cargo xtask codegen` again.\n\n\
          {client}"
     );
-    for open_enum in &enums {
-        code.push('\n');
-        code.push_str(&open_enum.render());
+    // In a module of their own, so that `partner_center::models` re-exports every type of
+    // the spec with two globs (`types::*`, `enums::*`), no list kept by hand.
+    code.push_str(
+        "\n/// The spec's string enumerations, open: a value the spec does not list is kept in\n\
+         /// `Other`.\npub mod enums {\n",
+    );
+    for (i, open_enum) in enums.iter().enumerate() {
+        if i > 0 {
+            code.push('\n');
+        }
+        for line in open_enum.render().lines() {
+            let indent = if line.is_empty() { "" } else { "    " };
+            let _ = writeln!(code, "{indent}{line}");
+        }
     }
+    code.push_str("}\n");
     Ok(code)
 }
 

@@ -102,8 +102,8 @@ pub mod types {
 */
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Attribute {
-        pub id: ::std::option::Option<crate::CustomerMarketplaceIntent>,
-        pub type_: ::std::option::Option<crate::AttributeType>,
+        pub id: ::std::option::Option<crate::enums::CustomerMarketplaceIntent>,
+        pub type_: ::std::option::Option<crate::enums::AttributeType>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -146,7 +146,7 @@ pub mod types {
         pub sign_date_time: ::std::option::Option<crate::Timestamp>,
         ///When the contract starts.
         pub start_date_time: ::std::option::Option<crate::Timestamp>,
-        pub term: ::std::option::Option<crate::ContractTerm>,
+        pub term: ::std::option::Option<crate::enums::ContractTerm>,
         pub value: ::std::option::Option<crate::Amount>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -280,7 +280,7 @@ pub mod types {
     pub struct CustomerId {
         ///The id.
         pub id: ::std::option::Option<::std::string::String>,
-        pub profile_type: ::std::option::Option<crate::ProfileType>,
+        pub profile_type: ::std::option::Option<crate::enums::ProfileType>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -449,7 +449,9 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
     ///Who invited the partner to the referral, and why.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct InviteContext {
-        pub assistance_request_code: ::std::option::Option<crate::AssistanceRequestCode>,
+        pub assistance_request_code: ::std::option::Option<
+            crate::enums::AssistanceRequestCode,
+        >,
         pub invited_by: ::std::option::Option<InvitedBy>,
         ///The MPN id the invitation was sent to.
         pub invited_mpn_id: ::std::option::Option<::std::string::String>,
@@ -750,7 +752,7 @@ it starts with `/`, and a `~` in it is `~0` (a `~`) or `~1` (a `/`).
         pub customer_profile: NewCustomerProfile,
         pub details: NewReferralDetails,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub direction: ::std::option::Option<crate::ReferralDirection>,
+        pub direction: ::std::option::Option<crate::enums::ReferralDirection>,
         ///The partner's own id for this referral (e.g. in their CRM).
         #[serde(
             rename = "externalReferenceId",
@@ -766,7 +768,7 @@ it starts with `/`, and a `~` in it is `~0` (a `~`) or `~1` (a `/`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub qualification: ::std::option::Option<crate::ReferralQualification>,
+        pub qualification: ::std::option::Option<crate::enums::ReferralQualification>,
         ///The program the referral belongs to.
         #[serde(
             rename = "referralProgram",
@@ -795,7 +797,7 @@ it starts with `/`, and a `~` in it is `~0` (a `~`) or `~1` (a `/`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::vec::Vec<Member>>,
         #[serde(rename = "type")]
-        pub type_: crate::ReferralType,
+        pub type_: crate::enums::ReferralType,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1171,7 +1173,7 @@ carry a `value`.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PatchOperation {
-        pub op: crate::PatchOp,
+        pub op: crate::enums::PatchOp,
         pub path: JsonPointer,
         /**The new value: any JSON, `null` included (no `type`, so nothing is excluded);
 `null` clears the field.
@@ -1203,9 +1205,9 @@ created from a `NewReferral`.
         ///Whether the deal is sensitive (restricts who may see it).
         pub deal_sensitivity: ::std::option::Option<::std::string::String>,
         pub details: ::std::option::Option<ReferralDetails>,
-        pub direction: ::std::option::Option<crate::ReferralDirection>,
+        pub direction: ::std::option::Option<crate::enums::ReferralDirection>,
         ///The referral's version, with quotes inside; send it back verbatim in `If-Match`.
-        pub e_tag: ::std::option::Option<::std::string::String>,
+        pub e_tag: ::std::option::Option<crate::Etag>,
         ///The engagement this referral belongs to; several referrals share one.
         pub engagement_id: ::std::option::Option<::std::string::String>,
         ///When an unanswered referral expires (14 days after it arrives).
@@ -1234,7 +1236,7 @@ created from a `NewReferral`.
         pub organization_id: ::std::option::Option<::std::string::String>,
         ///The partner organization's name.
         pub organization_name: ::std::option::Option<::std::string::String>,
-        pub qualification: ::std::option::Option<crate::ReferralQualification>,
+        pub qualification: ::std::option::Option<crate::enums::ReferralQualification>,
         ///Microsoft's assessment of the referral's quality.
         pub quality: ::std::option::Option<::std::string::String>,
         ///The program the referral belongs to.
@@ -1249,10 +1251,10 @@ created from a `NewReferral`.
 but real payloads carry others (e.g. `100`), so it is kept as a string.
 */
         pub sales_stage: ::std::option::Option<::std::string::String>,
-        pub status: ::std::option::Option<crate::ReferralStatus>,
+        pub status: ::std::option::Option<crate::enums::ReferralStatus>,
         ///Why the referral has its status (e.g. why it was lost).
         pub status_reason: ::std::option::Option<::std::string::String>,
-        pub substatus: ::std::option::Option<crate::ReferralSubstatus>,
+        pub substatus: ::std::option::Option<crate::enums::ReferralSubstatus>,
         ///Free-form tags.
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Where the referral is targeted (business profile location, solution profile).
@@ -1260,7 +1262,7 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ///The partner-side team working on the referral.
         pub team: ::std::option::Option<::std::vec::Vec<Member>>,
         pub tracking_info: ::std::option::Option<TrackingInfo>,
-        pub type_: ::std::option::Option<crate::ReferralType>,
+        pub type_: ::std::option::Option<crate::enums::ReferralType>,
         ///When the referral was last updated (UTC).
         pub updated_date_time: ::std::option::Option<crate::Timestamp>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1386,7 +1388,7 @@ carried it (RFC 3986).
         pub status_history: ::std::option::Option<StatusHistory>,
         ///Why it has that status.
         pub status_reason: ::std::option::Option<::std::string::String>,
-        pub type_: ::std::option::Option<crate::RegistrationType>,
+        pub type_: ::std::option::Option<crate::enums::RegistrationType>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1495,7 +1497,7 @@ carried it (RFC 3986).
         pub quantity: ::std::option::Option<crate::Integer>,
         ///The kind of solution.
         pub solution_type: ::std::option::Option<::std::string::String>,
-        pub type_: ::std::option::Option<crate::SolutionType>,
+        pub type_: ::std::option::Option<crate::enums::SolutionType>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1513,8 +1515,10 @@ carried it (RFC 3986).
         >,
         ///The solution's name.
         pub name: ::std::option::Option<::std::string::String>,
-        pub pricing_model: ::std::option::Option<crate::PricingModel>,
-        pub primary_deployment_on: ::std::option::Option<crate::PrimaryDeploymentOn>,
+        pub pricing_model: ::std::option::Option<crate::enums::PricingModel>,
+        pub primary_deployment_on: ::std::option::Option<
+            crate::enums::PrimaryDeploymentOn,
+        >,
         pub value: ::std::option::Option<crate::Amount>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1574,7 +1578,7 @@ carried it (RFC 3986).
     pub struct Target {
         ///The target's id.
         pub id: ::std::option::Option<::std::string::String>,
-        pub type_: ::std::option::Option<crate::TargetType>,
+        pub type_: ::std::option::Option<crate::enums::TargetType>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1654,8 +1658,8 @@ carried it (RFC 3986).
         ::std::string::String = "region", opt state : ::std::string::String = "state" }
     );
     crate::lenient::lenient_object!(
-        Attribute { opt id : crate ::CustomerMarketplaceIntent = "id", opt type_ : crate
-        ::AttributeType = "type" }
+        Attribute { opt id : crate ::enums::CustomerMarketplaceIntent = "id", opt type_ :
+        crate ::enums::AttributeType = "type" }
     );
     crate::lenient::lenient_object!(
         Consent { opt consent_to_contact : bool = "consentToContact", opt
@@ -1673,11 +1677,13 @@ carried it (RFC 3986).
         Contract { opt currency : ::std::string::String = "currency", opt end_date_time :
         crate ::Timestamp = "endDateTime", opt sign_date_time : crate ::Timestamp =
         "signDateTime", opt start_date_time : crate ::Timestamp = "startDateTime", opt
-        term : crate ::ContractTerm = "term", opt value : crate ::Amount = "value" }
+        term : crate ::enums::ContractTerm = "term", opt value : crate ::Amount = "value"
+        }
+
     );
     crate::lenient::lenient_object!(
         CustomerId { opt id : ::std::string::String = "id", opt profile_type : crate
-        ::ProfileType = "profileType" }
+        ::enums::ProfileType = "profileType" }
     );
     crate::lenient::lenient_object!(
         CustomerIdsByType { opt duns : ::std::string::String = "Duns", opt external :
@@ -1699,10 +1705,10 @@ carried it (RFC 3986).
     );
     crate::lenient::lenient_object!(ErrorResponse { req error : ErrorDetail = "error" });
     crate::lenient::lenient_object!(
-        InviteContext { opt assistance_request_code : crate ::AssistanceRequestCode =
-        "assistanceRequestCode", opt invited_by : InvitedBy = "invitedBy", opt
-        invited_mpn_id : ::std::string::String = "invitedMpnId", opt notes :
-        ::std::string::String = "notes" }
+        InviteContext { opt assistance_request_code : crate
+        ::enums::AssistanceRequestCode = "assistanceRequestCode", opt invited_by :
+        InvitedBy = "invitedBy", opt invited_mpn_id : ::std::string::String =
+        "invitedMpnId", opt notes : ::std::string::String = "notes" }
     );
     crate::lenient::lenient_object!(
         InvitedBy { opt organization_id : ::std::string::String = "organizationId", opt
@@ -1746,8 +1752,8 @@ carried it (RFC 3986).
         crate ::Timestamp = "createdDateTime", opt created_via : ::std::string::String =
         "createdVia", opt customer_profile : CustomerProfile = "customerProfile", opt
         deal_sensitivity : ::std::string::String = "dealSensitivity", opt details :
-        ReferralDetails = "details", opt direction : crate ::ReferralDirection =
-        "direction", opt e_tag : ::std::string::String = "eTag", opt engagement_id :
+        ReferralDetails = "details", opt direction : crate ::enums::ReferralDirection =
+        "direction", opt e_tag : crate ::Etag = "eTag", opt engagement_id :
         ::std::string::String = "engagementId", opt expiration_date_time : crate
         ::Timestamp = "expirationDateTime", opt external_reference_id :
         ::std::string::String = "externalReferenceId", opt favorite : bool = "favorite",
@@ -1759,19 +1765,19 @@ carried it (RFC 3986).
         "name", opt odata_context : ::std::string::String = "@odata.context", opt
         organization_id : ::std::string::String = "organizationId", opt organization_name
         : ::std::string::String = "organizationName", opt qualification : crate
-        ::ReferralQualification = "qualification", opt quality : ::std::string::String =
-        "quality", opt referral_program : ::std::string::String = "referralProgram", opt
-        referral_source : ::std::string::String = "referralSource", opt
-        registration_status : ::std::string::String = "registrationStatus", opt
-        registrations : ::std::vec::Vec < Registration > = "registrations", opt
-        sales_stage : ::std::string::String = "salesStage", opt status : crate
-        ::ReferralStatus = "status", opt status_reason : ::std::string::String =
-        "statusReason", opt substatus : crate ::ReferralSubstatus = "substatus", opt tags
-        : ::std::vec::Vec < ::std::string::String > = "tags", opt target :
-        ::std::vec::Vec < Target > = "target", opt team : ::std::vec::Vec < Member > =
-        "team", opt tracking_info : TrackingInfo = "trackingInfo", opt type_ : crate
-        ::ReferralType = "type", opt updated_date_time : crate ::Timestamp =
-        "updatedDateTime" }
+        ::enums::ReferralQualification = "qualification", opt quality :
+        ::std::string::String = "quality", opt referral_program : ::std::string::String =
+        "referralProgram", opt referral_source : ::std::string::String =
+        "referralSource", opt registration_status : ::std::string::String =
+        "registrationStatus", opt registrations : ::std::vec::Vec < Registration > =
+        "registrations", opt sales_stage : ::std::string::String = "salesStage", opt
+        status : crate ::enums::ReferralStatus = "status", opt status_reason :
+        ::std::string::String = "statusReason", opt substatus : crate
+        ::enums::ReferralSubstatus = "substatus", opt tags : ::std::vec::Vec <
+        ::std::string::String > = "tags", opt target : ::std::vec::Vec < Target > =
+        "target", opt team : ::std::vec::Vec < Member > = "team", opt tracking_info :
+        TrackingInfo = "trackingInfo", opt type_ : crate ::enums::ReferralType = "type",
+        opt updated_date_time : crate ::Timestamp = "updatedDateTime" }
     );
     crate::lenient::lenient_object!(
         ReferralDetails { opt closing_date_time : crate ::Timestamp = "closingDateTime",
@@ -1799,8 +1805,8 @@ carried it (RFC 3986).
         "registrationDateTime", opt solution_details : ::std::vec::Vec < SolutionDetail >
         = "solutionDetails", opt status : ::std::string::String = "status", opt
         status_history : StatusHistory = "statusHistory", opt status_reason :
-        ::std::string::String = "statusReason", opt type_ : crate ::RegistrationType =
-        "type" }
+        ::std::string::String = "statusReason", opt type_ : crate
+        ::enums::RegistrationType = "type" }
     );
     crate::lenient::lenient_object!(
         RequirementItem { opt id : ::std::string::String = "id" }
@@ -1820,22 +1826,21 @@ carried it (RFC 3986).
         "id", opt name : ::std::string::String = "name", opt price : crate ::Amount =
         "price", opt publisher_name : ::std::string::String = "publisherName", opt
         quantity : crate ::Integer = "quantity", opt solution_type :
-        ::std::string::String = "solutionType", opt type_ : crate ::SolutionType = "type"
-        }
-
+        ::std::string::String = "solutionType", opt type_ : crate ::enums::SolutionType =
+        "type" }
     );
     crate::lenient::lenient_object!(
         SolutionDetail { opt currency : ::std::string::String = "currency", opt id :
         ::std::string::String = "id", opt is_deployed_on_azure : bool =
         "isDeployedOnAzure", opt marketplace_transaction_details :
         MarketplaceTransactionDetails = "marketplaceTransactionDetails", opt name :
-        ::std::string::String = "name", opt pricing_model : crate ::PricingModel =
-        "pricingModel", opt primary_deployment_on : crate ::PrimaryDeploymentOn =
+        ::std::string::String = "name", opt pricing_model : crate ::enums::PricingModel =
+        "pricingModel", opt primary_deployment_on : crate ::enums::PrimaryDeploymentOn =
         "primaryDeploymentOn", opt value : crate ::Amount = "value" }
     );
     crate::lenient::lenient_object!(
-        Target { opt id : ::std::string::String = "id", opt type_ : crate ::TargetType =
-        "type" }
+        Target { opt id : ::std::string::String = "id", opt type_ : crate
+        ::enums::TargetType = "type" }
     );
     crate::lenient::lenient_object!(
         ThrottlingError { opt message : ::std::string::String = "message", req
@@ -2340,11 +2345,11 @@ Arguments:
     pub async fn update_referral<'a>(
         &'a self,
         id: &'a types::ReferralId,
-        if_match: Option<&'a str>,
+        if_match: Option<&'a crate::Etag>,
         ms_correlation_id: Option<&'a ::uuid::Uuid>,
         ms_partner_center_application: Option<&'a types::ApplicationName>,
         ms_request_id: Option<&'a ::uuid::Uuid>,
-        prefer: Option<&'a crate::Prefer>,
+        prefer: Option<&'a crate::enums::Prefer>,
         x_locale: Option<&'a types::Locale>,
         client_request_id: Option<&'a ::uuid::Uuid>,
         body: &'a types::JsonPatch,
@@ -2473,209 +2478,213 @@ pub mod prelude {
     pub use super::Client;
 }
 
-crate::open_enum! {
-    /// A preference (RFC 7240) an update may ask for: `return=representation`, the updated
-    /// referral back (200), or `return=minimal`, no body (204, as without `Prefer`).
-    Prefer {
-        /// `return=representation`
-        ReturnRepresentation = "return=representation",
-        /// `return=minimal`
-        ReturnMinimal = "return=minimal",
+/// The spec's string enumerations, open: a value the spec does not list is kept in
+/// `Other`.
+pub mod enums {
+    crate::open_enum! {
+        /// A preference (RFC 7240) an update may ask for: `return=representation`, the updated
+        /// referral back (200), or `return=minimal`, no body (204, as without `Prefer`).
+        Prefer {
+            /// `return=representation`
+            ReturnRepresentation = "return=representation",
+            /// `return=minimal`
+            ReturnMinimal = "return=minimal",
+        }
     }
-}
 
-crate::open_enum! {
-    /// The JSON Patch operations the service supports.
-    PatchOp {
-        /// `replace`
-        Replace = "replace",
-        /// `add`
-        Add = "add",
+    crate::open_enum! {
+        /// The JSON Patch operations the service supports.
+        PatchOp {
+            /// `replace`
+            Replace = "replace",
+            /// `add`
+            Add = "add",
+        }
     }
-}
 
-crate::open_enum! {
-    /// The referral's lifecycle status. Allowed transitions: `New` -> `New`/`Active`/`Closed`;
-    /// `Active` -> `Active`/`Closed`; `Closed` -> `Closed`.
-    ReferralStatus {
-        /// `None`
-        None = "None",
-        /// `New`
-        New = "New",
-        /// `Active`
-        Active = "Active",
-        /// `Closed`
-        Closed = "Closed",
+    crate::open_enum! {
+        /// The referral's lifecycle status. Allowed transitions: `New` -> `New`/`Active`/`Closed`;
+        /// `Active` -> `Active`/`Closed`; `Closed` -> `Closed`.
+        ReferralStatus {
+            /// `None`
+            None = "None",
+            /// `New`
+            New = "New",
+            /// `Active`
+            Active = "Active",
+            /// `Closed`
+            Closed = "Closed",
+        }
     }
-}
 
-crate::open_enum! {
-    /// The detail of the status: `Pending` or `Received` while `New`, `Accepted` while
-    /// `Active`; `Won`, `Lost`, `Declined` or `Expired` once `Closed`.
-    ReferralSubstatus {
-        /// `None`
-        None = "None",
-        /// `Pending`
-        Pending = "Pending",
-        /// `Received`
-        Received = "Received",
-        /// `Accepted`
-        Accepted = "Accepted",
-        /// `Won`
-        Won = "Won",
-        /// `Lost`
-        Lost = "Lost",
-        /// `Declined`
-        Declined = "Declined",
-        /// `Expired`
-        Expired = "Expired",
+    crate::open_enum! {
+        /// The detail of the status: `Pending` or `Received` while `New`, `Accepted` while
+        /// `Active`; `Won`, `Lost`, `Declined` or `Expired` once `Closed`.
+        ReferralSubstatus {
+            /// `None`
+            None = "None",
+            /// `Pending`
+            Pending = "Pending",
+            /// `Received`
+            Received = "Received",
+            /// `Accepted`
+            Accepted = "Accepted",
+            /// `Won`
+            Won = "Won",
+            /// `Lost`
+            Lost = "Lost",
+            /// `Declined`
+            Declined = "Declined",
+            /// `Expired`
+            Expired = "Expired",
+        }
     }
-}
 
-crate::open_enum! {
-    /// Whether the partner works the referral alone or shares it with Microsoft.
-    ReferralType {
-        /// `Independent`
-        Independent = "Independent",
-        /// `Shared`
-        Shared = "Shared",
+    crate::open_enum! {
+        /// Whether the partner works the referral alone or shares it with Microsoft.
+        ReferralType {
+            /// `Independent`
+            Independent = "Independent",
+            /// `Shared`
+            Shared = "Shared",
+        }
     }
-}
 
-crate::open_enum! {
-    /// How far the referral has been qualified.
-    ReferralQualification {
-        /// `None`
-        None = "None",
-        /// `Direct`
-        Direct = "Direct",
-        /// `MarketingQualified`
-        MarketingQualified = "MarketingQualified",
-        /// `SalesQualified`
-        SalesQualified = "SalesQualified",
+    crate::open_enum! {
+        /// How far the referral has been qualified.
+        ReferralQualification {
+            /// `None`
+            None = "None",
+            /// `Direct`
+            Direct = "Direct",
+            /// `MarketingQualified`
+            MarketingQualified = "MarketingQualified",
+            /// `SalesQualified`
+            SalesQualified = "SalesQualified",
+        }
     }
-}
 
-crate::open_enum! {
-    /// Whether the referral came to the partner or was sent by it.
-    ReferralDirection {
-        /// `Incoming`
-        Incoming = "Incoming",
-        /// `Outgoing`
-        Outgoing = "Outgoing",
+    crate::open_enum! {
+        /// Whether the referral came to the partner or was sent by it.
+        ReferralDirection {
+            /// `Incoming`
+            Incoming = "Incoming",
+            /// `Outgoing`
+            Outgoing = "Outgoing",
+        }
     }
-}
 
-crate::open_enum! {
-    /// The system a customer id belongs to.
-    ProfileType {
-        /// `Duns`
-        Duns = "Duns",
-        /// `External`
-        External = "External",
+    crate::open_enum! {
+        /// The system a customer id belongs to.
+        ProfileType {
+            /// `Duns`
+            Duns = "Duns",
+            /// `External`
+            External = "External",
+        }
     }
-}
 
-crate::open_enum! {
-    /// How a solution is identified.
-    SolutionType {
-        /// `None`
-        None = "None",
-        /// `Category`
-        Category = "Category",
-        /// `Name`
-        Name = "Name",
+    crate::open_enum! {
+        /// How a solution is identified.
+        SolutionType {
+            /// `None`
+            None = "None",
+            /// `Category`
+            Category = "Category",
+            /// `Name`
+            Name = "Name",
+        }
     }
-}
 
-crate::open_enum! {
-    /// The kind of a requirement attribute.
-    AttributeType {
-        /// `CustomerMarketplaceIntent`
-        CustomerMarketplaceIntent = "CustomerMarketplaceIntent",
+    crate::open_enum! {
+        /// The kind of a requirement attribute.
+        AttributeType {
+            /// `CustomerMarketplaceIntent`
+            CustomerMarketplaceIntent = "CustomerMarketplaceIntent",
+        }
     }
-}
 
-crate::open_enum! {
-    /// The value of a `CustomerMarketplaceIntent` attribute: whether the customer means to buy
-    /// through the commercial marketplace. (An attribute of another type has other values,
-    /// which an open enum keeps as they are.)
-    CustomerMarketplaceIntent {
-        /// `HaveNotDecided`
-        HaveNotDecided = "HaveNotDecided",
-        /// `Yes`
-        Yes = "Yes",
-        /// `No`
-        No = "No",
+    crate::open_enum! {
+        /// The value of a `CustomerMarketplaceIntent` attribute: whether the customer means to buy
+        /// through the commercial marketplace. (An attribute of another type has other values,
+        /// which an open enum keeps as they are.)
+        CustomerMarketplaceIntent {
+            /// `HaveNotDecided`
+            HaveNotDecided = "HaveNotDecided",
+            /// `Yes`
+            Yes = "Yes",
+            /// `No`
+            No = "No",
+        }
     }
-}
 
-crate::open_enum! {
-    /// The kind of help asked for.
-    AssistanceRequestCode {
-        /// `Unknown`
-        Unknown = "Unknown",
-        /// `GeneralOrOther`
-        GeneralOrOther = "GeneralOrOther",
-        /// `CustomerTechnicalArchitecture`
-        CustomerTechnicalArchitecture = "CustomerTechnicalArchitecture",
-        /// `ProofOfConceptOrDemo`
-        ProofOfConceptOrDemo = "ProofOfConceptOrDemo",
-        /// `QuotesOrLicensing`
-        QuotesOrLicensing = "QuotesOrLicensing",
-        /// `PostSalesCustomerSuccess`
-        PostSalesCustomerSuccess = "PostSalesCustomerSuccess",
-        /// `WorkloadSpecificValueProposition`
-        WorkloadSpecificValueProposition = "WorkloadSpecificValueProposition",
+    crate::open_enum! {
+        /// The kind of help asked for.
+        AssistanceRequestCode {
+            /// `Unknown`
+            Unknown = "Unknown",
+            /// `GeneralOrOther`
+            GeneralOrOther = "GeneralOrOther",
+            /// `CustomerTechnicalArchitecture`
+            CustomerTechnicalArchitecture = "CustomerTechnicalArchitecture",
+            /// `ProofOfConceptOrDemo`
+            ProofOfConceptOrDemo = "ProofOfConceptOrDemo",
+            /// `QuotesOrLicensing`
+            QuotesOrLicensing = "QuotesOrLicensing",
+            /// `PostSalesCustomerSuccess`
+            PostSalesCustomerSuccess = "PostSalesCustomerSuccess",
+            /// `WorkloadSpecificValueProposition`
+            WorkloadSpecificValueProposition = "WorkloadSpecificValueProposition",
+        }
     }
-}
 
-crate::open_enum! {
-    /// The kind of target.
-    TargetType {
-        /// `None`
-        None = "None",
-        /// `BusinessProfileLocation`
-        BusinessProfileLocation = "BusinessProfileLocation",
-        /// `SolutionProfile`
-        SolutionProfile = "SolutionProfile",
+    crate::open_enum! {
+        /// The kind of target.
+        TargetType {
+            /// `None`
+            None = "None",
+            /// `BusinessProfileLocation`
+            BusinessProfileLocation = "BusinessProfileLocation",
+            /// `SolutionProfile`
+            SolutionProfile = "SolutionProfile",
+        }
     }
-}
 
-crate::open_enum! {
-    /// Whose tenant the solution is mainly deployed on.
-    PrimaryDeploymentOn {
-        /// `Customer`
-        Customer = "Customer",
-        /// `Partner`
-        Partner = "Partner",
+    crate::open_enum! {
+        /// Whose tenant the solution is mainly deployed on.
+        PrimaryDeploymentOn {
+            /// `Customer`
+            Customer = "Customer",
+            /// `Partner`
+            Partner = "Partner",
+        }
     }
-}
 
-crate::open_enum! {
-    /// How the solution is priced.
-    PricingModel {
-        /// `PayAsYouGo`
-        PayAsYouGo = "PayAsYouGo",
-        /// `Other`
-        OtherPricingModel = "Other",
+    crate::open_enum! {
+        /// How the solution is priced.
+        PricingModel {
+            /// `PayAsYouGo`
+            PayAsYouGo = "PayAsYouGo",
+            /// `Other`
+            OtherPricingModel = "Other",
+        }
     }
-}
 
-crate::open_enum! {
-    /// The kind of registration.
-    RegistrationType {
-        /// `AzureIPCoSell`
-        AzureIPCoSell = "AzureIPCoSell",
+    crate::open_enum! {
+        /// The kind of registration.
+        RegistrationType {
+            /// `AzureIPCoSell`
+            AzureIPCoSell = "AzureIPCoSell",
+        }
     }
-}
 
-crate::open_enum! {
-    /// Whether the contract ends.
-    ContractTerm {
-        /// `Perpetual`
-        Perpetual = "Perpetual",
-        /// `Finite`
-        Finite = "Finite",
+    crate::open_enum! {
+        /// Whether the contract ends.
+        ContractTerm {
+            /// `Perpetual`
+            Perpetual = "Perpetual",
+            /// `Finite`
+            Finite = "Finite",
+        }
     }
 }

@@ -10,7 +10,7 @@
 //!   `Other(String)` and is written back verbatim;
 //! - [`Timestamp`], [`Amount`] and [`Integer`]: a date-time, a decimal and a whole number that
 //!   keep the service's exact text, so a decoded referral re-serializes to the JSON the service
-//!   sent;
+//!   sent; [`Etag`], a referral's version, as sent;
 //! - [`lifecycle`]: the status transitions the service allows, shared by the SDK and the sandbox;
 //! - [`types::NewReferral::new`]: a referral to create from the fields the spec requires.
 //!
@@ -40,6 +40,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod amount;
+mod etag;
 mod integer;
 pub mod lenient;
 pub mod lifecycle;
@@ -53,6 +54,8 @@ mod transport;
 mod generated;
 
 pub use amount::{Amount, InvalidAmount};
+pub use etag::Etag;
+pub use generated::enums::*;
 pub use generated::*;
 pub use integer::{Integer, InvalidInteger};
 pub(crate) use open_enum::open_enum;

@@ -10,8 +10,8 @@ use partner_center::models::{
     ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
 };
 use partner_center::{
-    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT, Direction,
-    MAX_PAGE_SIZE,
+    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT,
+    referrals::{Direction, MAX_PAGE_SIZE},
 };
 use partner_center_sandbox::{DEFAULT_REFERRAL_COUNT, DEFAULT_SEED, SandboxBuilder};
 use serde_json::Value;

@@ -4,7 +4,11 @@ use std::path::Path;
 
 use futures_util::TryStreamExt;
 use partner_center::models::Referral;
-use partner_center::{Filter, ListReferrals, NewReferral, PartnerCenter};
+use partner_center::{
+    PartnerCenter,
+    models::NewReferral,
+    referrals::{Filter, ListReferrals},
+};
 use partner_center_sandbox::spec::{Schema, UnknownFields};
 use serde_json::Value;
 
@@ -96,7 +100,7 @@ pub(crate) async fn run(
 }
 
 /// The listing the flags of `referrals list` ask for.
-fn query<'c>(client: &'c PartnerCenter, args: &ListArgs) -> ListReferrals<'c> {
+fn query(client: &PartnerCenter, args: &ListArgs) -> ListReferrals {
     let any = |filters: Vec<Filter>| filters.into_iter().reduce(Filter::or);
     let filters = [
         any(args.status.iter().cloned().map(Filter::status).collect()),
@@ -145,7 +149,7 @@ fn query<'c>(client: &'c PartnerCenter, args: &ListArgs) -> ListReferrals<'c> {
 
 /// Every page of `query`, printed as it comes, with progress on stderr.
 async fn every_page(
-    query: ListReferrals<'_>,
+    query: ListReferrals,
     format: Output,
     forced_progress: bool,
     waiting: &Waiting,

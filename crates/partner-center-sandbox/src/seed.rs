@@ -433,11 +433,14 @@ impl Generator {
         Referral {
             odata_context: Some(ODATA_CONTEXT.to_owned()),
             links: Some(links(&id, &engagement_id)),
-            e_tag: Some(format!(
-                "\"{:08x}-0000-0000-0000-{:012x}\"",
-                self.rng.random::<u32>(),
-                self.rng.random_range(0..1_u64 << 48)
-            )),
+            e_tag: Some(
+                format!(
+                    "\"{:08x}-0000-0000-0000-{:012x}\"",
+                    self.rng.random::<u32>(),
+                    self.rng.random_range(0..1_u64 << 48)
+                )
+                .into(),
+            ),
             name: Some(format!("{customer_name} - {product_name}")),
             id: Some(id),
             engagement_id: Some(engagement_id),

@@ -12,7 +12,11 @@ use partner_center::models::{
     Amount, Consent, Member, NewCustomerProfile, NewReferralDetails, Referral, ReferralDirection,
     ReferralStatus, ReferralSubstatus, ReferralType,
 };
-use partner_center::{Direction, Error, Filter, NewReferral, PartnerCenter};
+use partner_center::{
+    Error, PartnerCenter,
+    models::NewReferral,
+    referrals::{Direction, Filter},
+};
 use partner_center_sandbox::{OFFICIAL_REFERRAL_ID, Sandbox};
 use serde_json::json;
 use support::sandbox;
@@ -98,9 +102,9 @@ async fn a_listing_resumes_from_a_kept_continuation() -> TestResult {
     let continuation = first.next().cloned().expect("more pages");
 
     let saved = continuation.as_str().to_owned();
-    let rest: Vec<partner_center::Page> = client
+    let rest: Vec<partner_center::paging::Page> = client
         .referrals()
-        .resume(partner_center::Continuation::new(saved))
+        .resume(partner_center::paging::Continuation::new(saved))
         .try_collect()
         .await?;
     let mut all = first.items;
@@ -298,7 +302,7 @@ async fn an_update_with_a_stale_etag_is_a_precondition_failure() -> TestResult {
         now.team.as_ref().unwrap().last().unwrap().email.as_deref(),
         Some("nestor.wilke@contoso.example")
     );
-    assert_ne!(now.e_tag.as_deref(), Some(etag.as_str()));
+    assert_ne!(now.e_tag.as_ref(), Some(&etag));
 
     // The referral as first read is stale now.
     let err = client

@@ -61,6 +61,8 @@ struct State {
     www_authenticate: Option<String>,
     /// The URL the request went to (a page's, for the next link it carries).
     url: Option<reqwest::Url>,
+    /// The generated operation's id (`list_referrals`...).
+    operation_id: &'static str,
     /// An error the generated code cannot express; it wins over whatever that code returns.
     failure: Option<Error>,
 }
@@ -93,6 +95,7 @@ impl Call {
                 retry_after: None,
                 www_authenticate: None,
                 url: None,
+                operation_id: "",
                 failure: None,
             }),
         })
@@ -112,9 +115,14 @@ impl Call {
         }
     }
 
-    /// The URL the call's request went to, once it was sent.
-    pub(crate) fn url(&self) -> Option<reqwest::Url> {
-        self.state().url.clone()
+    /// The URL the call's request went to, once it was sent (moved out: asked for once).
+    pub(crate) fn take_url(&self) -> Option<reqwest::Url> {
+        self.state().url.take()
+    }
+
+    /// The generated id of the operation the call sent, once it was sent.
+    pub(crate) fn operation_id(&self) -> &'static str {
+        self.state().operation_id
     }
 
     /// The call's result: what the generated operation returned, unless the policy recorded a
@@ -415,7 +423,11 @@ impl api::Transport for Call {
         mut request: reqwest::Request,
         operation_id: &'static str,
     ) -> api::ResponseFuture<'a> {
-        self.state().url = Some(request.url().clone());
+        {
+            let mut state = self.state();
+            state.url = Some(request.url().clone());
+            state.operation_id = operation_id;
+        }
         let headers = request.headers_mut();
         headers.remove(API_VERSION);
         headers.insert(CLIENT_REQUEST_ID, self.client_request_id.clone());

@@ -11,10 +11,10 @@ use reqwest::header::HeaderValue;
 use crate::auth::{StaticToken, TokenProvider};
 use crate::call::Call;
 use crate::error::{Error, Result};
-use crate::redact;
+use crate::paging::ListPage;
 use crate::referrals::Referrals;
+use crate::response::Response;
 use crate::retry::RetryPolicy;
-use crate::text::{self, SHOWN_CHARS};
 
 /// The Partner Center host.
 pub const DEFAULT_BASE_URL: &str = "https://api.partner.microsoft.com";
@@ -50,6 +50,13 @@ pub const DEFAULT_MAX_PAGES: usize = 10_000;
 pub struct PartnerCenter {
     shared: Arc<Shared>,
     correlation_id: Option<HeaderValue>,
+}
+
+/// Whether a call keeps its answer's headers ([`PartnerCenter::send`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Headers {
+    Kept,
+    Dropped,
 }
 
 /// What every call of one client uses.
@@ -132,12 +139,46 @@ impl PartnerCenter {
         F: FnOnce(api::Client) -> Fut,
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
-        self.send_at(operation).await.map(|(value, _)| value)
+        let response = self.send(operation, Headers::Dropped).await?;
+        Ok(response.into_inner())
     }
 
-    /// [`Self::call`], and the URL the request went to: a listing's first page, which a
-    /// relative next link is resolved against.
-    pub(crate) async fn send_at<T, F, Fut>(&self, operation: F) -> Result<(T, Option<reqwest::Url>)>
+    /// [`Self::call`], with the answer's status and headers (its `Request-ID`, `ETag`...).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = partner_center_sandbox::Sandbox::start().await?;
+    /// # let client = partner_center::PartnerCenter::builder().base_url(sandbox.base_url()).token("t").build()?;
+    /// use partner_center_api::types::ReferralId;
+    ///
+    /// let id: ReferralId = "c5fbb3b6-be74-4795-9fb5-4324c73fed37".parse()?;
+    /// let response = client
+    ///     .call_response(|api| async move {
+    ///         api.get_referral(&id, None, None, None, None, None).await
+    ///     })
+    ///     .await?;
+    /// println!("Request-ID {:?}, version {:?}", response.request_id(), response.etag());
+    /// assert_eq!(response.id.as_deref(), Some("c5fbb3b6-be74-4795-9fb5-4324c73fed37"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn call_response<T, F, Fut>(&self, operation: F) -> Result<Response<T>>
+    where
+        T: api::lenient::Drifted,
+        F: FnOnce(api::Client) -> Fut,
+        Fut: Future<Output = api::GeneratedResult<T>>,
+    {
+        self.send(operation, Headers::Kept).await
+    }
+
+    /// Sends one call through the policy. The answer's headers are copied only when `headers`
+    /// asks: most calls do not want them, and a copy costs.
+    pub(crate) async fn send<T, F, Fut>(
+        &self,
+        operation: F,
+        headers: Headers,
+    ) -> Result<Response<T>>
     where
         T: api::lenient::Drifted,
         F: FnOnce(api::Client) -> Fut,
@@ -147,64 +188,49 @@ impl PartnerCenter {
         let policy: Arc<dyn api::Transport> = call.clone();
         let generated =
             api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
-        let outcome = operation(generated).await;
-        let value = call.finish(outcome).await?;
-        Ok((value, call.url()))
-    }
-
-    /// Gets the page at `url` (an `@odata.nextLink` that [`Self::checked_link`] let through)
-    /// through the same policy as the generated operations.
-    pub(crate) async fn get_page(&self, url: reqwest::Url) -> Result<api::types::ReferralPage> {
-        let call = self.start_call().await?;
-        let request = self
-            .shared
-            .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .build()
-            .map_err(|e| Error::InvalidInput(format!("cannot request the next page: {e}")))?;
-        let sent = api::Transport::execute(&*call, &self.shared.http, request, "listReferrals");
-        let outcome = match sent.await {
-            Ok(response) if response.status().is_success() => {
-                api::ResponseValue::from_response(response).await
+        let mut meta = (reqwest::StatusCode::OK, reqwest::header::HeaderMap::new());
+        let outcome = operation(generated).await.inspect(|answer| {
+            meta.0 = answer.status();
+            if headers == Headers::Kept {
+                meta.1 = answer.headers().clone();
             }
-            Ok(response) => Err(api::Error::UnexpectedResponse(response)),
-            Err(e) => Err(api::Error::CommunicationError(e)),
-        };
-        call.finish(outcome).await
+        });
+        let value = call.finish(outcome).await?;
+        let (status, headers) = meta;
+        Ok(Response::new(
+            value,
+            status,
+            headers,
+            call.take_url(),
+            call.operation_id(),
+        ))
     }
 
-    /// `link` (a [`crate::Continuation`], resolved against the page that carried it) as a URL,
-    /// if it keeps the base URL's scheme, host and port: the token must never be sent anywhere
-    /// else, nor over a downgraded scheme. The error says which of them differs. A link still
-    /// relative (a continuation made by hand) is resolved against the base URL.
-    pub(crate) fn checked_link(&self, link: &str) -> Result<reqwest::Url> {
-        let untrusted = |reason: &str| {
-            let shown = redact::link(link);
-            Error::UntrustedLink(format!("{} {reason}", text::excerpt(&shown, SHOWN_CHARS)))
+    /// Gets the page at `url` (an `@odata.nextLink` that `checked_link` let through)
+    /// through the same policy as the generated operations, as the operation `operation_id`.
+    pub(crate) async fn get_page<P: ListPage>(
+        &self,
+        url: reqwest::Url,
+        operation_id: &'static str,
+    ) -> Result<Response<P>> {
+        use api::ClientInfo;
+        let page = |api: api::Client| async move {
+            let request = api
+                .client()
+                .get(url)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .build()
+                .map_err(api::Error::from)?;
+            let sent = api::Transport::execute(&**api.inner(), api.client(), request, operation_id);
+            match sent.await {
+                Ok(response) if response.status().is_success() => {
+                    api::ResponseValue::from_response(response).await
+                }
+                Ok(response) => Err(api::Error::UnexpectedResponse(response)),
+                Err(e) => Err(api::Error::CommunicationError(e)),
+            }
         };
-        let base = reqwest::Url::parse(&self.shared.base_url)
-            .map_err(|_| untrusted("cannot be checked against the base URL"))?;
-        let url = base.join(link).map_err(|_| untrusted("is not a URL"))?;
-        if url.scheme() != base.scheme() {
-            return Err(untrusted(&format!(
-                "has the scheme {}, not {}",
-                url.scheme(),
-                base.scheme()
-            )));
-        }
-        // Both are http(s) URLs now: they have a host and a port.
-        let host = |url: &reqwest::Url| url.host_str().unwrap_or_default().to_owned();
-        if host(&url) != host(&base) {
-            let (link, base) = (host(&url), host(&base));
-            return Err(untrusted(&format!("has the host {link}, not {base}")));
-        }
-        let port = |url: &reqwest::Url| url.port_or_known_default().unwrap_or_default();
-        if port(&url) != port(&base) {
-            let (link, base) = (port(&url), port(&base));
-            return Err(untrusted(&format!("has the port {link}, not {base}")));
-        }
-        Ok(url)
+        self.send(page, Headers::Dropped).await
     }
 
     /// How many pages a listing reads at most, unless it sets its own limit.
@@ -320,7 +346,7 @@ impl PartnerCenterBuilder {
     }
 
     /// How many pages a listing reads at most (default [`DEFAULT_MAX_PAGES`]; at least 1): one
-    /// more is [`Error::PageLimit`]. [`crate::ListReferrals::max_pages`] sets it for one
+    /// more is [`Error::PageLimit`]. [`crate::referrals::ListReferrals::max_pages`] sets it for one
     /// listing.
     pub fn max_pages(mut self, pages: usize) -> Self {
         self.max_pages = Some(pages.max(1));

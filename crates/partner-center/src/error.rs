@@ -95,7 +95,7 @@ pub enum Error {
         /// The page read from that link before.
         earlier: usize,
     },
-    /// A listing read as many pages as it may ([`crate::ListReferrals::max_pages`],
+    /// A listing read as many pages as it may ([`crate::referrals::ListReferrals::max_pages`],
     /// [`crate::PartnerCenterBuilder::max_pages`]) and the service still gave a next link.
     #[error(
         "paging stopped after {}, the most this listing reads, with more to come (raise the \

@@ -20,11 +20,17 @@
 //! ```
 //!
 //! - [`PartnerCenter`] is built once ([`PartnerCenter::builder`]) and cloned freely.
-//! - Each resource has a handler: [`PartnerCenter::referrals`].
-//! - Every failure is an [`Error`]: match on its variant, read [`ServiceError`] for the service's
-//!   `code`, `message` and `Request-ID`.
-//! - [`models`] holds the data types; they are lossless (unknown fields and enum values are
-//!   kept) so that nothing the service sends is lost.
+//! - Each resource has a handler: [`PartnerCenter::referrals`] ([`referrals`]: the handler,
+//!   its queries, filters and updates).
+//! - Every failure is an [`Error`]: match on its variant, read [`error::ServiceError`] for the
+//!   service's `code`, `message` and `Request-ID` ([`error`]).
+//! - [`models`] holds the data types, every type of the spec; they are lossless (unknown
+//!   fields and enum values are kept) so that nothing the service sends is lost.
+//! - [`paging`]: pages, continuations and page streams, for any list operation.
+//! - [`auth`]: where tokens come from (a fixed token, device-code sign-in, a cache).
+//! - An operation of the spec the handlers do not wrap is called through the same policy with
+//!   [`PartnerCenter::call`]; [`Response`] carries an answer's status and headers when asked
+//!   for ([`PartnerCenter::call_response`]).
 //!
 //! Every request carries `Authorization: Bearer <token>`, `Accept: application/json` and fresh
 //! `client-request-id`, `MS-RequestId` and `MS-CorrelationId` GUIDs. The token never appears in
@@ -36,29 +42,22 @@
 pub mod auth;
 mod call;
 mod client;
-mod error;
-mod filter;
-mod list;
+pub mod error;
 pub mod models;
+pub mod paging;
 mod redact;
-mod referrals;
+pub mod referrals;
+mod response;
 mod retry;
 pub mod text;
-mod update;
 
 pub use client::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_PAGES,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, PartnerCenter, PartnerCenterBuilder,
 };
-pub use error::{
-    Attempt, AttemptOutcome, CallInfo, DecodeError, Error, Result, ServiceError, TransportError,
-};
-pub use filter::Filter;
-pub use list::{Continuation, Direction, Items, ListReferrals, MAX_PAGE_SIZE, Page, Pages};
-pub use models::{NewReferral, Referral};
-pub use referrals::Referrals;
+pub use error::{Error, Result};
+pub use response::Response;
 pub use retry::RetryPolicy;
-pub use update::{UpdateReferral, Updated};
 
 /// What the fuzz targets of `fuzz/` reach that is not public: built only by `cargo fuzz`
 /// (`--cfg fuzzing`), never part of the API.

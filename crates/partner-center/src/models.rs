@@ -12,19 +12,7 @@
 //! consequences [`partner_center_api`'s docs](partner_center_api#numbers-keep-their-exact-text)
 //! list.
 
+pub use partner_center_api::enums::*;
 pub use partner_center_api::lenient::{Drift, drift};
-pub use partner_center_api::types::{
-    AdditionalRequirements, Address, Attribute, Consent, ContactPreference, Contract, CountryCode,
-    CurrencyCode, CustomerId, CustomerIdList, CustomerIds, CustomerIdsByType, CustomerProfile,
-    ErrorDetail, FreeFormObject, InviteContext, InvitedBy, IotRequirements, Link,
-    MarketplaceTransactionDetails, Member, NewAddress, NewCustomerProfile, NewReferral,
-    NewReferralDetails, NewReferralStatus, NewReferralSubstatus, Referral, ReferralDetails,
-    ReferralLinks, Registration, RequirementItem, Requirements, Solution, SolutionDetail,
-    StatusHistory, Target, TrackingInfo,
-};
-pub use partner_center_api::{
-    Amount, AssistanceRequestCode, AttributeType, ContractTerm, CustomerMarketplaceIntent, Integer,
-    InvalidAmount, InvalidInteger, PatchOp, Prefer, PricingModel, PrimaryDeploymentOn, ProfileType,
-    ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
-    RegistrationType, SolutionType, TargetType, Timestamp,
-};
+pub use partner_center_api::types::*;
+pub use partner_center_api::{Amount, Etag, Integer, InvalidAmount, InvalidInteger, Timestamp};

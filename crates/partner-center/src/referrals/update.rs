@@ -6,16 +6,17 @@ use partner_center_api::types::{JsonPatch, JsonPointer, PatchOperation, Referral
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use super::checked_id;
 use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
 use crate::models::{
-    Amount, CurrencyCode, Member, PatchOp, Prefer, Referral, ReferralStatus, ReferralSubstatus,
+    Amount, CurrencyCode, Etag, Member, PatchOp, Prefer, Referral, ReferralStatus,
+    ReferralSubstatus,
 };
-use crate::referrals::checked_id;
 
 /// An update of one referral, sent as one JSON Patch (`PATCH .../referrals/{id}`).
 ///
-/// [`crate::Referrals::update_referral`] starts one from a referral as read: its `eTag` goes in
+/// [`super::Referrals::update_referral`] starts one from a referral as read: its `eTag` goes in
 /// `If-Match` (a 412 then means it changed since: [`Error::PreconditionFailed`]) and a status
 /// change is checked against the lifecycle before anything is sent.
 ///
@@ -51,7 +52,7 @@ pub struct UpdateReferral<'c> {
     client: &'c PartnerCenter,
     id: String,
     current_status: Option<ReferralStatus>,
-    if_match: Option<String>,
+    if_match: Option<Etag>,
     return_representation: bool,
     operations: Vec<PatchOperation>,
     /// The first mistake made while building; reported by `send`.
@@ -145,9 +146,10 @@ impl<'c> UpdateReferral<'c> {
         self.operation(PatchOp::Add, path, value)
     }
 
-    /// Updates only if the referral's `eTag` is still `etag` (send it as read, quotes
-    /// included); otherwise the service answers 412 ([`Error::PreconditionFailed`]).
-    pub fn if_match(mut self, etag: impl Into<String>) -> Self {
+    /// Updates only if the referral's `eTag` is still `etag` (as read, quotes included: a
+    /// referral's [`Referral::e_tag`], an [`Updated::etag`], or text kept from either);
+    /// otherwise the service answers 412 ([`Error::PreconditionFailed`]).
+    pub fn if_match(mut self, etag: impl Into<Etag>) -> Self {
         self.if_match = Some(etag.into());
         self
     }
@@ -180,12 +182,13 @@ impl<'c> UpdateReferral<'c> {
         let prefer = self
             .return_representation
             .then_some(Prefer::ReturnRepresentation);
-        self.client
-            .call(|api| async move {
+        let response = self
+            .client
+            .call_response(|api| async move {
                 // The request ids and application are the policy's (`Call`): not given here.
                 let updated = api.update_referral(
                     &id,
-                    if_match.as_deref(),
+                    if_match.as_ref(),
                     None,
                     None,
                     None,
@@ -195,30 +198,26 @@ impl<'c> UpdateReferral<'c> {
                     &patch,
                 );
                 match updated.await {
-                    Ok(updated) => {
-                        let etag = etag_header(updated.headers());
-                        updated.map(|referral| Updated {
-                            etag: etag.or_else(|| referral.e_tag.clone()),
-                            referral: Some(referral),
-                        })
-                    }
+                    Ok(updated) => updated.map(Some),
                     // The spec's 204 is not in the generated code (see xtask's codegen).
                     Err(partner_center_api::Error::UnexpectedResponse(response))
                         if response.status() == StatusCode::NO_CONTENT =>
                     {
-                        let updated = Updated {
-                            referral: None,
-                            etag: etag_header(response.headers()),
-                        };
                         let (status, headers) = (response.status(), response.headers().clone());
                         Ok(partner_center_api::ResponseValue::new(
-                            updated, status, headers,
+                            None, status, headers,
                         ))
                     }
                     Err(e) => Err(e),
                 }
             })
-            .await
+            .await?;
+        let etag = response.etag();
+        let referral: Option<Referral> = response.into_inner();
+        Ok(Updated {
+            etag: etag.or_else(|| referral.as_ref().and_then(|r| r.e_tag.clone())),
+            referral,
+        })
     }
 
     /// One operation, its path checked as the spec's `JsonPointer`.
@@ -242,23 +241,5 @@ pub struct Updated {
     pub referral: Option<Referral>,
     /// The referral's new `eTag` (the `ETag` header, or the returned referral's), to send in
     /// `If-Match` with a next update without reading the referral again.
-    pub etag: Option<String>,
-}
-
-/// The drift of the referral, if one came back (see `partner_center_api::lenient`).
-impl partner_center_api::lenient::Drifted for Updated {
-    fn drift_into(
-        &self,
-        at: &partner_center_api::lenient::At<'_>,
-        out: &mut Vec<partner_center_api::lenient::Drift>,
-    ) {
-        self.referral.drift_into(at, out);
-    }
-}
-
-fn etag_header(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    headers
-        .get(reqwest::header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    pub etag: Option<Etag>,
 }

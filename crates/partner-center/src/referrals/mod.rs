@@ -1,13 +1,25 @@
-//! [`Referrals`]: the handler for leads and co-sell opportunities.
+//! Referrals, leads and co-sell opportunities: the [`Referrals`] handler, and what its
+//! operations take and give: a [`ListReferrals`] query with its [`Filter`], an
+//! [`UpdateReferral`] and what it answers ([`Updated`]).
 
-use partner_center_api::types::ReferralId;
+mod filter;
+mod list;
+mod update;
 
-use crate::client::PartnerCenter;
+use partner_center_api::types::{ReferralId, ReferralPage};
+
+pub use self::filter::Filter;
+pub use self::list::{Direction, ListReferrals, MAX_PAGE_SIZE};
+pub use self::update::{UpdateReferral, Updated};
+use crate::client::{Headers, PartnerCenter};
 use crate::error::{Error, Result};
-use crate::filter::Filter;
-use crate::list::{self, Continuation, ListReferrals, Pages, Start};
 use crate::models::{NewReferral, Referral, ReferralStatus, ReferralSubstatus};
-use crate::update::{UpdateReferral, Updated};
+use crate::paging::{Continuation, Pages};
+use crate::response::Response;
+
+/// The generated operation id of the referral listing (progenitor's `OperationInfo`), which
+/// names a resumed listing's pages in traces (a listing's first call names it itself).
+const LIST_OPERATION: &str = "list_referrals";
 
 /// Leads and co-sell opportunities; [`PartnerCenter::referrals`] makes one.
 #[derive(Clone, Copy, Debug)]
@@ -38,25 +50,34 @@ impl<'c> Referrals<'c> {
     /// # }
     /// ```
     pub async fn get(&self, id: &str) -> Result<Referral> {
+        let response = self.fetch(id, Headers::Dropped).await?;
+        Ok(response.into_inner())
+    }
+
+    /// [`Self::get`], with the answer's status and headers (its `Request-ID`, `ETag`...).
+    pub async fn get_response(&self, id: &str) -> Result<Response<Referral>> {
+        self.fetch(id, Headers::Kept).await
+    }
+
+    async fn fetch(&self, id: &str, headers: Headers) -> Result<Response<Referral>> {
         let id: ReferralId = checked_id(id)?
             .parse()
             .map_err(|e| Error::InvalidInput(format!("referral id {id:?}: {e}")))?;
-        self.client
-            .call(|api| async move {
-                // The request headers are the policy's (`Call`): none is given here.
-                api.get_referral(&id, None, None, None, None, None).await
-            })
-            .await
+        let get = |api: partner_center_api::Client| async move {
+            // The request headers are the policy's (`Call`): none is given here.
+            api.get_referral(&id, None, None, None, None, None).await
+        };
+        self.client.send(get, headers).await
     }
 
     /// A query for referrals (`GET /v1.0/engagements/referrals`): filter, order, page size;
     /// then the first page, every page, or every referral as a stream.
-    pub fn list(&self) -> ListReferrals<'c> {
-        ListReferrals::new(self.client)
+    pub fn list(&self) -> ListReferrals {
+        ListReferrals::new(self.client.clone())
     }
 
     /// The referrals of the same engagement as `referral` (its `links.relatedReferrals`).
-    pub fn related(&self, referral: &Referral) -> Result<ListReferrals<'c>> {
+    pub fn related(&self, referral: &Referral) -> Result<ListReferrals> {
         let engagement = referral.engagement_id.as_deref().ok_or_else(|| {
             Error::InvalidInput("the referral has no engagementId to find related ones by".into())
         })?;
@@ -64,15 +85,16 @@ impl<'c> Referrals<'c> {
     }
 
     /// The referrals of one engagement.
-    pub fn engagement(&self, engagement_id: &str) -> ListReferrals<'c> {
+    pub fn engagement(&self, engagement_id: &str) -> ListReferrals {
         self.list().filter(Filter::engagement_id(engagement_id))
     }
 
-    /// The pages of a listing from a [`Continuation`] kept earlier ([`crate::Page::next`]) on,
-    /// at most the client's [`crate::PartnerCenterBuilder::max_pages`] of them.
-    pub fn resume(&self, continuation: Continuation) -> Pages<'c> {
-        let max_pages = self.client.max_pages();
-        list::paginate(self.client, Start::Link(continuation), max_pages)
+    /// The pages of a listing from a [`Continuation`] kept earlier
+    /// ([`crate::paging::Page::next`]) on, at most the client's
+    /// [`crate::PartnerCenterBuilder::max_pages`] of them.
+    pub fn resume(&self, continuation: Continuation) -> Pages {
+        self.client
+            .resume::<ReferralPage>(continuation, LIST_OPERATION)
     }
 
     /// Creates a referral (`POST /v1.0/engagements/referrals`); returns it as created, with its

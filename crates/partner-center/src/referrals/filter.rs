@@ -15,7 +15,7 @@ use crate::models::{
 /// expression's shape. [`Filter::raw`] takes an expression as it is.
 ///
 /// ```
-/// use partner_center::Filter;
+/// use partner_center::referrals::Filter;
 /// use partner_center::models::{ReferralDirection, ReferralStatus};
 ///
 /// let filter = Filter::status(ReferralStatus::New)
