@@ -74,7 +74,14 @@ async fn not_found_keeps_code_message_target_and_request_id() {
     assert_eq!(e.message(), Some("The referral was not found."));
     assert_eq!(e.target(), Some("id"));
     assert_eq!(e.request_id(), Some("req-404"));
-    let line = err.to_string();
+    // The error says its own level; the service's answer is its cause, and the report shows both.
+    assert_eq!(err.to_string(), "not found");
+    let cause = std::error::Error::source(&err).expect("the service's answer");
+    assert!(
+        cause.to_string().starts_with("404 Not Found itemNotFound"),
+        "{cause}"
+    );
+    let line = report(&err);
     assert!(
         line.starts_with("not found: 404 Not Found itemNotFound: The referral was not found. (request id req-404, client-request-id "),
         "{line}"
@@ -93,7 +100,7 @@ async fn server_error_with_an_html_body_keeps_status_and_an_excerpt() {
     assert_eq!(e.status(), 500);
     assert_eq!(e.code(), None);
     assert_eq!(e.body_excerpt(), Some(html));
-    assert!(!err.to_string().contains('\n'), "{err}");
+    assert!(!report(&err).contains('\n'), "{err}");
 }
 
 #[tokio::test]

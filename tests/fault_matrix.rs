@@ -178,7 +178,7 @@ async fn s12_an_exhausted_budget_carries_every_attempts_status_and_wait() {
     );
     assert_eq!(attempts[3].wait, None);
     assert!(
-        err.to_string().contains("4 attempts: 503 500 429 503"),
+        report(&err).contains("4 attempts: 503 500 429 503"),
         "{err}"
     );
     assert_eq!(requests(&server).await, 4);
@@ -409,7 +409,7 @@ async fn s27_a_huge_body_with_a_length_is_refused_unread() {
         matches!(err, Error::ResponseTooLarge { limit: 10_000, .. }),
         "{err:?}"
     );
-    assert!(err.to_string().contains("larger than 10000 bytes"), "{err}");
+    assert!(report(&err).contains("larger than 10000 bytes"), "{err}");
 }
 
 #[tokio::test]
@@ -764,7 +764,7 @@ async fn s40_a_next_link_to_the_same_page_ends_the_listing() {
     assert_eq!((*page, *earlier), (2, 2));
     assert!(link.ends_with("?$skiptoken=a"), "{link}");
     assert_eq!(
-        err.to_string(),
+        report(&err),
         format!(
             "paging stopped: the next link of page 2 leads back to page 2, which was already \
              read ({link})"
@@ -831,7 +831,7 @@ async fn s42_endless_new_links_stop_at_the_page_limit_which_can_be_raised() {
     let err = err.expect("the limit is an error");
     assert!(matches!(err, Error::PageLimit { limit: 5 }), "{err:?}");
     assert!(
-        err.to_string().contains("raise the limit with max_pages"),
+        report(&err).contains("raise the limit with max_pages"),
         "{err}"
     );
     assert_eq!(requests(&server).await, 5);
@@ -869,7 +869,7 @@ async fn s43_a_5_mib_message_is_shown_cut_saying_how_much() {
 
     let err = get_err(&client(&server)).await;
 
-    let shown = err.to_string();
+    let shown = report(&err);
     assert!(shown.len() < 1024, "{} bytes shown", shown.len());
     let cut = message.chars().count() - partner_center::text::SHOWN_CHARS;
     assert!(
@@ -895,7 +895,7 @@ async fn s44_newlines_and_escape_sequences_in_service_text_stay_on_one_inert_lin
     ] {
         let server = sequence(vec![answer]).await;
         let err = get_err(&client(&server)).await;
-        let shown = err.to_string();
+        let shown = report(&err);
         assert!(
             !shown
                 .chars()
@@ -997,7 +997,7 @@ async fn s47_a_next_link_off_the_host_is_shown_without_customer_data() {
     assert_eq!(read, 1);
     let err = err.unwrap();
     assert!(matches!(err, Error::UntrustedLink(_)), "{err:?}");
-    let shown = err.to_string();
+    let shown = report(&err);
     assert!(!shown.contains("jane.doe"), "{shown}");
     assert!(
         shown.contains(
@@ -1019,7 +1019,7 @@ async fn s48_a_throttle_longer_than_the_client_waits_says_how_long_to_wait() {
     let err = get_err(&fast_client(&server.uri())).await;
 
     assert_eq!(outcomes(&err), statuses(&[429]));
-    let shown = err.to_string();
+    let shown = report(&err);
     assert!(
         shown.starts_with(
             "service error: 429 Too Many Requests 429: Rate limit is exceeded.; the service \
@@ -1047,7 +1047,7 @@ async fn s49_a_401_shows_why_the_token_was_refused() {
     };
     assert_eq!(e.www_authenticate(), Some(challenge));
     assert!(
-        err.to_string().contains(&format!(
+        report(&err).contains(&format!(
             "unauthenticated: Unauthorized; WWW-Authenticate: {challenge} (request id"
         )),
         "{err}"

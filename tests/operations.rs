@@ -499,7 +499,7 @@ async fn update_sends_one_json_patch_with_if_match_and_prefer() {
 
     let referral = client(&server)
         .referrals()
-        .update_referral(&official())
+        .update(&official())
         .status(ReferralStatus::Active, ReferralSubstatus::Accepted)
         .deal_value(Amount::from(25_000_i64))
         .notes("Kick-off booked")
@@ -538,7 +538,7 @@ async fn a_204_update_is_a_success_without_a_body_with_the_new_etag() {
 
     let updated = client(&server)
         .referrals()
-        .update(OFFICIAL_ID)
+        .update_by_id(OFFICIAL_ID)
         .notes("n")
         .send()
         .await
@@ -613,7 +613,7 @@ async fn moves_the_lifecycle_forbids_are_refused_before_sending() {
     );
     let err = client
         .referrals()
-        .update(OFFICIAL_ID)
+        .update_by_id(OFFICIAL_ID)
         .status(ReferralStatus::Closed, ReferralSubstatus::Pending)
         .send()
         .await
@@ -624,7 +624,7 @@ async fn moves_the_lifecycle_forbids_are_refused_before_sending() {
     );
     let err = client
         .referrals()
-        .update(OFFICIAL_ID)
+        .update_by_id(OFFICIAL_ID)
         .send()
         .await
         .unwrap_err();
@@ -635,7 +635,7 @@ async fn moves_the_lifecycle_forbids_are_refused_before_sending() {
     // The spec's `JsonPointer`: a path starts with `/`.
     let err = client
         .referrals()
-        .update(OFFICIAL_ID)
+        .update_by_id(OFFICIAL_ID)
         .replace("details/notes", json!("x"))
         .send()
         .await
@@ -653,7 +653,7 @@ async fn a_null_value_is_sent_to_clear_a_field() {
 
     client(&server)
         .referrals()
-        .update(OFFICIAL_ID)
+        .update_by_id(OFFICIAL_ID)
         .replace("/details/notes", Value::Null)
         .send()
         .await
@@ -725,7 +725,7 @@ async fn patch_is_retried_with_the_same_body() {
 
     fast_client(&server.uri())
         .referrals()
-        .update(OFFICIAL_ID)
+        .update_by_id(OFFICIAL_ID)
         .notes("same")
         .send()
         .await

@@ -310,3 +310,8 @@ impl std::io::Write for Captured {
         Ok(())
     }
 }
+
+/// `err` and its causes on one line, as the CLI shows it.
+pub fn report(err: &partner_center::Error) -> String {
+    partner_center::error::Report::new(err).to_string()
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use partner_center::auth::TokenProvider;
+use partner_center::error::Report;
 use partner_center::{Error, PartnerCenter};
 
 use crate::args::{Cli, Command, ListArgs, Output, ReferralsCommand, SandboxCommand};
@@ -113,17 +114,18 @@ fn client(
         .attempt_timeout(timeouts.attempt)
         .timeout(timeouts.call)
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| Report::new(&e).to_string())
 }
 
 /// One line about a failed call; in the sandbox, an unknown id comes with where to find one.
 fn describe(error: &Error, sandbox: bool) -> String {
+    let report = Report::new(error);
     match error {
         Error::NotFound(_) if sandbox => {
-            format!("{error}; `partner-center sandbox ids` lists the sandbox's referrals")
+            format!("{report}; `partner-center sandbox ids` lists the sandbox's referrals")
         }
-        Error::PageLimit { .. } => format!("{error}; here: --max-pages"),
-        _ => error.to_string(),
+        Error::PageLimit { .. } => format!("{report}; here: --max-pages"),
+        _ => report.to_string(),
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) async fn run(
             if_match,
             return_representation,
         } => {
-            let mut update = referrals.update(&id);
+            let mut update = referrals.update_by_id(&id);
             for (path, value) in set {
                 update = update.replace(&path, value);
             }

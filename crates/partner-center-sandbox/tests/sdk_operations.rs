@@ -282,7 +282,7 @@ async fn an_update_with_a_stale_etag_is_a_precondition_failure() -> TestResult {
 
     let updated = client
         .referrals()
-        .update(&id)
+        .update_by_id(&id)
         .notes("Budget confirmed")
         .deal_value(Amount::from(99_000_i64))
         .add_team_member(Member {
@@ -307,7 +307,7 @@ async fn an_update_with_a_stale_etag_is_a_precondition_failure() -> TestResult {
     // The referral as first read is stale now.
     let err = client
         .referrals()
-        .update_referral(&read)
+        .update(&read)
         .notes("Lost update")
         .send()
         .await
@@ -318,7 +318,7 @@ async fn an_update_with_a_stale_etag_is_a_precondition_failure() -> TestResult {
     }
     let returned = client
         .referrals()
-        .update_referral(&now)
+        .update(&now)
         .replace("/details/notes", json!("Fresh"))
         .return_representation()
         .send()
@@ -395,7 +395,7 @@ async fn the_lifecycle_verbs_move_referrals_as_the_service_allows() -> TestResul
     let err = referrals.accept(&won).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
     let err = referrals
-        .update(won.id.as_deref().unwrap())
+        .update_by_id(won.id.as_deref().unwrap())
         .status(ReferralStatus::Active, ReferralSubstatus::Accepted)
         .send()
         .await
@@ -403,7 +403,8 @@ async fn the_lifecycle_verbs_move_referrals_as_the_service_allows() -> TestResul
     // 422 (RFC 5789): understood, but a move the lifecycle forbids.
     assert_eq!(err.status().map(|s| s.as_u16()), Some(422), "{err}");
     assert!(
-        err.to_string()
+        partner_center::error::Report::new(&err)
+            .to_string()
             .contains("a Closed referral cannot become Active"),
         "{err}"
     );

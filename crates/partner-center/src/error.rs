@@ -20,7 +20,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything a Partner Center call can fail with.
 ///
-/// Match on the variant for what to do, and read [`ServiceError`] for what the service said:
+/// Match on the variant for what to do, and read [`ServiceError`] for what the service said.
+/// As std's errors do, its `Display` says only what went wrong at its level ("not found"), and
+/// the cause (the service's answer, the transport failure) is its `source()`: [`Report`] shows
+/// the whole chain on one line.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -33,7 +36,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///     Ok(referral) => println!("{:?}", referral.status),
 ///     Err(Error::NotFound(e)) => assert_eq!(e.code(), Some("itemNotFound")),
 ///     Err(Error::Unauthorized(e)) => println!("sign in again (request id {:?})", e.request_id()),
-///     Err(e) => eprintln!("{e}"),
+///     Err(e) => eprintln!("{}", partner_center::error::Report::new(&e)),
 /// }
 /// # Ok(())
 /// # }
@@ -42,27 +45,27 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// 401: the token is missing, expired or not an App+User token.
-    #[error("unauthorized: {0}")]
-    Unauthorized(Box<ServiceError>),
+    #[error("unauthorized")]
+    Unauthorized(#[source] Box<ServiceError>),
     /// 403: the user lacks a referrals role (Referrals Admin or Referrals User).
-    #[error("forbidden: {0}")]
-    Forbidden(Box<ServiceError>),
+    #[error("forbidden")]
+    Forbidden(#[source] Box<ServiceError>),
     /// 404: no such referral.
-    #[error("not found: {0}")]
-    NotFound(Box<ServiceError>),
+    #[error("not found")]
+    NotFound(#[source] Box<ServiceError>),
     /// 412: the referral changed since it was read (its `eTag` no longer matches `If-Match`).
     /// Read it again, and apply the change to the new version.
-    #[error("the referral changed since it was read; read it again: {0}")]
-    PreconditionFailed(Box<ServiceError>),
+    #[error("the referral changed since it was read; read it again")]
+    PreconditionFailed(#[source] Box<ServiceError>),
     /// Any other error status from the service (or a gateway in front of it).
-    #[error("service error: {0}")]
-    Service(Box<ServiceError>),
+    #[error("service error")]
+    Service(#[source] Box<ServiceError>),
     /// The service answered with success, but the body is not what the spec describes.
-    #[error("cannot decode the response: {0}")]
-    Decode(Box<DecodeError>),
+    #[error("cannot decode the response")]
+    Decode(#[source] Box<DecodeError>),
     /// The request did not complete: connection refused or reset, timeout, TLS failure.
-    #[error("transport error: {0}")]
-    Transport(Box<TransportError>),
+    #[error("transport error")]
+    Transport(#[source] Box<TransportError>),
     /// The response body was larger than the client accepts
     /// ([`crate::PartnerCenterBuilder::max_response_bytes`]).
     #[error("the {status} response is larger than {limit} bytes ({call})")]
@@ -75,7 +78,7 @@ pub enum Error {
         call: Box<CallInfo>,
     },
     /// No token could be had, or a rejected one could not be refreshed.
-    #[error("authentication failed: {0}")]
+    #[error("authentication failed")]
     Auth(#[from] AuthError),
     /// A link from the service (an `@odata.nextLink`) points off the client's host or
     /// downgrades its scheme; it is not followed, and the token is not sent to it.
@@ -207,6 +210,53 @@ impl Error {
             StatusCode::PRECONDITION_FAILED => Self::PreconditionFailed(error),
             _ => Self::Service(error),
         }
+    }
+}
+
+/// An error and its causes (`source()` after `source()`) on one line, `: ` between them: what a
+/// log line or a command line shows.
+///
+/// Each level is escaped and cut as [`text::excerpt`] does (none can add a line or reach a
+/// terminal raw), and at most [`Report::MAX_LEVELS`] levels are shown.
+///
+/// ```
+/// use partner_center::error::Report;
+///
+/// let err = partner_center::PartnerCenter::builder().build().unwrap_err();
+/// assert_eq!(
+///     Report::new(&err).to_string(),
+///     "invalid configuration: no token: set one with .token(...) or .token_provider(...)"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Report<'e>(&'e (dyn std::error::Error + 'static));
+
+impl<'e> Report<'e> {
+    /// The most levels a report shows (a cause chain can be a loop in a broken error type).
+    pub const MAX_LEVELS: usize = 16;
+
+    /// The report of `error`.
+    pub fn new(error: &'e (dyn std::error::Error + 'static)) -> Self {
+        Self(error)
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut level: Option<&dyn std::error::Error> = Some(self.0);
+        let mut shown = 0;
+        while let Some(error) = level {
+            if shown == Self::MAX_LEVELS {
+                return f.write_str(": ...");
+            }
+            if shown > 0 {
+                f.write_str(": ")?;
+            }
+            write!(f, "{}", text::excerpt(&error.to_string(), SHOWN_CHARS * 8))?;
+            shown += 1;
+            level = error.source();
+        }
+        Ok(())
     }
 }
 
@@ -440,6 +490,8 @@ impl fmt::Display for ServiceError {
     }
 }
 
+impl std::error::Error for ServiceError {}
+
 /// A success response whose body could not be decoded.
 ///
 /// Its `Display` carries serde_json's message (bounded: it can quote the body); so that a
@@ -567,14 +619,15 @@ impl TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // reqwest's own message stops at the first cause; the root cause is what helps.
-        write!(f, "{}", self.source)?;
-        let mut cause = std::error::Error::source(&self.source);
-        while let Some(inner) = cause {
-            write!(f, ": {inner}")?;
-            cause = inner.source();
-        }
-        write!(f, " ({})", self.call)
+        let what = if self.is_timeout() {
+            "the request timed out"
+        } else if self.is_connect() {
+            "cannot connect"
+        } else {
+            "the request did not complete"
+        };
+        // What went wrong on the wire is reqwest's error, the `source()`: [`Report`] shows it.
+        write!(f, "{what} ({})", self.call)
     }
 }
 
@@ -686,6 +739,42 @@ mod tests {
             request_id: Some("r1".into()),
             ..CallInfo::default()
         }
+    }
+
+    /// An error whose `source()` is itself: a chain that never ends.
+    #[derive(Debug)]
+    struct Looping;
+
+    impl fmt::Display for Looping {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("two\nlines")
+        }
+    }
+
+    impl std::error::Error for Looping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(self)
+        }
+    }
+
+    #[test]
+    fn a_report_is_one_line_of_bounded_levels() {
+        let shown = Report::new(&Looping).to_string();
+        let level = "two\\nlines";
+        let expected = vec![level; Report::MAX_LEVELS].join(": ") + ": ...";
+        assert_eq!(shown, expected);
+    }
+
+    #[test]
+    fn a_service_error_is_the_cause_of_its_variant() {
+        let body = br#"{"error": {"code": "itemNotFound", "message": "gone"}}"#;
+        let error = ServiceError::from_body(StatusCode::NOT_FOUND, body, ids());
+        let err = Error::from_service(error);
+        assert_eq!(err.to_string(), "not found");
+        assert_eq!(
+            Report::new(&err).to_string(),
+            "not found: 404 Not Found itemNotFound: gone (request id r1, client-request-id c1)"
+        );
     }
 
     #[test]

@@ -50,48 +50,48 @@ impl Filter {
     }
 
     /// `field eq 'value'`, for a field path such as `customerProfile/address/country`.
-    pub fn eq(field: &str, value: &str) -> Self {
+    pub fn equals(field: &str, value: &str) -> Self {
         Self::comparison(field, "eq", &literal(value))
     }
 
     /// `field ne 'value'`.
-    pub fn ne(field: &str, value: &str) -> Self {
+    pub fn not_equals(field: &str, value: &str) -> Self {
         Self::comparison(field, "ne", &literal(value))
     }
 
     /// Referrals in this status.
     pub fn status(status: ReferralStatus) -> Self {
-        Self::eq("status", status.as_str())
+        Self::equals("status", status.as_str())
     }
 
     /// Referrals in this substatus.
     pub fn substatus(substatus: ReferralSubstatus) -> Self {
-        Self::eq("substatus", substatus.as_str())
+        Self::equals("substatus", substatus.as_str())
     }
 
     /// Referrals of this type.
     pub fn referral_type(referral_type: ReferralType) -> Self {
-        Self::eq("type", referral_type.as_str())
+        Self::equals("type", referral_type.as_str())
     }
 
     /// Referrals of this qualification.
     pub fn qualification(qualification: ReferralQualification) -> Self {
-        Self::eq("qualification", qualification.as_str())
+        Self::equals("qualification", qualification.as_str())
     }
 
     /// Incoming or outgoing referrals.
     pub fn direction(direction: ReferralDirection) -> Self {
-        Self::eq("direction", direction.as_str())
+        Self::equals("direction", direction.as_str())
     }
 
     /// The referrals of one engagement (what `links.relatedReferrals` asks for).
     pub fn engagement_id(engagement_id: &str) -> Self {
-        Self::eq("engagementId", engagement_id)
+        Self::equals("engagementId", engagement_id)
     }
 
     /// Referrals whose customer is in this country (ISO 3166 alpha-2, e.g. `US`).
     pub fn country(country: &str) -> Self {
-        Self::eq("customerProfile/address/country", country)
+        Self::equals("customerProfile/address/country", country)
     }
 
     /// Referrals updated at or after `since`.
@@ -258,7 +258,7 @@ mod tests {
     proptest! {
         #[test]
         fn no_value_can_change_the_shape(a in any::<String>(), b in any::<String>()) {
-            let filter = Filter::engagement_id(&a).or(Filter::eq("name", &b));
+            let filter = Filter::engagement_id(&a).or(Filter::equals("name", &b));
             prop_assert_eq!(
                 tokens(filter.as_str()),
                 vec![

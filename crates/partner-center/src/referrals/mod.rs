@@ -81,11 +81,11 @@ impl<'c> Referrals<'c> {
         let engagement = referral.engagement_id.as_deref().ok_or_else(|| {
             Error::InvalidInput("the referral has no engagementId to find related ones by".into())
         })?;
-        Ok(self.engagement(engagement))
+        Ok(self.by_engagement(engagement))
     }
 
-    /// The referrals of one engagement.
-    pub fn engagement(&self, engagement_id: &str) -> ListReferrals {
+    /// A query for the referrals of one engagement (those of its `engagementId`).
+    pub fn by_engagement(&self, engagement_id: &str) -> ListReferrals {
         self.list().filter(Filter::engagement_id(engagement_id))
     }
 
@@ -110,15 +110,16 @@ impl<'c> Referrals<'c> {
             .await
     }
 
-    /// An update of the referral `id` (a JSON Patch).
-    pub fn update(&self, id: &str) -> UpdateReferral<'c> {
-        UpdateReferral::new(self.client, id)
-    }
-
     /// An update of `referral` as read: only if it has not changed since (`If-Match` its
     /// `eTag`), with status moves checked against its current status.
-    pub fn update_referral(&self, referral: &Referral) -> UpdateReferral<'c> {
+    pub fn update(&self, referral: &Referral) -> UpdateReferral<'c> {
         UpdateReferral::of(self.client, referral)
+    }
+
+    /// An update of the referral `id`, not read first (a JSON Patch): nothing is checked
+    /// against its current version unless [`UpdateReferral::if_match`] says so.
+    pub fn update_by_id(&self, id: &str) -> UpdateReferral<'c> {
+        UpdateReferral::new(self.client, id)
     }
 
     /// Accepts a new referral: `Active` / `Accepted`. Returns the updated referral and its eTag.
@@ -173,7 +174,7 @@ impl<'c> Referrals<'c> {
         substatus: ReferralSubstatus,
         reason: Option<&str>,
     ) -> Result<Updated> {
-        let mut update = self.update_referral(referral).status(status, substatus);
+        let mut update = self.update(referral).status(status, substatus);
         if let Some(reason) = reason {
             update = update.status_reason(reason);
         }

@@ -16,7 +16,7 @@ use crate::models::{
 
 /// An update of one referral, sent as one JSON Patch (`PATCH .../referrals/{id}`).
 ///
-/// [`super::Referrals::update_referral`] starts one from a referral as read: its `eTag` goes in
+/// [`super::Referrals::update`] starts one from a referral as read: its `eTag` goes in
 /// `If-Match` (a 412 then means it changed since: [`Error::PreconditionFailed`]) and a status
 /// change is checked against the lifecycle before anything is sent.
 ///
@@ -31,7 +31,7 @@ use crate::models::{
 /// let referral = client.referrals().get("c5fbb3b6-be74-4795-9fb5-4324c73fed37").await?;
 /// let updated = client
 ///     .referrals()
-///     .update_referral(&referral)
+///     .update(&referral)
 ///     .status(ReferralStatus::Active, ReferralSubstatus::Accepted)
 ///     .deal_value(Amount::from(25_000_i64))
 ///     .notes("Kick-off call booked")
@@ -41,7 +41,7 @@ use crate::models::{
 /// assert_eq!(updated.referral.and_then(|r| r.status), Some(ReferralStatus::Active));
 ///
 /// // The first update changed the eTag: a second one from the same read is refused.
-/// let stale = client.referrals().update_referral(&referral).notes("again").send().await;
+/// let stale = client.referrals().update(&referral).notes("again").send().await;
 /// assert!(matches!(stale, Err(Error::PreconditionFailed(_))));
 /// # Ok(())
 /// # }
