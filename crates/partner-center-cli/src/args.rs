@@ -11,7 +11,7 @@ use partner_center::models::{
 };
 use partner_center::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT,
-    referrals::{Direction, MAX_PAGE_SIZE},
+    referrals::{Direction, MAX_PAGE_SIZE, Verb},
 };
 use partner_center_sandbox::{DEFAULT_REFERRAL_COUNT, DEFAULT_SEED, SandboxBuilder};
 use serde_json::Value;
@@ -145,6 +145,14 @@ pub(crate) enum ReferralsCommand {
         #[arg(long = "return")]
         return_representation: bool,
     },
+    #[command(flatten)]
+    Lifecycle(LifecycleCommand),
+}
+
+/// The lifecycle verbs: each reads the referral, then moves it with one PATCH (its eTag in
+/// `If-Match`, the move checked against its status) and prints it as updated.
+#[derive(Subcommand)]
+pub(crate) enum LifecycleCommand {
     /// Accept a new referral (Active / Accepted).
     Accept {
         /// The referral's id.
@@ -171,6 +179,18 @@ pub(crate) enum ReferralsCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+impl LifecycleCommand {
+    /// The referral's id, and the SDK's verb for the command.
+    pub(crate) fn into_verb(self) -> (String, Verb) {
+        match self {
+            Self::Accept { id } => (id, Verb::Accept),
+            Self::Win { id } => (id, Verb::Win),
+            Self::Lose { id, reason } => (id, Verb::Lose(reason)),
+            Self::Decline { id, reason } => (id, Verb::Decline(reason)),
+        }
+    }
 }
 
 /// `referrals list`: which referrals, in which order, how many.

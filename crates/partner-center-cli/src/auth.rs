@@ -7,10 +7,12 @@ use partner_center::auth::{
 };
 use partner_center::text::{SHOWN_CHARS, excerpt};
 
+use crate::failure::Failure;
+
 /// The token cache to use: `--token-cache`, else the user's cache directory.
-pub(crate) fn cache_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
+pub(crate) fn cache_path(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
     flag.or_else(default_cache_path)
-        .ok_or_else(|| "no cache directory on this system: pass --token-cache".to_owned())
+        .ok_or(Failure::NoCacheDirectory)
 }
 
 /// Runs the device code sign-in, telling the user on stderr what to do, and caches the tokens.
@@ -19,7 +21,7 @@ pub(crate) async fn login(
     client_id: &str,
     authority: &str,
     cache: &Path,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     DeviceCodeLogin::new(tenant, client_id)
         .authority(authority)
         .cache_path(cache)
@@ -32,14 +34,13 @@ pub(crate) async fn login(
                 excerpt(&prompt.user_code, SHOWN_CHARS)
             ),
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(format!("Signed in; tokens cached in {}", cache.display()))
 }
 
 /// Forgets the cached sign-in.
-pub(crate) fn logout(cache: &Path) -> Result<String, String> {
-    match CachedToken::remove(cache).map_err(|e| e.to_string())? {
+pub(crate) fn logout(cache: &Path) -> Result<String, Failure> {
+    match CachedToken::remove(cache)? {
         true => Ok(format!("Signed out; removed {}", cache.display())),
         false => Ok("Not signed in; nothing to remove".to_owned()),
     }
@@ -50,18 +51,14 @@ pub(crate) fn logout(cache: &Path) -> Result<String, String> {
 pub(crate) fn provider(
     token: Option<String>,
     cache: Option<PathBuf>,
-) -> Result<Box<dyn TokenProvider>, String> {
+) -> Result<Box<dyn TokenProvider>, Failure> {
     if let Some(token) = token {
         return Ok(Box::new(StaticToken::new(token)));
     }
     let cache = cache_path(cache)?;
     if !cache.exists() {
-        return Err(
-            "no token: pass --token, set PARTNER_CENTER_TOKEN, or run `partner-center login`"
-                .to_owned(),
-        );
+        return Err(Failure::NoToken);
     }
-    CachedToken::load(cache)
-        .map(|tokens| Box::new(tokens) as Box<dyn TokenProvider>)
-        .map_err(|e| e.to_string())
+    let tokens = CachedToken::load(cache)?;
+    Ok(Box::new(tokens))
 }

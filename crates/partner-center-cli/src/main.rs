@@ -2,6 +2,7 @@
 
 mod args;
 mod auth;
+mod failure;
 mod output;
 mod referrals;
 mod sandbox;
@@ -12,11 +13,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use partner_center::PartnerCenter;
 use partner_center::auth::TokenProvider;
-use partner_center::error::Report;
-use partner_center::{Error, PartnerCenter};
 
 use crate::args::{Cli, Command, ListArgs, Output, ReferralsCommand, SandboxCommand};
+use crate::failure::Failure;
 use crate::waiting::Waiting;
 
 /// The most characters of an error line (the SDK bounds each piece of service text in it).
@@ -40,16 +41,17 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+        Err(e) => return fail(&Failure::Runtime(e).line(false)),
     };
+    let sandbox = cli.sandbox;
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => fail(&message),
+        Err(failure) => fail(&failure.line(sandbox)),
     }
 }
 
-/// Runs the command: what it prints goes to stdout, an error comes back as one line.
-async fn run(cli: Cli) -> Result<(), String> {
+/// Runs the command: what it prints goes to stdout; a failure comes back to be shown once.
+async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Referrals(command) => {
             let timeouts = Timeouts {
@@ -71,11 +73,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ReferralsCommand::List(ListArgs { progress: true, .. })
             );
             let waiting = Waiting::new(cli.verbose > 0, forced, cli.attempt_timeout, cli.timeout);
-            let sandboxed = cli.sandbox;
-            referrals::run(&client, command, format, &waiting, |e| {
-                describe(&e, sandboxed)
-            })
-            .await
+            referrals::run(&client, command, format, &waiting).await
         }
         Command::Sandbox(SandboxCommand::Ids { data, limit }) => output::print(&sandbox::ids(
             &data,
@@ -106,27 +104,15 @@ fn client(
     base_url: &str,
     tokens: Box<dyn TokenProvider>,
     timeouts: Timeouts,
-) -> Result<PartnerCenter, String> {
-    PartnerCenter::builder()
+) -> Result<PartnerCenter, Failure> {
+    let client = PartnerCenter::builder()
         .base_url(base_url)
         .token_provider(tokens)
         .application_name("partner-center-cli")
         .attempt_timeout(timeouts.attempt)
         .timeout(timeouts.call)
-        .build()
-        .map_err(|e| Report::new(&e).to_string())
-}
-
-/// One line about a failed call; in the sandbox, an unknown id comes with where to find one.
-fn describe(error: &Error, sandbox: bool) -> String {
-    let report = Report::new(error);
-    match error {
-        Error::NotFound(_) if sandbox => {
-            format!("{report}; `partner-center sandbox ids` lists the sandbox's referrals")
-        }
-        Error::PageLimit { .. } => format!("{report}; here: --max-pages"),
-        _ => report.to_string(),
-    }
+        .build()?;
+    Ok(client)
 }
 
 /// Prints `message` as one bounded line with nothing a terminal would act on: it can quote

@@ -7,31 +7,32 @@ use partner_center::models::{Referral, Timestamp};
 use partner_center::text::one_line;
 
 use crate::args::Output;
+use crate::failure::Failure;
 
 /// A referral as `format` asks: JSON exactly as the service sent it, one JSON line, or a
 /// one-row table.
-pub(crate) fn referral(referral: &Referral, format: Output) -> Result<String, String> {
+pub(crate) fn referral(referral: &Referral, format: Output) -> Result<String, Failure> {
     match format {
-        Output::Json => serde_json::to_string_pretty(referral).map_err(|e| e.to_string()),
+        Output::Json => serde_json::to_string_pretty(referral).map_err(Failure::Encode),
         Output::Ndjson | Output::Table => referrals(std::slice::from_ref(referral), format),
     }
 }
 
 /// Referrals as `format` asks: a JSON array, one JSON line each, or a table.
-pub(crate) fn referrals(referrals: &[Referral], format: Output) -> Result<String, String> {
+pub(crate) fn referrals(referrals: &[Referral], format: Output) -> Result<String, Failure> {
     match format {
-        Output::Json => serde_json::to_string_pretty(referrals).map_err(|e| e.to_string()),
+        Output::Json => serde_json::to_string_pretty(referrals).map_err(Failure::Encode),
         Output::Ndjson => ndjson(referrals),
         Output::Table => Ok(table(referrals, Part::Whole)),
     }
 }
 
-fn ndjson(referrals: &[Referral]) -> Result<String, String> {
+fn ndjson(referrals: &[Referral]) -> Result<String, Failure> {
     let lines = referrals
         .iter()
         .map(serde_json::to_string)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::Encode)?;
     Ok(lines.join("\n"))
 }
 
@@ -135,19 +136,26 @@ fn text(value: Option<&str>) -> String {
 }
 
 /// Writes `output` and a newline on stdout.
-pub(crate) fn print(output: &str) -> Result<(), String> {
-    match write_out(output) {
-        // A closed pipe (`| head`) is the reader's choice, not a failure.
-        Ok(()) | Err(Stopped::ReaderGone) => Ok(()),
-        Err(Stopped::Failed(message)) => Err(message),
-    }
+pub(crate) fn print(output: &str) -> Result<(), Failure> {
+    write_out(output).or_else(Stopped::into_outcome)
 }
 
 /// Why output stopped.
 pub(crate) enum Stopped {
     /// The reader closed the pipe (`| head`): nothing more is wanted.
     ReaderGone,
-    Failed(String),
+    Failed(Failure),
+}
+
+impl Stopped {
+    /// How printing ended, as the command's outcome: a closed pipe (`| head`) is the reader's
+    /// choice, not a failure.
+    pub(crate) fn into_outcome(self) -> Result<(), Failure> {
+        match self {
+            Self::ReaderGone => Ok(()),
+            Self::Failed(failure) => Err(failure),
+        }
+    }
 }
 
 fn write_out(output: &str) -> Result<(), Stopped> {
@@ -156,7 +164,7 @@ fn write_out(output: &str) -> Result<(), Stopped> {
         .and_then(|()| stdout.flush())
         .map_err(|e| match e.kind() {
             io::ErrorKind::BrokenPipe => Stopped::ReaderGone,
-            _ => Stopped::Failed(format!("cannot write the output: {e}")),
+            _ => Stopped::Failed(Failure::Output(e)),
         })
 }
 
@@ -203,7 +211,7 @@ impl PagePrinter {
         match self.format {
             Output::Json => write_out(
                 &serde_json::to_string_pretty(&self.collected)
-                    .map_err(|e| Stopped::Failed(e.to_string()))?,
+                    .map_err(|e| Stopped::Failed(Failure::Encode(e)))?,
             ),
             Output::Ndjson => Ok(()),
             Output::Table => match self.table_end {

@@ -13,18 +13,17 @@ use partner_center_sandbox::spec::{Schema, UnknownFields};
 use serde_json::Value;
 
 use crate::args::{ListArgs, Output, ReferralsCommand};
+use crate::failure::Failure;
 use crate::output::{self, PagePrinter, Progress, Stopped};
 use crate::waiting::Waiting;
 
-/// Runs one `referrals` command with `client`, each call watched by `waiting`; SDK errors
-/// come back through `describe`.
+/// Runs one `referrals` command with `client`, each call watched by `waiting`.
 pub(crate) async fn run(
     client: &PartnerCenter,
     command: ReferralsCommand,
     format: Output,
     waiting: &Waiting,
-    describe: impl Fn(partner_center::Error) -> String,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let referrals = client.referrals();
     let printed = |referral: Option<Referral>| match referral {
         Some(referral) => output::print(&output::referral(&referral, format)?),
@@ -32,29 +31,25 @@ pub(crate) async fn run(
     };
     let get = |id: String| async move { waiting.on(referrals.get(&id)).await };
     match command {
-        ReferralsCommand::Get { id } => printed(Some(get(id).await.map_err(describe)?)),
+        ReferralsCommand::Get { id } => printed(Some(get(id).await?)),
         ReferralsCommand::List(args) => {
             let query = query(client, &args);
             if args.all {
                 let query = query.max_pages(args.paging.max_pages);
-                every_page(query, format, args.progress, waiting, &describe).await
+                every_page(query, format, args.progress, waiting).await
             } else {
-                let page = waiting.on(query.send()).await.map_err(&describe)?;
+                let page = waiting.on(query.send()).await?;
                 let mut printer = PagePrinter::new(format);
                 finished(printer.page(page.items).and_then(|()| printer.finish()))
             }
         }
         ReferralsCommand::Related { id, paging } => {
-            let referral = get(id).await.map_err(&describe)?;
-            let related = referrals.related(&referral).map_err(&describe)?;
-            let related = related.max_pages(paging.max_pages);
-            every_page(related, format, false, waiting, &describe).await
+            let referral = get(id).await?;
+            let related = referrals.related(&referral)?.max_pages(paging.max_pages);
+            every_page(related, format, false, waiting).await
         }
         ReferralsCommand::Create { file } => {
-            let created = waiting
-                .on(referrals.create(new_referral(&file)?))
-                .await
-                .map_err(describe)?;
+            let created = waiting.on(referrals.create(new_referral(&file)?)).await?;
             printed(Some(created))
         }
         ReferralsCommand::Update {
@@ -73,28 +68,13 @@ pub(crate) async fn run(
             if return_representation {
                 update = update.return_representation();
             }
-            printed(waiting.on(update.send()).await.map_err(describe)?.referral)
+            printed(waiting.on(update.send()).await?.referral)
         }
         // Each verb reads the referral first: its eTag and status go with the update.
-        ReferralsCommand::Accept { id } => {
-            let referral = get(id).await.map_err(&describe)?;
-            let updated = waiting.on(referrals.accept(&referral)).await;
-            printed(updated.map_err(describe)?.referral)
-        }
-        ReferralsCommand::Win { id } => {
-            let referral = get(id).await.map_err(&describe)?;
-            let updated = waiting.on(referrals.win(&referral)).await;
-            printed(updated.map_err(describe)?.referral)
-        }
-        ReferralsCommand::Lose { id, reason } => {
-            let referral = get(id).await.map_err(&describe)?;
-            let updated = waiting.on(referrals.lose(&referral, &reason)).await;
-            printed(updated.map_err(describe)?.referral)
-        }
-        ReferralsCommand::Decline { id, reason } => {
-            let referral = get(id).await.map_err(&describe)?;
-            let updated = waiting.on(referrals.decline(&referral, &reason)).await;
-            printed(updated.map_err(describe)?.referral)
+        ReferralsCommand::Lifecycle(command) => {
+            let (id, verb) = command.into_verb();
+            let referral = get(id).await?;
+            printed(waiting.on(referrals.apply(&referral, verb)).await?.referral)
         }
     }
 }
@@ -153,8 +133,7 @@ async fn every_page(
     format: Output,
     forced_progress: bool,
     waiting: &Waiting,
-    describe: impl Fn(partner_center::Error) -> String,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let mut progress = Progress::new(forced_progress);
     let mut printer = PagePrinter::new(format);
     let mut pages = std::pin::pin!(query.pages());
@@ -164,7 +143,7 @@ async fn every_page(
             Ok(None) => break printer.finish(),
             Err(e) => {
                 progress.clear();
-                return Err(describe(e));
+                return Err(e.into());
             }
         };
         progress.clear();
@@ -178,33 +157,40 @@ async fn every_page(
     finished(outcome)
 }
 
-/// How printing ended, as the command's outcome.
-fn finished(outcome: Result<(), Stopped>) -> Result<(), String> {
-    match outcome {
-        // A closed pipe (`| head`) is the reader's choice: stop reading pages, quietly.
-        Ok(()) | Err(Stopped::ReaderGone) => Ok(()),
-        Err(Stopped::Failed(message)) => Err(message),
-    }
+/// How printing ended, as the command's outcome (a closed pipe: stop reading pages, quietly).
+fn finished(outcome: Result<(), Stopped>) -> Result<(), Failure> {
+    outcome.or_else(Stopped::into_outcome)
 }
 
 /// The referral to create, from a file (or stdin for `-`) holding a new referral's JSON. It is
 /// held to the spec's `NewReferral` schema (the sandbox's check of a create) before anything is
 /// sent, so that what is wrong is said with where it is.
-fn new_referral(file: &Path) -> Result<NewReferral, String> {
-    let name = file.display();
+fn new_referral(file: &Path) -> Result<NewReferral, Failure> {
+    let path = || file.to_owned();
     let text = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin())
     } else {
         std::fs::read_to_string(file)
     }
-    .map_err(|e| format!("cannot read {name}: {e}"))?;
-    let json: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{name} is not JSON: {e}"))?;
-    let schema =
-        Schema::component("NewReferral", UnknownFields::Kept).map_err(|e| e.to_string())?;
+    .map_err(|source| Failure::Read {
+        path: path(),
+        source,
+    })?;
+    let json: Value = serde_json::from_str(&text).map_err(|source| Failure::NotJson {
+        path: path(),
+        source,
+    })?;
+    let schema = Schema::component("NewReferral", UnknownFields::Kept).map_err(Failure::Spec)?;
     if let Some(problem) = schema.problems(&json).into_iter().next() {
-        return Err(format!("{name} is not a new referral: {problem}"));
+        return Err(Failure::NotNewReferral {
+            path: path(),
+            problem,
+        });
     }
-    // From the text, not the `Value`: numbers keep their digits (see partner_center_api).
-    serde_json::from_str(&text).map_err(|e| format!("{name} is not a new referral: {e}"))
+    // From the text, not the `Value`: numbers keep their digits (see partner_center_api). The
+    // schema held, so this decodes; if it did not, serde's reason is the problem to show.
+    serde_json::from_str(&text).map_err(|source| Failure::NotDecodable {
+        path: path(),
+        source,
+    })
 }

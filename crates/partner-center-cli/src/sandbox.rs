@@ -3,21 +3,22 @@
 use partner_center_sandbox::{OFFICIAL_REFERRAL_ID, Sandbox};
 
 use crate::args::{Output, SandboxData};
+use crate::failure::Failure;
 use crate::output;
 
 /// The token the CLI sends to a sandbox: any non-empty one is accepted.
 pub(crate) const TOKEN: &str = "sandbox";
 
 /// Starts the sandbox `--sandbox` calls: the default seed, on a free port.
-pub(crate) async fn start() -> Result<Sandbox, String> {
+pub(crate) async fn start() -> Result<Sandbox, Failure> {
     Sandbox::start()
         .await
-        .map_err(|e| format!("cannot start the sandbox: {e}"))
+        .map_err(|source| Failure::SandboxStart { port: None, source })
 }
 
 /// `sandbox ids`: the first `limit` (0: all) referrals a sandbox with `data` serves, without
 /// starting one.
-pub(crate) fn ids(data: &SandboxData, limit: usize, format: Output) -> Result<String, String> {
+pub(crate) fn ids(data: &SandboxData, limit: usize, format: Output) -> Result<String, Failure> {
     let referrals = data.builder().referrals();
     let total = referrals.len();
     let end = if limit == 0 { total } else { limit.min(total) };
@@ -39,24 +40,27 @@ pub(crate) fn ids(data: &SandboxData, limit: usize, format: Output) -> Result<St
             ))
         }
         Output::Json => {
-            serde_json::to_string_pretty(&ids().collect::<Vec<_>>()).map_err(|e| e.to_string())
+            serde_json::to_string_pretty(&ids().collect::<Vec<_>>()).map_err(Failure::Encode)
         }
         Output::Ndjson => ids()
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()
             .map(|lines| lines.join("\n"))
-            .map_err(|e| e.to_string()),
+            .map_err(Failure::Encode),
     }
 }
 
 /// `sandbox serve`: runs until Ctrl-C, then stops cleanly.
-pub(crate) async fn serve(port: u16, data: &SandboxData) -> Result<(), String> {
-    let sandbox = data
-        .builder()
-        .port(port)
-        .start()
-        .await
-        .map_err(|e| format!("cannot start the sandbox on 127.0.0.1:{port}: {e}"))?;
+pub(crate) async fn serve(port: u16, data: &SandboxData) -> Result<(), Failure> {
+    let sandbox =
+        data.builder()
+            .port(port)
+            .start()
+            .await
+            .map_err(|source| Failure::SandboxStart {
+                port: Some(port),
+                source,
+            })?;
     let base = sandbox.base_url();
     // The base URL alone on the first line, for scripts; then how to use it, for people.
     output::print(&format!(
@@ -67,13 +71,8 @@ pub(crate) async fn serve(port: u16, data: &SandboxData) -> Result<(), String> {
          Faults: curl -X POST -d '{{\"fault\":\"throttle\",\"retryAfterSeconds\":2}}' {base}/_sandbox/faults",
         count = sandbox.referral_ids().len(),
     ))?;
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
-    sandbox
-        .shutdown()
-        .await
-        .map_err(|e| format!("the sandbox did not stop cleanly: {e}"))?;
+    tokio::signal::ctrl_c().await.map_err(Failure::Signal)?;
+    sandbox.shutdown().await.map_err(Failure::SandboxStop)?;
     eprintln!("sandbox stopped");
     Ok(())
 }

@@ -124,61 +124,60 @@ impl<'c> Referrals<'c> {
 
     /// Accepts a new referral: `Active` / `Accepted`. Returns the updated referral and its eTag.
     pub async fn accept(&self, referral: &Referral) -> Result<Updated> {
-        self.move_to(
-            referral,
-            ReferralStatus::Active,
-            ReferralSubstatus::Accepted,
-            None,
-        )
-        .await
+        self.apply(referral, Verb::Accept).await
     }
 
     /// Closes a referral as won: `Closed` / `Won`.
     pub async fn win(&self, referral: &Referral) -> Result<Updated> {
-        self.move_to(
-            referral,
-            ReferralStatus::Closed,
-            ReferralSubstatus::Won,
-            None,
-        )
-        .await
+        self.apply(referral, Verb::Win).await
     }
 
     /// Closes a referral as lost, saying why: `Closed` / `Lost`.
     pub async fn lose(&self, referral: &Referral, reason: &str) -> Result<Updated> {
-        self.move_to(
-            referral,
-            ReferralStatus::Closed,
-            ReferralSubstatus::Lost,
-            Some(reason),
-        )
-        .await
+        self.apply(referral, Verb::Lose(reason.to_owned())).await
     }
 
     /// Declines a referral, saying why: `Closed` / `Declined`.
     pub async fn decline(&self, referral: &Referral, reason: &str) -> Result<Updated> {
-        self.move_to(
-            referral,
-            ReferralStatus::Closed,
-            ReferralSubstatus::Declined,
-            Some(reason),
-        )
-        .await
+        self.apply(referral, Verb::Decline(reason.to_owned())).await
     }
 
-    /// One PATCH: the status move (checked), the reason if any, the updated referral back.
-    async fn move_to(
-        &self,
-        referral: &Referral,
-        status: ReferralStatus,
-        substatus: ReferralSubstatus,
-        reason: Option<&str>,
-    ) -> Result<Updated> {
+    /// Moves `referral` as `verb` says, in one PATCH: the status move checked against its
+    /// status, the reason if any, `If-Match` its eTag, the updated referral back.
+    pub async fn apply(&self, referral: &Referral, verb: Verb) -> Result<Updated> {
+        let (status, substatus) = verb.target();
         let mut update = self.update(referral).status(status, substatus);
-        if let Some(reason) = reason {
+        if let Verb::Lose(reason) | Verb::Decline(reason) = verb {
             update = update.status_reason(reason);
         }
         update.return_representation().send().await
+    }
+}
+
+/// A step of the referral lifecycle ([`Referrals::apply`]): what a partner does with a
+/// referral, and the status it moves it to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verb {
+    /// Accept a new referral: `Active` / `Accepted`.
+    Accept,
+    /// Close it as won: `Closed` / `Won`.
+    Win,
+    /// Close it as lost, saying why: `Closed` / `Lost`.
+    Lose(String),
+    /// Decline it, saying why: `Closed` / `Declined`.
+    Decline(String),
+}
+
+impl Verb {
+    /// The status and substatus the verb moves a referral to.
+    pub fn target(&self) -> (ReferralStatus, ReferralSubstatus) {
+        use {ReferralStatus as S, ReferralSubstatus as Sub};
+        match self {
+            Self::Accept => (S::Active, Sub::Accepted),
+            Self::Win => (S::Closed, Sub::Won),
+            Self::Lose(_) => (S::Closed, Sub::Lost),
+            Self::Decline(_) => (S::Closed, Sub::Declined),
+        }
     }
 }
 
