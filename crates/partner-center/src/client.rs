@@ -11,7 +11,6 @@ use reqwest::header::HeaderValue;
 use crate::auth::{StaticToken, TokenProvider};
 use crate::call::Call;
 use crate::error::{Error, Result};
-use crate::paging::ListPage;
 use crate::referrals::Referrals;
 use crate::response::Response;
 use crate::retry::RetryPolicy;
@@ -204,33 +203,6 @@ impl PartnerCenter {
             call.take_url(),
             call.operation_id(),
         ))
-    }
-
-    /// Gets the page at `url` (an `@odata.nextLink` that `checked_link` let through)
-    /// through the same policy as the generated operations, as the operation `operation_id`.
-    pub(crate) async fn get_page<P: ListPage>(
-        &self,
-        url: reqwest::Url,
-        operation_id: &'static str,
-    ) -> Result<Response<P>> {
-        use api::ClientInfo;
-        let page = |api: api::Client| async move {
-            let request = api
-                .client()
-                .get(url)
-                .header(reqwest::header::ACCEPT, "application/json")
-                .build()
-                .map_err(api::Error::from)?;
-            let sent = api::Transport::execute(&**api.inner(), api.client(), request, operation_id);
-            match sent.await {
-                Ok(response) if response.status().is_success() => {
-                    api::ResponseValue::from_response(response).await
-                }
-                Ok(response) => Err(api::Error::UnexpectedResponse(response)),
-                Err(e) => Err(api::Error::CommunicationError(e)),
-            }
-        };
-        self.send(page, Headers::Dropped).await
     }
 
     /// How many pages a listing reads at most, unless it sets its own limit.

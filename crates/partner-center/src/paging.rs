@@ -202,6 +202,33 @@ impl PartnerCenter {
         paginate(self.clone(), start, self.max_pages(), Some(operation_id))
     }
 
+    /// Gets the page at `url` (an `@odata.nextLink` that `checked_link` let through)
+    /// through the same policy as the generated operations, as the operation `operation_id`.
+    pub(crate) async fn get_page<P: ListPage>(
+        &self,
+        url: reqwest::Url,
+        operation_id: &'static str,
+    ) -> Result<Response<P>> {
+        use api::ClientInfo;
+        let page = |api: api::Client| async move {
+            let request = api
+                .client()
+                .get(url)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .build()
+                .map_err(api::Error::from)?;
+            let sent = api::Transport::execute(&**api.inner(), api.client(), request, operation_id);
+            match sent.await {
+                Ok(response) if response.status().is_success() => {
+                    api::ResponseValue::from_response(response).await
+                }
+                Ok(response) => Err(api::Error::UnexpectedResponse(response)),
+                Err(e) => Err(api::Error::CommunicationError(e)),
+            }
+        };
+        self.send(page, Headers::Dropped).await
+    }
+
     /// `link` (a [`Continuation`], resolved against the page that carried it) as a URL, if
     /// it keeps the base URL's scheme, host and port: the token must never be sent anywhere
     /// else, nor over a downgraded scheme. The error says which of them differs. A link still
