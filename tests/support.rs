@@ -7,7 +7,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// The official example response of "Get a lead or co-sell opportunity by ID", byte for byte.
-pub const OFFICIAL_EXAMPLE: &str = include_str!("fixtures/get-referral-by-id.response.json");
+pub const OFFICIAL_EXAMPLE: &str = partner_center_api::spec::OFFICIAL_EXAMPLE;
 /// The id of the official example.
 pub const OFFICIAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
 /// The token the tests' clients send.

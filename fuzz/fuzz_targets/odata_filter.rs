@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 /// The referrals filters are evaluated on: the official example, and one with arrays (for
 /// lambdas), nulls and nested lists.
 static REFERRALS: LazyLock<[Value; 2]> = LazyLock::new(|| {
-    let official = include_str!("../../tests/fixtures/get-referral-by-id.response.json");
     [
-        serde_json::from_str(official).expect("the official example is JSON"),
+        serde_json::from_str(partner_center_api::spec::OFFICIAL_EXAMPLE)
+            .expect("the official example is JSON"),
         json!({
             "id": "r-1",
             "name": "O'Brien's deal",

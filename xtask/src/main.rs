@@ -23,7 +23,8 @@ enum Command {
         /// Do not write: fail (with a diff) when the committed file is stale.
         #[arg(long)]
         check: bool,
-        /// The spec to read (default: spec/partner-center.openapi.yaml).
+        /// The spec to read (default: spec/partner-center.openapi.yaml, which links to the api
+        /// crate's copy).
         #[arg(long)]
         spec: Option<PathBuf>,
         /// The file to write or check (default: the api crate's src/generated.rs).
@@ -43,9 +44,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Codegen { check, spec, out } => {
             let root = workspace_root();
-            let spec = spec.unwrap_or_else(|| root.join(codegen::SPEC_PATH));
             let out = out.unwrap_or_else(|| root.join(codegen::OUTPUT_PATH));
-            codegen::run(&spec, &out, check)
+            match spec {
+                Some(spec) => codegen::run(&spec, &out, check),
+                None => codegen::check_spec_link(&root)
+                    .and_then(|()| codegen::run(&root.join(codegen::SPEC_PATH), &out, check)),
+            }
         }
         Command::Bench { args } => bench::run(&workspace_root(), &args),
     };

@@ -12,7 +12,8 @@
 //!   keep the service's exact text, so a decoded referral re-serializes to the JSON the service
 //!   sent; [`Etag`], a referral's version, as sent;
 //! - [`lifecycle`]: the status transitions the service allows, shared by the SDK and the sandbox;
-//! - [`types::NewReferral::new`]: a referral to create from the fields the spec requires.
+//! - [`types::NewReferral::new`]: a referral to create from the fields the spec requires;
+//! - [`spec`]: the OpenAPI document and the official example response, as text.
 //!
 //! Every object type keeps the fields the spec does not know in its `extra` map.
 //!
@@ -46,6 +47,7 @@ pub mod lenient;
 pub mod lifecycle;
 mod new_referral;
 mod open_enum;
+pub mod spec;
 mod timestamp;
 mod transport;
 

@@ -22,7 +22,7 @@ use crate::client::Kind;
 use crate::report::{Report, Stats, TripRow};
 
 /// The official example response of `GET /v1.0/engagements/referrals/{id}`.
-const EXAMPLE: &[u8] = include_bytes!("../../../tests/fixtures/get-referral-by-id.response.json");
+const EXAMPLE: &[u8] = partner_center_api::spec::OFFICIAL_EXAMPLE.as_bytes();
 /// The `id` in [`EXAMPLE`]: every client asks for it and checks that it got it.
 const EXAMPLE_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
 /// Other processes may use this much of a CPU (0.1: 10%) during a run that counts.

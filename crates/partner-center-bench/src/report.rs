@@ -198,8 +198,8 @@ impl Report {
         writeln!(out, "## 1. Decode of the official example\n")?;
         writeln!(
             out,
-            "`serde_json::from_slice` of `tests/fixtures/get-referral-by-id.response.json` ({} \
-             bytes) and `serde_json::to_vec` of the result; median of {} rounds of {} \
+            "`serde_json::from_slice` of `spec/examples/get-referral-by-id.response.json` \
+             ({} bytes) and `serde_json::to_vec` of the result; median of {} rounds of {} \
              operations each, the two sides alternating first (min - max of the rounds' \
              means in brackets), one thread on the clients' CPU.\n",
             crate::EXAMPLE.len(),

@@ -1,5 +1,9 @@
 //! `partner-center`: the command line for the Partner Center Referrals API.
 
+// As in the library crates; in a binary it only reaches the `pub` items of this file (the
+// modules are private).
+#![deny(missing_debug_implementations)]
+
 mod args;
 mod auth;
 mod failure;

@@ -23,8 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Map;
 
 /// The official example response of "Get a lead or co-sell opportunity by ID".
-pub(crate) const OFFICIAL_EXAMPLE: &str =
-    include_str!("../../../tests/fixtures/get-referral-by-id.response.json");
+pub(crate) const OFFICIAL_EXAMPLE: &str = partner_center_api::spec::OFFICIAL_EXAMPLE;
 
 /// The partner organization that owns every referral (the official example's).
 pub(crate) const ORGANIZATION_ID: &str = "00aa00aa-bb11-cc22-dd33-44ee44ee44ee";

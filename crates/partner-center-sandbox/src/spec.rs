@@ -29,8 +29,9 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
-/// `spec/partner-center.openapi.yaml`, as the sandbox was built with it.
-pub const SPEC_YAML: &str = include_str!("../../../spec/partner-center.openapi.yaml");
+/// `spec/partner-center.openapi.yaml`, as the sandbox was built with it: the api crate's
+/// [`partner_center_api::spec::OPENAPI_YAML`], which the sandbox's model types come from too.
+pub const SPEC_YAML: &str = partner_center_api::spec::OPENAPI_YAML;
 
 /// The spec, parsed (once).
 pub fn document() -> Result<&'static Value, SpecError> {

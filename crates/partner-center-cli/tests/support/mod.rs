@@ -6,8 +6,7 @@
 use std::process::Output;
 
 /// The official example response of "Get a lead or co-sell opportunity by ID", byte for byte.
-pub const OFFICIAL_EXAMPLE: &str =
-    include_str!("../../../../tests/fixtures/get-referral-by-id.response.json");
+pub const OFFICIAL_EXAMPLE: &str = partner_center_api::spec::OFFICIAL_EXAMPLE;
 /// The id of the official example.
 pub const OFFICIAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
 

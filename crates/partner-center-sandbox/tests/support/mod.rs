@@ -6,9 +6,8 @@ use partner_center_sandbox::Sandbox;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, Response};
 
-/// The official example response, as the fixture has it.
-pub const OFFICIAL_EXAMPLE: &str =
-    include_str!("../../../../tests/fixtures/get-referral-by-id.response.json");
+/// The official example response, as the api crate carries it.
+pub const OFFICIAL_EXAMPLE: &str = partner_center_api::spec::OFFICIAL_EXAMPLE;
 
 /// The path of a referral whose id is already percent-encoded (or needs no encoding).
 pub fn referral_path(encoded_id: &str) -> String {
