@@ -9,8 +9,8 @@ use partner_center_api as api;
 use reqwest::header::HeaderValue;
 
 use crate::auth::{StaticToken, TokenProvider};
-use crate::call::Call;
 use crate::error::{Error, Result};
+use crate::policy::{Call, Shared};
 use crate::redact;
 use crate::referrals::Referrals;
 use crate::retry::RetryPolicy;
@@ -50,24 +50,6 @@ pub const DEFAULT_MAX_PAGES: usize = 10_000;
 pub struct PartnerCenter {
     shared: Arc<Shared>,
     correlation_id: Option<HeaderValue>,
-}
-
-/// What every call of one client uses.
-pub(crate) struct Shared {
-    pub(crate) http: reqwest::Client,
-    /// Whether `http` was given ([`PartnerCenterBuilder::http_client`]): its own timeout is not
-    /// the attempt timeout, which is then set on each request.
-    pub(crate) own_http: bool,
-    pub(crate) base_url: String,
-    pub(crate) auth: Box<dyn TokenProvider>,
-    pub(crate) application: Option<HeaderValue>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) attempt_timeout: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) max_response_bytes: usize,
-    pub(crate) max_pages: usize,
-    #[cfg(feature = "rate-limit")]
-    pub(crate) rate_limiter: Option<governor::DefaultDirectRateLimiter>,
 }
 
 impl PartnerCenter {
@@ -229,14 +211,6 @@ impl fmt::Debug for PartnerCenter {
             .field("base_url", &self.shared.base_url)
             .field("auth", &self.shared.auth)
             .field("retry", &self.shared.retry)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("base_url", &self.base_url)
             .finish_non_exhaustive()
     }
 }

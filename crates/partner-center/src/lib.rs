@@ -34,12 +34,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
-mod call;
 mod client;
 mod error;
 mod filter;
 mod list;
 pub mod models;
+mod policy;
 mod redact;
 mod referrals;
 mod retry;
@@ -50,14 +50,12 @@ pub use client::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_PAGES,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, PartnerCenter, PartnerCenterBuilder,
 };
-pub use error::{
-    Attempt, AttemptOutcome, CallInfo, DecodeError, Error, Result, ServiceError, TransportError,
-};
+pub use error::{CallInfo, DecodeError, Error, Result, ServiceError, TransportError};
 pub use filter::Filter;
 pub use list::{Continuation, Direction, Items, ListReferrals, MAX_PAGE_SIZE, Page, Pages};
 pub use models::{NewReferral, Referral};
 pub use referrals::Referrals;
-pub use retry::RetryPolicy;
+pub use retry::{Attempt, AttemptOutcome, RetryPolicy};
 pub use update::{UpdateReferral, Updated};
 
 /// What the fuzz targets of `fuzz/` reach that is not public: built only by `cargo fuzz`

@@ -1,0 +1,59 @@
+//! One attempt: the request sent, and the whole answer read, bounded.
+
+use bytes::{Bytes, BytesMut};
+use reqwest::Response;
+
+/// How one attempt went wrong before a complete answer came back.
+pub(super) enum AttemptError {
+    Transport(reqwest::Error),
+    /// The body is over the limit: the answer's status and headers, without it.
+    TooLarge(Response),
+}
+
+/// Sends one attempt and reads its whole body, refusing more than `limit` bytes.
+pub(super) async fn send_bounded(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    limit: usize,
+) -> Result<Response, AttemptError> {
+    let mut response = client
+        .execute(request)
+        .await
+        .map_err(AttemptError::Transport)?;
+    let too_large = |response: Response| {
+        let mut answer = http::Response::new(reqwest::Body::from(Bytes::new()));
+        *answer.status_mut() = response.status();
+        *answer.headers_mut() = response.headers().clone();
+        AttemptError::TooLarge(Response::from(answer))
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(too_large(response));
+    }
+    // Most bodies come in one chunk: keep it as it is, and copy only to join several.
+    let mut body = Bytes::new();
+    let mut joined: Option<BytesMut> = None;
+    while let Some(chunk) = response.chunk().await.map_err(AttemptError::Transport)? {
+        let read = joined.as_ref().map_or(body.len(), BytesMut::len);
+        if read + chunk.len() > limit {
+            return Err(too_large(response));
+        }
+        match &mut joined {
+            Some(buffer) => buffer.extend_from_slice(&chunk),
+            None if body.is_empty() => body = chunk,
+            None => {
+                let mut buffer = BytesMut::from(&body[..]);
+                buffer.extend_from_slice(&chunk);
+                joined = Some(buffer);
+            }
+        }
+    }
+    let body = joined.map_or(body, BytesMut::freeze);
+    let mut answer = http::Response::new(reqwest::Body::from(body));
+    *answer.status_mut() = response.status();
+    *answer.version_mut() = response.version();
+    *answer.headers_mut() = std::mem::take(response.headers_mut());
+    Ok(Response::from(answer))
+}

@@ -1,0 +1,79 @@
+//! The request headers the policy owns: the call's ids, the application name and the bearer
+//! token.
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::ExposeSecret;
+
+use crate::auth::{AccessToken, AuthError};
+use crate::error::Error;
+
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+const MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
+const MS_CORRELATION_ID: HeaderName = HeaderName::from_static("ms-correlationid");
+const MS_APPLICATION: HeaderName = HeaderName::from_static("ms-partnercenter-application");
+/// progenitor sends `api-version: <info.version>` on every request; Partner Center has no use
+/// for it, so it is not sent.
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
+/// The ids of one call, the same on every attempt.
+#[derive(Debug)]
+pub(super) struct Ids {
+    /// Sent as `client-request-id` and `MS-RequestId`.
+    pub(super) client_request_id: HeaderValue,
+    pub(super) correlation_id: HeaderValue,
+}
+
+impl Ids {
+    /// Fresh ids; `correlation_id` when the client has one.
+    pub(super) fn new(correlation_id: Option<HeaderValue>) -> Self {
+        Self {
+            client_request_id: guid_header(),
+            correlation_id: correlation_id.unwrap_or_else(guid_header),
+        }
+    }
+
+    /// Sets the ids and `application` on `headers`, over whatever the operation was given.
+    pub(super) fn set(&self, headers: &mut HeaderMap, application: Option<&HeaderValue>) {
+        headers.remove(API_VERSION);
+        headers.insert(CLIENT_REQUEST_ID, self.client_request_id.clone());
+        headers.insert(MS_REQUEST_ID, self.client_request_id.clone());
+        headers.insert(MS_CORRELATION_ID, self.correlation_id.clone());
+        if let Some(application) = application {
+            headers.insert(MS_APPLICATION, application.clone());
+        }
+    }
+}
+
+/// `Bearer <token>` as a sensitive header value; a token that cannot be a header value is an
+/// error that does not show it.
+pub(super) fn bearer(token: &AccessToken) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token.secret().expose_secret()))
+        .map_err(|_| {
+            Error::Auth(AuthError::Missing(
+                "the token has characters that cannot be sent in a header".into(),
+            ))
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// A random (v4) GUID as a header value. Request ids need to be unique, not unpredictable: a
+/// fast generator spares a system call per id.
+fn guid_header() -> HeaderValue {
+    let random = fastrand::u128(..).to_le_bytes();
+    let guid = uuid::Builder::from_random_bytes(random).into_uuid();
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let text = guid.hyphenated().encode_lower(&mut buffer);
+    HeaderValue::from_str(text).expect("a hyphenated GUID is a valid header value")
+}
+
+pub(super) fn header_str(value: &HeaderValue) -> String {
+    value.to_str().unwrap_or_default().to_owned()
+}
+
+pub(super) fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
