@@ -126,7 +126,7 @@ impl PartnerCenter {
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
         let call = self.start_call().await?;
-        let policy: Arc<dyn api::Transport> = call.clone();
+        let policy: Arc<dyn api::CallPolicy> = call.clone();
         let generated =
             api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
         let outcome = operation(generated).await;
@@ -145,7 +145,7 @@ impl PartnerCenter {
             .header(reqwest::header::ACCEPT, "application/json")
             .build()
             .map_err(|e| Error::InvalidInput(format!("cannot request the next page: {e}")))?;
-        let sent = api::Transport::execute(&*call, &self.shared.http, request, "listReferrals");
+        let sent = api::CallPolicy::execute(&*call, &self.shared.http, request, "listReferrals");
         let outcome = match sent.await {
             Ok(response) if response.status().is_success() => {
                 api::ResponseValue::from_response(response).await

@@ -179,7 +179,7 @@ impl Call {
     }
 }
 
-impl api::Transport for Call {
+impl api::CallPolicy for Call {
     fn execute<'a>(
         &'a self,
         client: &'a reqwest::Client,
