@@ -1,7 +1,7 @@
 //! One attempt: the request sent, and the whole answer read, bounded.
 
 use bytes::{Bytes, BytesMut};
-use reqwest::Response;
+use reqwest::{Response, ResponseBuilderExt};
 
 /// How one attempt went wrong before a complete answer came back.
 pub(super) enum AttemptError {
@@ -20,17 +20,11 @@ pub(super) async fn send_bounded(
         .execute(request)
         .await
         .map_err(AttemptError::Transport)?;
-    let too_large = |response: Response| {
-        let mut answer = http::Response::new(reqwest::Body::from(Bytes::new()));
-        *answer.status_mut() = response.status();
-        *answer.headers_mut() = response.headers().clone();
-        AttemptError::TooLarge(Response::from(answer))
-    };
     if response
         .content_length()
         .is_some_and(|length| length > limit as u64)
     {
-        return Err(too_large(response));
+        return Err(AttemptError::TooLarge(rebuilt(response, Bytes::new())));
     }
     // Most bodies come in one chunk: keep it as it is, and copy only to join several.
     let mut body = Bytes::new();
@@ -38,7 +32,7 @@ pub(super) async fn send_bounded(
     while let Some(chunk) = response.chunk().await.map_err(AttemptError::Transport)? {
         let read = joined.as_ref().map_or(body.len(), BytesMut::len);
         if read + chunk.len() > limit {
-            return Err(too_large(response));
+            return Err(AttemptError::TooLarge(rebuilt(response, Bytes::new())));
         }
         match &mut joined {
             Some(buffer) => buffer.extend_from_slice(&chunk),
@@ -50,10 +44,18 @@ pub(super) async fn send_bounded(
             }
         }
     }
-    let body = joined.map_or(body, BytesMut::freeze);
-    let mut answer = http::Response::new(reqwest::Body::from(body));
-    *answer.status_mut() = response.status();
-    *answer.version_mut() = response.version();
+    Ok(rebuilt(response, joined.map_or(body, BytesMut::freeze)))
+}
+
+/// `response` with `body` as its whole body. The URL is handed on: without it reqwest parses a
+/// placeholder URL for every answer made this way.
+fn rebuilt(mut response: Response, body: Bytes) -> Response {
+    let mut answer = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        .url(response.url().clone())
+        .body(reqwest::Body::from(body))
+        .expect("a received answer's status and version make an answer");
     *answer.headers_mut() = std::mem::take(response.headers_mut());
-    Ok(Response::from(answer))
+    Response::from(answer)
 }

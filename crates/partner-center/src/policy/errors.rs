@@ -5,6 +5,7 @@ use partner_center_api as api;
 use reqwest::StatusCode;
 
 use super::Call;
+use super::headers::header_text;
 use crate::error::{DecodeError, Error, ServiceError, TransportError, error_detail};
 
 impl Call {
@@ -52,7 +53,10 @@ impl Call {
     fn service_error(&self, error: ServiceError) -> Error {
         let (retry_after, www_authenticate) = {
             let state = self.state();
-            (state.retry_after, state.www_authenticate.clone())
+            (
+                state.retry_after,
+                header_text(state.www_authenticate.as_ref()),
+            )
         };
         let error = error
             .with_headers(retry_after, www_authenticate)

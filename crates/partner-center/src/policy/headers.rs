@@ -14,6 +14,8 @@ const MS_APPLICATION: HeaderName = HeaderName::from_static("ms-partnercenter-app
 /// progenitor sends `api-version: <info.version>` on every request; Partner Center has no use
 /// for it, so it is not sent.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+/// The answer's id in the service's logs.
+pub(super) const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 /// The ids of one call, the same on every attempt.
 #[derive(Debug)]
@@ -71,9 +73,7 @@ pub(super) fn header_str(value: &HeaderValue) -> String {
     value.to_str().unwrap_or_default().to_owned()
 }
 
-pub(super) fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+/// A header's value as text; `None` when absent or not text.
+pub(super) fn header_text(value: Option<&HeaderValue>) -> Option<String> {
+    value.and_then(|v| v.to_str().ok()).map(str::to_owned)
 }

@@ -30,7 +30,7 @@ use crate::error::{CallInfo, Error};
 use crate::redact::{self, Secrets};
 use crate::retry::{Attempt, RetryPolicy};
 
-use self::headers::{Ids, bearer, header_str};
+use self::headers::{Ids, bearer, header_str, header_text};
 
 /// How many drifted fields a warning names (a page of drifted referrals could hold hundreds).
 const DRIFT_SHOWN: usize = 20;
@@ -78,9 +78,9 @@ struct State {
     attempts: Vec<Attempt>,
     /// The last answer's status, `Request-ID`, `Retry-After` and `WWW-Authenticate`.
     status: Option<StatusCode>,
-    request_id: Option<String>,
+    request_id: Option<HeaderValue>,
     retry_after: Option<Duration>,
-    www_authenticate: Option<String>,
+    www_authenticate: Option<HeaderValue>,
     /// The URL the request went to (a page's, for the next link it carries).
     url: Option<reqwest::Url>,
     /// An error the generated code cannot express; it wins over whatever that code returns.
@@ -122,7 +122,7 @@ impl Call {
         CallInfo {
             client_request_id: header_str(&self.ids.client_request_id),
             correlation_id: header_str(&self.ids.correlation_id),
-            request_id: state.request_id.clone(),
+            request_id: header_text(state.request_id.as_ref()),
             attempts: state.attempts.clone(),
         }
     }
@@ -153,7 +153,8 @@ impl Call {
                 self.warn_of_drift(&value);
                 Ok(value)
             }
-            Err(error) => Err(self.map_error(error).await),
+            // Boxed so that only a failed call pays for the mapping's future (its size).
+            Err(error) => Err(Box::pin(self.map_error(error)).await),
         }
     }
 

@@ -3,13 +3,13 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::AUTHORIZATION;
+use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::{Response, StatusCode};
 use tracing::Instrument;
 
 use super::Call;
 use super::attempt::{AttemptError, send_bounded};
-use super::headers::{bearer, header_text};
+use super::headers::{REQUEST_ID, bearer};
 use crate::auth::AuthError;
 use crate::error::Error;
 use crate::retry::{self, Attempt, AttemptOutcome, RetryPolicy};
@@ -73,7 +73,7 @@ impl Call {
                 parent: &span,
                 elapsed_ms = sent.elapsed().as_millis() as u64,
                 outcome = %outcome,
-                request_id = self.state().request_id.as_deref().unwrap_or("-"),
+                request_id = self.state().request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-"),
                 "attempt finished"
             );
 
@@ -132,14 +132,16 @@ impl Call {
         }
     }
 
-    /// Records an answer's status and ids; returns its `Retry-After`.
+    /// Records an answer's status and ids; returns its `Retry-After`. The header values are
+    /// kept as they are (shared, not copied): only an error reads them as text.
     fn record_answer(&self, response: &Response) -> Option<Duration> {
-        let retry_after = retry::retry_after(response.headers(), SystemTime::now());
+        let headers = response.headers();
+        let retry_after = retry::retry_after(headers, SystemTime::now());
         let mut state = self.state();
         state.status = Some(response.status());
-        state.request_id = header_text(response.headers(), "request-id");
+        state.request_id = headers.get(REQUEST_ID).cloned();
         state.retry_after = retry_after;
-        state.www_authenticate = header_text(response.headers(), "www-authenticate");
+        state.www_authenticate = headers.get(WWW_AUTHENTICATE).cloned();
         retry_after
     }
 
