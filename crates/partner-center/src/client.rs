@@ -10,7 +10,7 @@ use reqwest::header::HeaderValue;
 
 use crate::auth::{StaticToken, TokenProvider};
 use crate::error::{Error, Result};
-use crate::policy::{Call, Shared};
+use crate::policy::{Bearer, Call, Shared};
 use crate::redact;
 use crate::referrals::Referrals;
 use crate::retry::RetryPolicy;
@@ -395,6 +395,7 @@ impl PartnerCenterBuilder {
                 base_url,
                 auth,
                 application,
+                bearer: Bearer::default(),
                 retry: self.retry.unwrap_or_default(),
                 attempt_timeout,
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),

@@ -1,6 +1,9 @@
 //! The request headers the policy owns: the call's ids, the application name and the bearer
 //! token.
 
+use std::sync::{Mutex, PoisonError};
+
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 
@@ -46,17 +49,31 @@ impl Ids {
     }
 }
 
-/// `Bearer <token>` as a sensitive header value; a token that cannot be a header value is an
-/// error that does not show it.
-pub(super) fn bearer(token: &AccessToken) -> Result<HeaderValue, Error> {
-    let mut value = HeaderValue::try_from(format!("Bearer {}", token.secret().expose_secret()))
-        .map_err(|_| {
-            Error::Auth(AuthError::Missing(
-                "the token has characters that cannot be sent in a header".into(),
-            ))
-        })?;
-    value.set_sensitive(true);
-    Ok(value)
+/// The last token's `Authorization` value: a token sent on many calls is formatted and checked
+/// once, and its calls share the value.
+#[derive(Default)]
+pub(crate) struct Bearer(Mutex<Option<(AccessToken, HeaderValue)>>);
+
+impl Bearer {
+    /// `Bearer <token>` as a sensitive header value; a token that cannot be a header value is
+    /// an error that does not show it.
+    pub(super) fn value(&self, token: &AccessToken) -> Result<HeaderValue, Error> {
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((sent, value)) = &*last
+            && sent.same_secret(token)
+        {
+            return Ok(value.clone());
+        }
+        let mut value = HeaderValue::try_from(format!("Bearer {}", token.secret().expose_secret()))
+            .map_err(|_| {
+                Error::Auth(AuthError::Missing(
+                    "the token has characters that cannot be sent in a header".into(),
+                ))
+            })?;
+        value.set_sensitive(true);
+        *last = Some((token.clone(), value.clone()));
+        Ok(value)
+    }
 }
 
 /// A random (v4) GUID as a header value. Request ids need to be unique, not unpredictable: a
@@ -64,9 +81,11 @@ pub(super) fn bearer(token: &AccessToken) -> Result<HeaderValue, Error> {
 fn guid_header() -> HeaderValue {
     let random = fastrand::u128(..).to_le_bytes();
     let guid = uuid::Builder::from_random_bytes(random).into_uuid();
-    let mut buffer = uuid::Uuid::encode_buffer();
-    let text = guid.hyphenated().encode_lower(&mut buffer);
-    HeaderValue::from_str(text).expect("a hyphenated GUID is a valid header value")
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    guid.hyphenated().encode_lower(&mut text);
+    // The bytes own themselves: the headers that send the id share them, uncopied.
+    HeaderValue::from_maybe_shared(Bytes::from_owner(text))
+        .expect("a hyphenated GUID is a valid header value")
 }
 
 pub(super) fn header_str(value: &HeaderValue) -> String {

@@ -30,7 +30,8 @@ use crate::error::{CallInfo, Error};
 use crate::redact::{self, Secrets};
 use crate::retry::{Attempt, RetryPolicy};
 
-use self::headers::{Ids, bearer, header_str, header_text};
+pub(crate) use self::headers::Bearer;
+use self::headers::{Ids, header_str, header_text};
 
 /// How many drifted fields a warning names (a page of drifted referrals could hold hundreds).
 const DRIFT_SHOWN: usize = 20;
@@ -44,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     pub(crate) auth: Box<dyn TokenProvider>,
     pub(crate) application: Option<HeaderValue>,
+    /// The `Authorization` value of the last token sent.
+    pub(crate) bearer: Bearer,
     pub(crate) retry: RetryPolicy,
     pub(crate) attempt_timeout: Duration,
     pub(crate) timeout: Duration,
@@ -94,7 +97,7 @@ impl Call {
         correlation_id: Option<HeaderValue>,
         token: AccessToken,
     ) -> Result<Self, Error> {
-        let authorization = bearer(&token)?;
+        let authorization = shared.bearer.value(&token)?;
         Ok(Self {
             shared,
             ids: Ids::new(correlation_id),

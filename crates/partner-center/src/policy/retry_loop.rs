@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use super::Call;
 use super::attempt::{AttemptError, send_bounded};
-use super::headers::{REQUEST_ID, bearer};
+use super::headers::REQUEST_ID;
 use crate::auth::AuthError;
 use crate::error::Error;
 use crate::retry::{self, Attempt, AttemptOutcome, RetryPolicy};
@@ -151,7 +151,7 @@ impl Call {
     async fn refresh_token(&self) -> bool {
         let rejected = self.state().token.clone();
         match self.shared.auth.refresh(&rejected).await {
-            Ok(token) => match bearer(&token) {
+            Ok(token) => match self.shared.bearer.value(&token) {
                 Ok(authorization) => {
                     tracing::debug!("token refreshed after a 401; retrying once");
                     let mut state = self.state();
