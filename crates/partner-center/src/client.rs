@@ -129,9 +129,7 @@ impl PartnerCenter {
         let policy: Arc<dyn api::CallPolicy> = call.clone();
         let generated =
             api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
-        // The generated operation's future is large (kilobytes): boxed, it is not copied into
-        // every future that awaits this one.
-        let outcome = Box::pin(operation(generated)).await;
+        let outcome = operation(generated).await;
         let value = call.finish(outcome).await?;
         Ok((value, call.url()))
     }

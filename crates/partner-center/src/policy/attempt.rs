@@ -1,7 +1,7 @@
 //! One attempt: the request sent, and the whole answer read, bounded.
 
 use bytes::{Bytes, BytesMut};
-use reqwest::{Response, ResponseBuilderExt};
+use reqwest::{Request, Response, ResponseBuilderExt};
 
 /// How one attempt went wrong before a complete answer came back.
 pub(super) enum AttemptError {
@@ -10,10 +10,24 @@ pub(super) enum AttemptError {
     TooLarge(Response),
 }
 
+/// `request` as one attempt sends it; `None` for a streaming body, which cannot be sent twice
+/// (the generated operations never send one). A request without a body is copied by hand:
+/// `Request::try_clone` would also give it extensions, a map allocated on every attempt only to
+/// say that it has no timeout of its own.
+pub(super) fn copy(request: &Request) -> Option<Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    Some(copy)
+}
+
 /// Sends one attempt and reads its whole body, refusing more than `limit` bytes.
 pub(super) async fn send_bounded(
     client: &reqwest::Client,
-    request: reqwest::Request,
+    request: Request,
     limit: usize,
 ) -> Result<Response, AttemptError> {
     let mut response = client
@@ -47,12 +61,16 @@ pub(super) async fn send_bounded(
     Ok(rebuilt(response, joined.map_or(body, BytesMut::freeze)))
 }
 
-/// `response` with `body` as its whole body. The URL is handed on: without it reqwest parses a
-/// placeholder URL for every answer made this way.
+/// `response` with `body` as its whole body. The URL is handed on (in the extensions it already
+/// has): without it reqwest parses a placeholder URL for every answer made this way.
 fn rebuilt(mut response: Response, body: Bytes) -> Response {
     let mut answer = http::Response::builder()
         .status(response.status())
-        .version(response.version())
+        .version(response.version());
+    if let Some(extensions) = answer.extensions_mut() {
+        *extensions = std::mem::take(response.extensions_mut());
+    }
+    let mut answer = answer
         .url(response.url().clone())
         .body(reqwest::Body::from(body))
         .expect("a received answer's status and version make an answer");

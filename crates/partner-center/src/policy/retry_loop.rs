@@ -8,7 +8,7 @@ use reqwest::{Response, StatusCode};
 use tracing::Instrument;
 
 use super::Call;
-use super::attempt::{AttemptError, send_bounded};
+use super::attempt::{self, AttemptError, send_bounded};
 use super::headers::REQUEST_ID;
 use crate::auth::AuthError;
 use crate::error::Error;
@@ -25,8 +25,7 @@ impl Call {
         let deadline = self.started + self.shared.timeout;
         let mut refreshed = false;
         loop {
-            // `try_clone` fails only for streaming bodies, which the generated code never sends.
-            let Some(mut attempt) = request.try_clone() else {
+            let Some(mut attempt) = attempt::copy(&request) else {
                 return client.execute(request).await;
             };
             attempt
