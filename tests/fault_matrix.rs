@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
 use partner_center::auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
-use partner_center::{Error, PartnerCenter, RetryPolicy, error::AttemptOutcome, models::Referral};
+use partner_center::{Error, PartnerCenter, RetryPolicy, models::Referral, retry::AttemptOutcome};
 use partner_center_tests::*;
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path};

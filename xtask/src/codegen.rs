@@ -114,7 +114,7 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote!(::std::sync::Arc<dyn crate::Transport>))
+        .with_inner_type(quote!(::std::sync::Arc<dyn crate::CallPolicy>))
         .with_derive("PartialEq")
         .with_map_type("::std::collections::BTreeMap")
         .with_conversion(

@@ -1885,7 +1885,7 @@ Version: 1.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: ::std::sync::Arc<dyn crate::Transport>,
+    pub(crate) inner: ::std::sync::Arc<dyn crate::CallPolicy>,
 }
 
 impl Client {
@@ -1894,7 +1894,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: ::std::sync::Arc<dyn crate::Transport>) -> Self {
+    pub fn new(baseurl: &str, inner: ::std::sync::Arc<dyn crate::CallPolicy>) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -1914,7 +1914,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: ::std::sync::Arc<dyn crate::Transport>,
+        inner: ::std::sync::Arc<dyn crate::CallPolicy>,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -1924,7 +1924,7 @@ impl Client {
     }
 }
 
-impl ClientInfo<::std::sync::Arc<dyn crate::Transport>> for Client {
+impl ClientInfo<::std::sync::Arc<dyn crate::CallPolicy>> for Client {
     fn api_version() -> &'static str {
         "1.0"
     }
@@ -1937,7 +1937,7 @@ impl ClientInfo<::std::sync::Arc<dyn crate::Transport>> for Client {
         &self.client
     }
 
-    fn inner(&self) -> &::std::sync::Arc<dyn crate::Transport> {
+    fn inner(&self) -> &::std::sync::Arc<dyn crate::CallPolicy> {
         &self.inner
     }
 }
@@ -1946,7 +1946,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<::std::sync::Arc<dyn crate::Transport>>,
+        Client: ClientHooks<::std::sync::Arc<dyn crate::CallPolicy>>,
     {}
 };
 #[allow(clippy::all)]

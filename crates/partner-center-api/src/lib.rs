@@ -5,7 +5,7 @@
 //! headers, typed errors and friendly names on top of this one. This crate holds the
 //! generated code ([`Client`], [`types`]) and the small hand-written pieces it needs:
 //!
-//! - [`Transport`]: where the generated operations send their requests (the SDK's policy);
+//! - [`CallPolicy`]: where the generated operations send their requests (the SDK's policy);
 //! - open enumerations ([`ReferralStatus`], ...): a value the spec does not list decodes into
 //!   `Other(String)` and is written back verbatim;
 //! - [`Timestamp`], [`Amount`] and [`Integer`]: a date-time, a decimal and a whole number that
@@ -47,9 +47,9 @@ pub mod lenient;
 pub mod lifecycle;
 mod new_referral;
 mod open_enum;
+mod policy;
 pub mod spec;
 mod timestamp;
-mod transport;
 
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 #[rustfmt::skip]
@@ -61,8 +61,8 @@ pub use generated::enums::*;
 pub use generated::*;
 pub use integer::{Integer, InvalidInteger};
 pub(crate) use open_enum::open_enum;
+pub use policy::{CallPolicy, ResponseFuture};
 pub use timestamp::Timestamp;
-pub use transport::{ResponseFuture, Transport};
 
 /// What every generated operation returns.
 pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<types::ErrorBody>>;

@@ -55,10 +55,12 @@ pub(crate) struct Report {
 struct Goal {
     what: String,
     ratio: f64,
-    target: &'static str,
+    target: String,
     met: bool,
     /// Whether other processes may have moved the numbers it rests on.
     disturbed: bool,
+    /// The SDK's req/s over raw hyper + the same decode's, for the round-trip goals.
+    vs_hyper: Option<f64>,
 }
 
 impl Report {
@@ -84,39 +86,36 @@ impl Report {
             Goal {
                 what: "decode: lossless `Referral` time / `Value` time".into(),
                 ratio: decode,
-                target: "<= 0.80",
+                target: "<= 0.80".into(),
                 met: decode <= 0.80,
                 disturbed: self.decode.others_cpus > crate::QUIET,
+                vs_hyper: None,
             },
             Goal {
                 what: "decode floor (issue 4: no slower than `Value`)".into(),
                 ratio: decode,
-                target: "<= 1.00",
+                target: "<= 1.00".into(),
                 met: decode <= 1.0,
                 disturbed: self.decode.others_cpus > crate::QUIET,
+                vs_hyper: None,
             },
         ];
-        for in_flight in IN_FLIGHT.into_iter().rev() {
+        // The issue's goals (10): every policy on, against bare reqwest; raw hyper + the same
+        // decode is reported beside them, as the limit.
+        for (in_flight, target) in [(32, 0.95), (1, 0.98)] {
             let (vs_hyper, _) = self.ratios(Kind::Sdk, Kind::Hyper, in_flight);
             let (vs_reqwest, _) = self.ratios(Kind::Sdk, Kind::Reqwest, in_flight);
             // A median rests on undisturbed runs while fewer than half are disturbed.
             let disturbed = |kind| 2 * self.trip(kind, in_flight).disturbed_runs >= self.plan.runs;
-            let sdk = disturbed(Kind::Sdk);
             goals.push(Goal {
-                what: format!("SDK / raw hyper + decode, req/s, {in_flight} in flight"),
-                ratio: vs_hyper,
-                target: ">= 0.90",
-                met: vs_hyper >= 0.90,
-                disturbed: sdk || disturbed(Kind::Hyper),
-            });
-            goals.push(Goal {
-                what: format!(
-                    "SDK / bare reqwest + `.json()` (floor), req/s, {in_flight} in flight"
-                ),
+                what: format!("SDK / bare reqwest + `.json()`, req/s, {in_flight} in flight"),
                 ratio: vs_reqwest,
-                target: ">= 0.97",
-                met: vs_reqwest >= 0.97,
-                disturbed: sdk || disturbed(Kind::Reqwest),
+                target: format!(">= {target:.2}"),
+                met: vs_reqwest >= target,
+                disturbed: [Kind::Sdk, Kind::Reqwest, Kind::Hyper]
+                    .into_iter()
+                    .any(disturbed),
+                vs_hyper: Some(vs_hyper),
             });
         }
         goals
@@ -177,8 +176,11 @@ impl Report {
         writeln!(out, "- Crates (Cargo.lock): {}\n", versions.join(", "))?;
 
         writeln!(out, "## Goals\n")?;
-        writeln!(out, "| goal | measured | target | met |")?;
-        writeln!(out, "|---|---:|---|---|")?;
+        writeln!(
+            out,
+            "| goal | measured | target | met | SDK / raw hyper + decode (the limit) |"
+        )?;
+        writeln!(out, "|---|---:|---|---|---:|")?;
         for goal in self.goals() {
             let verdict = if goal.met { "yes" } else { "**no**" };
             let disturbed = if goal.disturbed {
@@ -186,9 +188,12 @@ impl Report {
             } else {
                 ""
             };
+            let vs_hyper = goal
+                .vs_hyper
+                .map_or_else(|| "-".into(), |ratio| format!("{ratio:.2}x"));
             writeln!(
                 out,
-                "| {} | {:.2}x | {} | {verdict}{disturbed} |",
+                "| {} | {:.2}x | {} | {verdict}{disturbed} | {vs_hyper} |",
                 goal.what, goal.ratio, goal.target
             )?;
         }

@@ -9,9 +9,8 @@ use partner_center_api as api;
 use reqwest::header::HeaderValue;
 
 use crate::auth::{StaticToken, TokenProvider};
-use crate::call::Call;
 use crate::error::{Error, Result};
-use crate::referrals::Referrals;
+use crate::policy::{Bearer, Call, Shared};
 use crate::response::Response;
 use crate::retry::RetryPolicy;
 
@@ -58,33 +57,10 @@ pub(crate) enum Headers {
     Dropped,
 }
 
-/// What every call of one client uses.
-pub(crate) struct Shared {
-    pub(crate) http: reqwest::Client,
-    /// Whether `http` was given ([`PartnerCenterBuilder::http_client`]): its own timeout is not
-    /// the attempt timeout, which is then set on each request.
-    pub(crate) own_http: bool,
-    pub(crate) base_url: String,
-    pub(crate) auth: Box<dyn TokenProvider>,
-    pub(crate) application: Option<HeaderValue>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) attempt_timeout: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) max_response_bytes: usize,
-    pub(crate) max_pages: usize,
-    #[cfg(feature = "rate-limit")]
-    pub(crate) rate_limiter: Option<governor::DefaultDirectRateLimiter>,
-}
-
 impl PartnerCenter {
     /// Starts configuring a client.
     pub fn builder() -> PartnerCenterBuilder {
         PartnerCenterBuilder::default()
-    }
-
-    /// Referrals: leads and co-sell opportunities.
-    pub fn referrals(&self) -> Referrals<'_> {
-        Referrals::new(self)
     }
 
     /// The base URL calls go to.
@@ -184,7 +160,7 @@ impl PartnerCenter {
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
         let call = self.start_call().await?;
-        let policy: Arc<dyn api::Transport> = call.clone();
+        let policy: Arc<dyn api::CallPolicy> = call.clone();
         let generated =
             api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
         let mut meta = (reqwest::StatusCode::OK, reqwest::header::HeaderMap::new());
@@ -227,14 +203,6 @@ impl fmt::Debug for PartnerCenter {
             .field("base_url", &self.shared.base_url)
             .field("auth", &self.shared.auth)
             .field("retry", &self.shared.retry)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("base_url", &self.base_url)
             .finish_non_exhaustive()
     }
 }
@@ -417,6 +385,7 @@ impl PartnerCenterBuilder {
                 base_url,
                 auth,
                 application,
+                bearer: Bearer::default(),
                 retry: self.retry.unwrap_or_default(),
                 attempt_timeout,
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),

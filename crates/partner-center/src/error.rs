@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use crate::auth::AuthError;
 use crate::models::ErrorDetail;
 use crate::redact::{self, Secrets};
-use crate::retry::is_retryable_status;
+use crate::retry::{Attempt, is_retryable_status};
 use crate::text::{self, SHOWN_CHARS};
 
 /// How many characters of an undecodable body an error keeps.
@@ -289,41 +289,6 @@ impl fmt::Display for CallInfo {
             }
         }
         Ok(())
-    }
-}
-
-/// One attempt of a call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Attempt {
-    /// How it ended: a status, or why no answer came.
-    pub outcome: AttemptOutcome,
-    /// How long the client waited after it before the next attempt (`None` for the last).
-    pub wait: Option<Duration>,
-}
-
-/// How an attempt ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AttemptOutcome {
-    /// The service answered with this status.
-    Status(StatusCode),
-    /// The connection could not be made.
-    NotConnected,
-    /// The attempt ran out of time.
-    TimedOut,
-    /// The request failed on the way (connection reset, body cut short).
-    Failed,
-}
-
-impl fmt::Display for AttemptOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Status(status) => write!(f, "{}", status.as_u16()),
-            Self::NotConnected => f.write_str("not-connected"),
-            Self::TimedOut => f.write_str("timed-out"),
-            Self::Failed => f.write_str("failed"),
-        }
     }
 }
 

@@ -40,15 +40,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
-mod call;
 mod client;
 pub mod error;
 pub mod models;
 pub mod paging;
+mod policy;
 mod redact;
 pub mod referrals;
 mod response;
-mod retry;
+pub mod retry;
 pub mod text;
 
 pub use client::{

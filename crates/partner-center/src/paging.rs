@@ -217,7 +217,8 @@ impl PartnerCenter {
                 .header(reqwest::header::ACCEPT, "application/json")
                 .build()
                 .map_err(api::Error::from)?;
-            let sent = api::Transport::execute(&**api.inner(), api.client(), request, operation_id);
+            let sent =
+                api::CallPolicy::execute(&**api.inner(), api.client(), request, operation_id);
             match sent.await {
                 Ok(response) if response.status().is_success() => {
                     api::ResponseValue::from_response(response).await

@@ -1,11 +1,11 @@
-//! [`RetryPolicy`]: which failures are retried, and how long to wait before the next attempt.
+//! [`RetryPolicy`]: which failures are retried, and how long to wait before the next attempt;
+//! [`Attempt`]: what one attempt came to, which it decides on.
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-
-use crate::error::AttemptOutcome;
 
 /// When and how a call is tried again.
 ///
@@ -111,6 +111,41 @@ impl RetryPolicy {
             .saturating_mul(1 << exponent)
             .min(self.max_backoff);
         ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// One attempt of a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// How it ended: a status, or why no answer came.
+    pub outcome: AttemptOutcome,
+    /// How long the client waited after it before the next attempt (`None` for the last).
+    pub wait: Option<Duration>,
+}
+
+/// How an attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttemptOutcome {
+    /// The service answered with this status.
+    Status(StatusCode),
+    /// The connection could not be made.
+    NotConnected,
+    /// The attempt ran out of time.
+    TimedOut,
+    /// The request failed on the way (connection reset, body cut short).
+    Failed,
+}
+
+impl fmt::Display for AttemptOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status(status) => write!(f, "{}", status.as_u16()),
+            Self::NotConnected => f.write_str("not-connected"),
+            Self::TimedOut => f.write_str("timed-out"),
+            Self::Failed => f.write_str("failed"),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use partner_center_api::types::{JsonPatch, JsonPointer, PatchOperation, Referral
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::checked_id;
+use super::id::checked_id;
 use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
 use crate::models::{

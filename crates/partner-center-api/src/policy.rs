@@ -1,4 +1,5 @@
-//! [`Transport`]: the one place every generated operation sends its request through.
+//! [`CallPolicy`]: the SDK's per-call policy hook, the one place every generated operation
+//! sends its request through.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -9,18 +10,20 @@ use progenitor_client::{ClientHooks, OperationInfo};
 
 use crate::Client;
 
-/// The future a [`Transport`] returns.
+/// The future a [`CallPolicy`] returns: the final answer of the call.
 pub type ResponseFuture<'a> =
     Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a>>;
 
-/// Sends the requests that the generated operations build.
+/// What happens to each request the generated operations build: the policy of one call.
 ///
 /// The generated [`Client`] carries one (its "inner" value) and hands it every request through
 /// progenitor's `ClientHooks::exec`. The `partner-center` crate supplies one per call that adds
-/// authentication and the Partner Center headers, records the response for its errors, and
-/// (later) retries; so that policy is written once for every operation, generated or not.
-pub trait Transport: Send + Sync + Debug {
-    /// Sends `request` (built by the operation `operation_id`) with `client`.
+/// authentication and the Partner Center headers, retries, applies the timeouts, and records
+/// the answers for its errors; so that policy is written once for every operation, generated
+/// or not.
+pub trait CallPolicy: Send + Sync + Debug {
+    /// Sends `request` (built by the operation `operation_id`) with `client`, as many times as
+    /// the policy decides, and returns the final answer.
     fn execute<'a>(
         &'a self,
         client: &'a reqwest::Client,
@@ -29,7 +32,7 @@ pub trait Transport: Send + Sync + Debug {
     ) -> ResponseFuture<'a>;
 }
 
-impl ClientHooks<Arc<dyn Transport>> for Client {
+impl ClientHooks<Arc<dyn CallPolicy>> for Client {
     async fn exec(
         &self,
         request: reqwest::Request,

@@ -1,0 +1,70 @@
+//! What a failed call reports: the generated code's error mapped to an [`Error`], with the
+//! call's ids and attempts, the service's text masked.
+
+use partner_center_api as api;
+use reqwest::StatusCode;
+
+use super::Call;
+use super::headers::header_text;
+use crate::error::{DecodeError, Error, ServiceError, TransportError, error_detail};
+
+impl Call {
+    pub(super) async fn map_error(&self, error: api::Error<api::types::ErrorBody>) -> Error {
+        use api::Error as E;
+        match error {
+            E::ErrorResponse(response) => {
+                let status = response.status();
+                let detail = error_detail(response.into_inner());
+                self.service_error(ServiceError::new(status, Some(detail), self.info()))
+            }
+            E::InvalidResponsePayload(body, source) => {
+                // Bound first: a guard held across the match would deadlock `self.info()`.
+                let status = self.state().status;
+                match status {
+                    Some(status) if !status.is_success() => {
+                        self.service_error(ServiceError::from_body(status, &body, self.info()))
+                    }
+                    status => Error::Decode(Box::new(DecodeError::new(
+                        status.unwrap_or(StatusCode::OK),
+                        source,
+                        &body,
+                        self.info(),
+                        &self.secrets(),
+                    ))),
+                }
+            }
+            E::UnexpectedResponse(response) => {
+                let status = response.status();
+                // The body was read (bounded) by `execute`: this is a copy in memory.
+                match response.bytes().await {
+                    Ok(body) => {
+                        self.service_error(ServiceError::from_body(status, &body, self.info()))
+                    }
+                    Err(e) => self.transport(e),
+                }
+            }
+            E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
+                self.transport(e)
+            }
+            E::InvalidRequest(message) | E::Custom(message) => Error::InvalidInput(message),
+        }
+    }
+
+    fn service_error(&self, error: ServiceError) -> Error {
+        let (retry_after, www_authenticate) = {
+            let state = self.state();
+            (
+                state.retry_after,
+                header_text(state.www_authenticate.as_ref()),
+            )
+        };
+        let error = error
+            .with_headers(retry_after, www_authenticate)
+            .masked(&self.secrets());
+        Error::from_service(error)
+    }
+
+    fn transport(&self, source: reqwest::Error) -> Error {
+        Error::Transport(Box::new(TransportError::new(source, self.info())))
+    }
+}

@@ -1,0 +1,218 @@
+//! The policy applied to every request, whichever operation built it: [`Call`], one logical
+//! call, and [`Shared`], what every call of one client uses.
+//!
+//! The generated operations hand their request to progenitor's `ClientHooks::exec`, which
+//! hands it to the [`Call`] of the current logical call. The call then, per attempt: sets the
+//! ids and the bearer token ([`headers`]), waits for the rate limit, sends with the attempt's
+//! time budget and reads the body, bounded ([`attempt`]), so that a body cut short is retried
+//! like any failed attempt, and decides whether and how long to wait before the next one
+//! ([`retry_loop`]). What the generated code cannot carry (the attempts, a token refresh that
+//! failed, a body over the limit) is kept here and turned into the [`Error`] by
+//! [`Call::finish`] ([`errors`]).
+
+mod attempt;
+mod errors;
+mod headers;
+mod retry_loop;
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use partner_center_api as api;
+use partner_center_api::lenient::{self, Drifted};
+use reqwest::StatusCode;
+use reqwest::header::HeaderValue;
+use tracing::Instrument;
+
+use crate::auth::{AccessToken, TokenProvider};
+use crate::error::{CallInfo, Error};
+use crate::redact::{self, Secrets};
+use crate::retry::{Attempt, RetryPolicy};
+
+pub(crate) use self::headers::Bearer;
+use self::headers::{Ids, header_str, header_text};
+
+/// How many drifted fields a warning names (a page of drifted referrals could hold hundreds).
+const DRIFT_SHOWN: usize = 20;
+
+/// What every call of one client uses: the policy's configuration.
+pub(crate) struct Shared {
+    pub(crate) http: reqwest::Client,
+    /// Whether `http` was given (`PartnerCenterBuilder::http_client`): its own timeout is not
+    /// the attempt timeout, which is then set on each request.
+    pub(crate) own_http: bool,
+    pub(crate) base_url: String,
+    pub(crate) auth: Box<dyn TokenProvider>,
+    pub(crate) application: Option<HeaderValue>,
+    /// The `Authorization` value of the last token sent.
+    pub(crate) bearer: Bearer,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) max_pages: usize,
+    #[cfg(feature = "rate-limit")]
+    pub(crate) rate_limiter: Option<governor::DefaultDirectRateLimiter>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One logical call: its ids, its token, and what happened on the wire.
+#[derive(Debug)]
+pub(crate) struct Call {
+    shared: Arc<Shared>,
+    ids: Ids,
+    started: Instant,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    token: AccessToken,
+    /// `Bearer <token>`, built once per token and marked sensitive (never shown in `Debug`).
+    authorization: HeaderValue,
+    attempts: Vec<Attempt>,
+    /// The last answer's status, `Request-ID`, `Retry-After` and `WWW-Authenticate`.
+    status: Option<StatusCode>,
+    request_id: Option<HeaderValue>,
+    retry_after: Option<Duration>,
+    www_authenticate: Option<HeaderValue>,
+    /// The URL the request went to (a page's, for the next link it carries).
+    url: Option<reqwest::Url>,
+    /// The generated operation's id (`list_referrals`...).
+    operation_id: &'static str,
+    /// An error the generated code cannot express; it wins over whatever that code returns.
+    failure: Option<Error>,
+}
+
+impl Call {
+    /// A call with `token`; refused when the token cannot be sent in a header.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        correlation_id: Option<HeaderValue>,
+        token: AccessToken,
+    ) -> Result<Self, Error> {
+        let authorization = shared.bearer.value(&token)?;
+        Ok(Self {
+            shared,
+            ids: Ids::new(correlation_id),
+            started: Instant::now(),
+            state: Mutex::new(State {
+                token,
+                authorization,
+                attempts: Vec::new(),
+                status: None,
+                request_id: None,
+                retry_after: None,
+                www_authenticate: None,
+                url: None,
+                operation_id: "",
+                failure: None,
+            }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn info(&self) -> CallInfo {
+        let state = self.state();
+        CallInfo {
+            client_request_id: header_str(&self.ids.client_request_id),
+            correlation_id: header_str(&self.ids.correlation_id),
+            request_id: header_text(state.request_id.as_ref()),
+            attempts: state.attempts.clone(),
+        }
+    }
+
+    /// What errors mask in the text the service sent: the token this call sends.
+    fn secrets(&self) -> Secrets {
+        Secrets::new(self.state().token.secret().clone())
+    }
+
+    /// The URL the call's request went to, once it was sent (moved out: asked for once).
+    pub(crate) fn take_url(&self) -> Option<reqwest::Url> {
+        self.state().url.take()
+    }
+
+    /// The generated id of the operation the call sent, once it was sent.
+    pub(crate) fn operation_id(&self) -> &'static str {
+        self.state().operation_id
+    }
+
+    /// The call's result: what the generated operation returned, unless the policy recorded a
+    /// failure it could not express. Fields of the answer that drifted from the spec are
+    /// logged once, as a warning: their values are kept, and the call succeeds.
+    pub(crate) async fn finish<T: Drifted>(
+        &self,
+        outcome: api::GeneratedResult<T>,
+    ) -> Result<T, Error> {
+        if let Some(failure) = self.state().failure.take() {
+            return Err(failure);
+        }
+        match outcome {
+            Ok(response) => {
+                let value = response.into_inner();
+                self.warn_of_drift(&value);
+                Ok(value)
+            }
+            // Boxed so that only a failed call pays for the mapping's future (its size).
+            Err(error) => Err(Box::pin(self.map_error(error)).await),
+        }
+    }
+
+    fn warn_of_drift<T: Drifted>(&self, value: &T) {
+        let drift = lenient::drift(value);
+        if drift.is_empty() {
+            return;
+        }
+        let mut shown: Vec<String> = drift
+            .iter()
+            .take(DRIFT_SHOWN)
+            .map(ToString::to_string)
+            .collect();
+        if drift.len() > DRIFT_SHOWN {
+            shown.push(format!("and {} more", drift.len() - DRIFT_SHOWN));
+        }
+        tracing::warn!(
+            client_request_id = %header_str(&self.ids.client_request_id),
+            fields = drift.len(),
+            drift = %shown.join("; "),
+            "the answer does not fit the spec here; these values are kept as sent"
+        );
+    }
+}
+
+impl api::CallPolicy for Call {
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        mut request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> api::ResponseFuture<'a> {
+        {
+            let mut state = self.state();
+            state.url = Some(request.url().clone());
+            state.operation_id = operation_id;
+        }
+        self.ids
+            .set(request.headers_mut(), self.shared.application.as_ref());
+        let span = tracing::info_span!(
+            "partner_center",
+            operation = operation_id,
+            method = %request.method(),
+            url = %redact::path_and_query(request.url()),
+            client_request_id = %header_str(&self.ids.client_request_id),
+            correlation_id = %header_str(&self.ids.correlation_id),
+        );
+        Box::pin(self.run(client, request).instrument(span))
+    }
+}

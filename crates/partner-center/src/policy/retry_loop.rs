@@ -1,0 +1,206 @@
+//! The retry loop: attempts until an answer is final, a token refresh after a 401, the waits
+//! in between.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use reqwest::{Response, StatusCode};
+use tracing::Instrument;
+
+use super::Call;
+use super::attempt::{self, AttemptError, send_bounded};
+use super::headers::REQUEST_ID;
+use crate::auth::AuthError;
+use crate::error::Error;
+use crate::retry::{self, Attempt, AttemptOutcome, RetryPolicy};
+
+impl Call {
+    /// Sends `request` until an answer is final.
+    pub(super) async fn run(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> reqwest::Result<Response> {
+        let policy = &self.shared.retry;
+        let deadline = self.started + self.shared.timeout;
+        let mut refreshed = false;
+        loop {
+            let Some(mut attempt) = attempt::copy(&request) else {
+                return client.execute(request).await;
+            };
+            attempt
+                .headers_mut()
+                .insert(AUTHORIZATION, self.state().authorization.clone());
+            // The HTTP client applies the attempt timeout; a request-level timeout (which costs
+            // allocations and a timer) only when the call's deadline is nearer.
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining < self.shared.attempt_timeout {
+                *attempt.timeout_mut() = Some(remaining);
+            } else if self.shared.own_http {
+                *attempt.timeout_mut() = Some(self.shared.attempt_timeout);
+            }
+            #[cfg(feature = "rate-limit")]
+            if let Some(limiter) = &self.shared.rate_limiter {
+                limiter.until_ready().await;
+            }
+            let number = self.state().attempts.len() + 1;
+            let span = tracing::debug_span!("attempt", number, status = tracing::field::Empty);
+            let sent = Instant::now();
+            let result = send_bounded(client, attempt, self.shared.max_response_bytes)
+                .instrument(span.clone())
+                .await;
+
+            let (outcome, retry_after) = match &result {
+                Ok(response) | Err(AttemptError::TooLarge(response)) => {
+                    span.record("status", response.status().as_u16());
+                    let retry_after = self.record_answer(response);
+                    (AttemptOutcome::Status(response.status()), retry_after)
+                }
+                Err(AttemptError::Transport(e)) if e.is_connect() => {
+                    (AttemptOutcome::NotConnected, None)
+                }
+                Err(AttemptError::Transport(e)) if e.is_timeout() => {
+                    (AttemptOutcome::TimedOut, None)
+                }
+                Err(AttemptError::Transport(_)) => (AttemptOutcome::Failed, None),
+            };
+            self.state().attempts.push(Attempt {
+                outcome,
+                wait: None,
+            });
+            tracing::debug!(
+                parent: &span,
+                elapsed_ms = sent.elapsed().as_millis() as u64,
+                outcome = %outcome,
+                request_id = self.state().request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-"),
+                "attempt finished"
+            );
+
+            let response = match result {
+                Ok(response) => response,
+                Err(AttemptError::TooLarge(response)) => {
+                    let limit = self.shared.max_response_bytes;
+                    let status = response.status();
+                    let call = Box::new(self.info());
+                    self.state().failure = Some(Error::ResponseTooLarge {
+                        status,
+                        limit,
+                        call,
+                    });
+                    return Ok(response);
+                }
+                Err(AttemptError::Transport(e)) => {
+                    if self
+                        .wait_before_retry(
+                            policy,
+                            request.method(),
+                            outcome,
+                            None,
+                            number,
+                            deadline,
+                        )
+                        .await
+                    {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+
+            if response.status() == StatusCode::UNAUTHORIZED && !refreshed {
+                refreshed = true;
+                if self.refresh_token().await {
+                    continue;
+                }
+                return Ok(response);
+            }
+            if self
+                .wait_before_retry(
+                    policy,
+                    request.method(),
+                    outcome,
+                    retry_after,
+                    number,
+                    deadline,
+                )
+                .await
+            {
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    /// Records an answer's status and ids; returns its `Retry-After`. The header values are
+    /// kept as they are (shared, not copied): only an error reads them as text.
+    fn record_answer(&self, response: &Response) -> Option<Duration> {
+        let headers = response.headers();
+        let retry_after = retry::retry_after(headers, SystemTime::now());
+        let mut state = self.state();
+        state.status = Some(response.status());
+        state.request_id = headers.get(REQUEST_ID).cloned();
+        state.retry_after = retry_after;
+        state.www_authenticate = headers.get(WWW_AUTHENTICATE).cloned();
+        retry_after
+    }
+
+    /// After a 401: asks the provider for a new token once. `true` when there is one to retry
+    /// with; a provider that cannot refresh leaves the 401 as the answer, other failures are
+    /// recorded.
+    async fn refresh_token(&self) -> bool {
+        let rejected = self.state().token.clone();
+        match self.shared.auth.refresh(&rejected).await {
+            Ok(token) => match self.shared.bearer.value(&token) {
+                Ok(authorization) => {
+                    tracing::debug!("token refreshed after a 401; retrying once");
+                    let mut state = self.state();
+                    state.token = token;
+                    state.authorization = authorization;
+                    true
+                }
+                Err(e) => {
+                    self.state().failure = Some(e);
+                    false
+                }
+            },
+            Err(AuthError::CannotRefresh(reason)) => {
+                tracing::debug!(%reason, "401 and no token refresh possible");
+                false
+            }
+            Err(e) => {
+                self.state().failure = Some(Error::Auth(e));
+                false
+            }
+        }
+    }
+
+    /// Decides whether attempt `number` is retried; if so, waits and returns `true`.
+    async fn wait_before_retry(
+        &self,
+        policy: &RetryPolicy,
+        method: &reqwest::Method,
+        outcome: AttemptOutcome,
+        retry_after: Option<Duration>,
+        number: usize,
+        deadline: Instant,
+    ) -> bool {
+        if number >= policy.max_attempts as usize || !policy.should_retry(method, outcome) {
+            return false;
+        }
+        let backoff = policy.backoff(number as u32);
+        let wait = retry_after.map_or(backoff, |asked| asked.max(backoff));
+        if wait > policy.max_wait || Instant::now() + wait >= deadline {
+            tracing::debug!(
+                wait_ms = wait.as_millis() as u64,
+                "not retrying: the wait exceeds the budget"
+            );
+            return false;
+        }
+        tracing::debug!(wait_ms = wait.as_millis() as u64, ?retry_after, "retrying");
+        if let Some(last) = self.state().attempts.last_mut() {
+            last.wait = Some(wait);
+        }
+        tokio::time::sleep(wait).await;
+        true
+    }
+}
