@@ -1,6 +1,6 @@
 //! The SDK's error for an answer it cannot use: an error status with a body in any of the
 //! three error shapes (or none), or a success whose body is not a referral. Properties: no
-//! panic; the `Display` is one line with nothing left to escape, and bounded whatever the body
+//! panic; its report (`Display` and causes) is one line with nothing left to escape, and bounded whatever the body
 //! size; the call's token appears in neither `Display` nor `Debug`, not even in part.
 
 #![no_main]
@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
+use partner_center::error::Report;
 use partner_center::fuzzing::answer_error;
 use partner_center::text::{SHOWN_CHARS, one_line};
 use partner_center_fuzz::{Gen, Input, Shape, input};
@@ -118,7 +119,8 @@ fuzz_target!(|data: &[u8]| {
     ) else {
         return;
     };
-    let shown = error.to_string();
+    // The error and its causes (the service's answer is the source), as the CLI shows them.
+    let shown = Report::new(&error).to_string();
     let debug = format!("{error:?}");
 
     assert!(

@@ -90,7 +90,7 @@ pub mod fuzzing {
         };
         let secrets = Secrets::new(token.into());
         if status.is_success() {
-            let source = serde_json::from_slice::<crate::Referral>(body).err()?;
+            let source = serde_json::from_slice::<crate::models::Referral>(body).err()?;
             let error = DecodeError::new(status, source, body, call, &secrets);
             return Some(Error::Decode(Box::new(error)));
         }
