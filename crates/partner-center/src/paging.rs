@@ -56,8 +56,8 @@ pub struct Page<T = Referral> {
 
 impl<T> Page<T> {
     /// The page an answer carried: its next link is resolved against the URL it came from.
-    pub(crate) fn from_response<P: ListPage<Item = T>>(response: Response<P>) -> Self {
-        let url = response.url.clone();
+    pub(crate) fn from_response<P: ListPage<Item = T>>(mut response: Response<P>) -> Self {
+        let url = response.url.take();
         let (items, count, next) = response.into_inner().into_parts();
         Self {
             items,

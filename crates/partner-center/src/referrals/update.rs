@@ -200,10 +200,11 @@ impl<'c> UpdateReferral<'c> {
                 match updated.await {
                     Ok(updated) => updated.map(Some),
                     // The spec's 204 is not in the generated code (see xtask's codegen).
-                    Err(partner_center_api::Error::UnexpectedResponse(response))
+                    Err(partner_center_api::Error::UnexpectedResponse(mut response))
                         if response.status() == StatusCode::NO_CONTENT =>
                     {
-                        let (status, headers) = (response.status(), response.headers().clone());
+                        let headers = std::mem::take(response.headers_mut());
+                        let status = response.status();
                         Ok(partner_center_api::ResponseValue::new(
                             None, status, headers,
                         ))
