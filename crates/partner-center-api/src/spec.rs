@@ -28,3 +28,18 @@ pub const OPENAPI_YAML: &str = include_str!("../spec/partner-center.openapi.yaml
 /// Its referral's id is `c5fbb3b6-be74-4795-9fb5-4324c73fed37`.
 pub const OFFICIAL_EXAMPLE: &str =
     include_str!("../spec/examples/get-referral-by-id.response.json");
+
+/// One OpenAPI document of `spec/`: the API it describes, by name, and its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Document {
+    /// The document's name: its file name without `.openapi.yaml` (`partner-center`).
+    pub name: &'static str,
+    /// The document, in YAML.
+    pub yaml: &'static str,
+}
+
+/// Every OpenAPI document this crate was generated from, in `spec/`'s order.
+pub const DOCUMENTS: &[Document] = &[Document {
+    name: "partner-center",
+    yaml: OPENAPI_YAML,
+}];
