@@ -17,7 +17,7 @@ use progenitor::{
 use quote::quote;
 use similar::TextDiff;
 
-use crate::lenient;
+use crate::{lenient, operations};
 
 /// The spec, relative to the workspace root: the api crate carries it, so that it is published
 /// with the crate (`partner_center_api::spec`).
@@ -108,6 +108,7 @@ fn load_spec(path: &Path) -> Result<OpenAPI, String> {
 /// The complete contents of `generated.rs` for `spec`.
 pub fn generate(spec: &OpenAPI) -> Result<String, String> {
     let enums = string_enums(spec)?;
+    let documented = spec;
     let spec = &without_bodiless_successes(spec);
     let mut settings = GenerationSettings::new();
     settings
@@ -157,6 +158,7 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
     let mut file = syn::parse2::<syn::File>(client)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     lenient::make_lenient(&mut file, &lenient::read_models(spec)?)?;
+    let operations = operations::generate(documented, &file)?;
     let client = progenitor_impl::space_out_items(prettyplease::unparse(&file))
         .map_err(|e| format!("cannot lay out the generated code: {e}"))?;
     let mut code = format!(
@@ -180,6 +182,7 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
         }
     }
     code.push_str("}\n");
+    code.push_str(&operations);
     Ok(code)
 }
 

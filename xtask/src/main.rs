@@ -3,6 +3,7 @@
 mod bench;
 mod codegen;
 mod lenient;
+mod operations;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

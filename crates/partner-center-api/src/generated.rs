@@ -1880,6 +1880,12 @@ Requests carry `Authorization: Bearer <App+User token>`, `Accept: application/js
 fresh `client-request-id` GUID; Partner Center also reads `MS-CorrelationId`,
 `MS-RequestId`, `MS-PartnerCenter-Application` and `X-Locale`.
 
+Two extensions carry rules the generated code and the SDK read: `x-loggable: true` on a
+parameter lets its value appear in logs and errors (any other query value is redacted: a
+`$filter` can hold a customer's email); `x-ms-pageable` (AutoRest's) marks a list
+operation, with the members that hold its items (`itemName`) and the next page's link
+(`nextLinkName`).
+
 
 Version: 1.0*/
 pub struct Client {
@@ -2685,6 +2691,495 @@ pub mod enums {
             Perpetual = "Perpetual",
             /// `Finite`
             Finite = "Finite",
+        }
+    }
+}
+/// The spec's operations as data, and a call of any of them from its parameters by name (see
+/// [`crate::operation`]).
+pub mod operations {
+    use super::{types, Client};
+    use crate::operation::{
+        answer, Answer, ArgumentError, Arguments, Location, Operation, Paging, Parameter,
+        RequestBody,
+    };
+    /// Every operation of the spec, in spec order.
+    pub const OPERATIONS: &[Operation] = &[
+        Operation {
+            id: "listReferrals",
+            name: "list_referrals",
+            method: "GET",
+            path: "/v1.0/engagements/referrals",
+            summary: "List referrals (leads and co-sell opportunities)",
+            parameters: &[
+                Parameter {
+                    name: "$filter",
+                    location: Location::Query,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "$orderby",
+                    location: Location::Query,
+                    required: false,
+                    loggable: true,
+                },
+                Parameter {
+                    name: "$top",
+                    location: Location::Query,
+                    required: false,
+                    loggable: true,
+                },
+                Parameter {
+                    name: "$skip",
+                    location: Location::Query,
+                    required: false,
+                    loggable: true,
+                },
+                Parameter {
+                    name: "$select",
+                    location: Location::Query,
+                    required: false,
+                    loggable: true,
+                },
+                Parameter {
+                    name: "$count",
+                    location: Location::Query,
+                    required: false,
+                    loggable: true,
+                },
+                Parameter {
+                    name: "$skiptoken",
+                    location: Location::Query,
+                    required: false,
+                    loggable: true,
+                },
+                Parameter {
+                    name: "client-request-id",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-CorrelationId",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-RequestId",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-PartnerCenter-Application",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "X-Locale",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+            ],
+            body: None,
+            successes: &[200],
+            paging: Some(Paging {
+                items: "value",
+                next_link: "@odata.nextLink",
+            }),
+        },
+        Operation {
+            id: "createReferral",
+            name: "create_referral",
+            method: "POST",
+            path: "/v1.0/engagements/referrals",
+            summary: "Create a referral",
+            parameters: &[
+                Parameter {
+                    name: "client-request-id",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-CorrelationId",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-RequestId",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-PartnerCenter-Application",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "X-Locale",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+            ],
+            body: Some(RequestBody { required: true }),
+            successes: &[200, 201],
+            paging: None,
+        },
+        Operation {
+            id: "getReferral",
+            name: "get_referral",
+            method: "GET",
+            path: "/v1.0/engagements/referrals/{id}",
+            summary: "Get a lead or co-sell opportunity by id",
+            parameters: &[
+                Parameter {
+                    name: "id",
+                    location: Location::Path,
+                    required: true,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "client-request-id",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-CorrelationId",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-RequestId",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-PartnerCenter-Application",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "X-Locale",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+            ],
+            body: None,
+            successes: &[200],
+            paging: None,
+        },
+        Operation {
+            id: "updateReferral",
+            name: "update_referral",
+            method: "PATCH",
+            path: "/v1.0/engagements/referrals/{id}",
+            summary: "Update a referral (JSON Patch)",
+            parameters: &[
+                Parameter {
+                    name: "id",
+                    location: Location::Path,
+                    required: true,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "If-Match",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "Prefer",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "client-request-id",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-CorrelationId",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-RequestId",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "MS-PartnerCenter-Application",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+                Parameter {
+                    name: "X-Locale",
+                    location: Location::Header,
+                    required: false,
+                    loggable: false,
+                },
+            ],
+            body: Some(RequestBody { required: true }),
+            successes: &[200, 204],
+            paging: None,
+        },
+    ];
+    /// A call of one operation, its arguments checked against the operation's types.
+    #[derive(Clone, Debug)]
+    pub enum Call {
+        /// `listReferrals` (GET `/v1.0/engagements/referrals`)
+        ListReferrals {
+            count: Option<bool>,
+            filter: Option<types::ODataFilter>,
+            orderby: Option<types::ODataOrderBy>,
+            select: Option<types::ODataSelect>,
+            skip: Option<i32>,
+            skiptoken: Option<types::SkipToken>,
+            top: Option<::std::num::NonZeroU32>,
+            ms_correlation_id: Option<::uuid::Uuid>,
+            ms_partner_center_application: Option<types::ApplicationName>,
+            ms_request_id: Option<::uuid::Uuid>,
+            x_locale: Option<types::Locale>,
+            client_request_id: Option<::uuid::Uuid>,
+        },
+        /// `createReferral` (POST `/v1.0/engagements/referrals`)
+        CreateReferral {
+            ms_correlation_id: Option<::uuid::Uuid>,
+            ms_partner_center_application: Option<types::ApplicationName>,
+            ms_request_id: Option<::uuid::Uuid>,
+            x_locale: Option<types::Locale>,
+            client_request_id: Option<::uuid::Uuid>,
+            body: types::NewReferral,
+        },
+        /// `getReferral` (GET `/v1.0/engagements/referrals/{id}`)
+        GetReferral {
+            id: types::ReferralId,
+            ms_correlation_id: Option<::uuid::Uuid>,
+            ms_partner_center_application: Option<types::ApplicationName>,
+            ms_request_id: Option<::uuid::Uuid>,
+            x_locale: Option<types::Locale>,
+            client_request_id: Option<::uuid::Uuid>,
+        },
+        /// `updateReferral` (PATCH `/v1.0/engagements/referrals/{id}`)
+        UpdateReferral {
+            id: types::ReferralId,
+            if_match: Option<crate::Etag>,
+            ms_correlation_id: Option<::uuid::Uuid>,
+            ms_partner_center_application: Option<types::ApplicationName>,
+            ms_request_id: Option<::uuid::Uuid>,
+            prefer: Option<crate::enums::Prefer>,
+            x_locale: Option<types::Locale>,
+            client_request_id: Option<::uuid::Uuid>,
+            body: types::JsonPatch,
+        },
+    }
+    impl Call {
+        /// A call of the operation `operation_id` with `arguments`, if they fit it.
+        pub fn new(
+            operation_id: &str,
+            mut arguments: Arguments,
+        ) -> Result<Self, ArgumentError> {
+            let call = match operation_id {
+                "listReferrals" => {
+                    let o = &OPERATIONS[0];
+                    Self::ListReferrals {
+                        count: arguments.take(o, &o.parameters[5])?,
+                        filter: arguments.take(o, &o.parameters[0])?,
+                        orderby: arguments.take(o, &o.parameters[1])?,
+                        select: arguments.take(o, &o.parameters[4])?,
+                        skip: arguments.take(o, &o.parameters[3])?,
+                        skiptoken: arguments.take(o, &o.parameters[6])?,
+                        top: arguments.take(o, &o.parameters[2])?,
+                        ms_correlation_id: arguments.take(o, &o.parameters[8])?,
+                        ms_partner_center_application: arguments
+                            .take(o, &o.parameters[10])?,
+                        ms_request_id: arguments.take(o, &o.parameters[9])?,
+                        x_locale: arguments.take(o, &o.parameters[11])?,
+                        client_request_id: arguments.take(o, &o.parameters[7])?,
+                    }
+                }
+                "createReferral" => {
+                    let o = &OPERATIONS[1];
+                    Self::CreateReferral {
+                        ms_correlation_id: arguments.take(o, &o.parameters[1])?,
+                        ms_partner_center_application: arguments
+                            .take(o, &o.parameters[3])?,
+                        ms_request_id: arguments.take(o, &o.parameters[2])?,
+                        x_locale: arguments.take(o, &o.parameters[4])?,
+                        client_request_id: arguments.take(o, &o.parameters[0])?,
+                        body: arguments.require_body(o)?,
+                    }
+                }
+                "getReferral" => {
+                    let o = &OPERATIONS[2];
+                    Self::GetReferral {
+                        id: arguments.require(o, &o.parameters[0])?,
+                        ms_correlation_id: arguments.take(o, &o.parameters[2])?,
+                        ms_partner_center_application: arguments
+                            .take(o, &o.parameters[4])?,
+                        ms_request_id: arguments.take(o, &o.parameters[3])?,
+                        x_locale: arguments.take(o, &o.parameters[5])?,
+                        client_request_id: arguments.take(o, &o.parameters[1])?,
+                    }
+                }
+                "updateReferral" => {
+                    let o = &OPERATIONS[3];
+                    Self::UpdateReferral {
+                        id: arguments.require(o, &o.parameters[0])?,
+                        if_match: arguments.take(o, &o.parameters[1])?,
+                        ms_correlation_id: arguments.take(o, &o.parameters[4])?,
+                        ms_partner_center_application: arguments
+                            .take(o, &o.parameters[6])?,
+                        ms_request_id: arguments.take(o, &o.parameters[5])?,
+                        prefer: arguments.take(o, &o.parameters[2])?,
+                        x_locale: arguments.take(o, &o.parameters[7])?,
+                        client_request_id: arguments.take(o, &o.parameters[3])?,
+                        body: arguments.require_body(o)?,
+                    }
+                }
+                _ => return Err(ArgumentError::unknown(operation_id, OPERATIONS)),
+            };
+            arguments.finish(call.operation())?;
+            Ok(call)
+        }
+        /// The operation called.
+        pub fn operation(&self) -> &'static Operation {
+            match self {
+                Self::ListReferrals { .. } => &OPERATIONS[0],
+                Self::CreateReferral { .. } => &OPERATIONS[1],
+                Self::GetReferral { .. } => &OPERATIONS[2],
+                Self::UpdateReferral { .. } => &OPERATIONS[3],
+            }
+        }
+        /// Sends the call with `client`; the answer is the body as JSON.
+        pub async fn send(&self, client: Client) -> crate::GeneratedResult<Answer> {
+            let operation = self.operation();
+            match self {
+                Self::ListReferrals {
+                    count,
+                    filter,
+                    orderby,
+                    select,
+                    skip,
+                    skiptoken,
+                    top,
+                    ms_correlation_id,
+                    ms_partner_center_application,
+                    ms_request_id,
+                    x_locale,
+                    client_request_id,
+                } => {
+                    answer(
+                        operation,
+                        client
+                            .list_referrals(
+                                count.clone(),
+                                filter.as_ref(),
+                                orderby.as_ref(),
+                                select.as_ref(),
+                                skip.clone(),
+                                skiptoken.as_ref(),
+                                top.clone(),
+                                ms_correlation_id.as_ref(),
+                                ms_partner_center_application.as_ref(),
+                                ms_request_id.as_ref(),
+                                x_locale.as_ref(),
+                                client_request_id.as_ref(),
+                            )
+                            .await,
+                    )
+                }
+                Self::CreateReferral {
+                    ms_correlation_id,
+                    ms_partner_center_application,
+                    ms_request_id,
+                    x_locale,
+                    client_request_id,
+                    body,
+                } => {
+                    answer(
+                        operation,
+                        client
+                            .create_referral(
+                                ms_correlation_id.as_ref(),
+                                ms_partner_center_application.as_ref(),
+                                ms_request_id.as_ref(),
+                                x_locale.as_ref(),
+                                client_request_id.as_ref(),
+                                body,
+                            )
+                            .await,
+                    )
+                }
+                Self::GetReferral {
+                    id,
+                    ms_correlation_id,
+                    ms_partner_center_application,
+                    ms_request_id,
+                    x_locale,
+                    client_request_id,
+                } => {
+                    answer(
+                        operation,
+                        client
+                            .get_referral(
+                                id,
+                                ms_correlation_id.as_ref(),
+                                ms_partner_center_application.as_ref(),
+                                ms_request_id.as_ref(),
+                                x_locale.as_ref(),
+                                client_request_id.as_ref(),
+                            )
+                            .await,
+                    )
+                }
+                Self::UpdateReferral {
+                    id,
+                    if_match,
+                    ms_correlation_id,
+                    ms_partner_center_application,
+                    ms_request_id,
+                    prefer,
+                    x_locale,
+                    client_request_id,
+                    body,
+                } => {
+                    answer(
+                        operation,
+                        client
+                            .update_referral(
+                                id,
+                                if_match.as_ref(),
+                                ms_correlation_id.as_ref(),
+                                ms_partner_center_application.as_ref(),
+                                ms_request_id.as_ref(),
+                                prefer.as_ref(),
+                                x_locale.as_ref(),
+                                client_request_id.as_ref(),
+                                body,
+                            )
+                            .await,
+                    )
+                }
+            }
         }
     }
 }

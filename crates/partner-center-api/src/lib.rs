@@ -47,6 +47,7 @@ pub mod lenient;
 pub mod lifecycle;
 mod new_referral;
 mod open_enum;
+pub mod operation;
 mod policy;
 pub mod spec;
 mod timestamp;

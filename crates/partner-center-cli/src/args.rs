@@ -45,7 +45,7 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "PARTNER_CENTER_TOKEN_CACHE")]
     pub(crate) token_cache: Option<PathBuf>,
     /// Log each call and attempt on stderr (-v; -vv for more). Tokens are never logged, and
-    /// query values only from an allow-list.
+    /// query values only where the spec marks them loggable.
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub(crate) verbose: u8,
     /// How long one call may take in all, in seconds: its attempts and the waits between

@@ -1,20 +1,23 @@
 //! What may be shown of a request and of what came back, in logs and in errors alike: query
-//! values from an allow-list, so that nothing new leaks by default, and never a token.
+//! values only where the spec marks the parameter `x-loggable`, so that nothing new leaks by
+//! default, and never a token.
 
 use std::borrow::Cow;
 
+use partner_center_api as api;
 use secrecy::{ExposeSecret, SecretString};
 
-/// Query parameters whose values are shown; any other value (`$filter` can hold customer
-/// emails) is replaced by `[redacted]`.
-const SHOWN_QUERY: &[&str] = &[
-    "$top",
-    "$skip",
-    "$orderby",
-    "$select",
-    "$count",
-    "$skiptoken",
-];
+/// Whether the value of the query parameter `name` is shown: only when the spec marks it
+/// `x-loggable` wherever an operation has it. Any other value (`$filter` can hold customer
+/// emails) is replaced by `[redacted]`, so nothing new leaks by default.
+fn shown_query(name: &str) -> bool {
+    let mut found = api::operations::OPERATIONS
+        .iter()
+        .flat_map(|operation| operation.parameters)
+        .filter(|p| p.location == api::operation::Location::Query && p.name == name)
+        .peekable();
+    found.peek().is_some() && found.all(|p| p.loggable)
+}
 
 /// The shortest token looked for in text. Real ones (JWTs) are hundreds of characters.
 const MIN_SECRET_CHARS: usize = 8;
@@ -26,7 +29,7 @@ pub(crate) const REDACTED: &str = "[redacted]";
 fn query(url: &reqwest::Url) -> Option<String> {
     url.query()?;
     let pairs = url.query_pairs().map(|(name, value)| {
-        let value = if SHOWN_QUERY.contains(&name.as_ref()) {
+        let value = if shown_query(&name) {
             value
         } else {
             Cow::Borrowed(REDACTED)
@@ -167,7 +170,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_listed_query_values_are_shown() {
+    fn only_query_values_the_spec_marks_loggable_are_shown() {
         let url = reqwest::Url::parse(
             "https://h/v1.0/engagements/referrals?$filter=team/any(t:t/email%20eq%20'a@b.com')&$top=5&code=xyz",
         )
