@@ -30,7 +30,8 @@
 //! - [`auth`]: where tokens come from (a fixed token, device-code sign-in, a cache).
 //! - An operation of the spec the handlers do not wrap is called through the same policy with
 //!   [`PartnerCenter::call`]; [`Response`] carries an answer's status and headers when asked
-//!   for ([`PartnerCenter::call_response`]).
+//!   for ([`PartnerCenter::call_response`]). [`operations`] calls any of them by its id with
+//!   parameters given as text ([`PartnerCenter::execute`]): what the CLI's `api` command does.
 //!
 //! Every request carries `Authorization: Bearer <token>`, `Accept: application/json` and fresh
 //! `client-request-id`, `MS-RequestId` and `MS-CorrelationId` GUIDs. The token never appears in
@@ -43,6 +44,7 @@ pub mod auth;
 mod client;
 pub mod error;
 pub mod models;
+pub mod operations;
 pub mod paging;
 mod policy;
 mod redact;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_util::stream::{self, Stream, TryStreamExt};
 use partner_center_api as api;
@@ -54,11 +55,17 @@ pub struct Page<T = Referral> {
     next: Option<Continuation>,
 }
 
+/// What a page splits into: its items, its count and its next link.
+pub(crate) type Parts<T> = (Vec<T>, Option<i64>, Option<String>);
+
+/// How a page answer splits into its [`Parts`]: [`ListPage::into_parts`] for a typed page.
+pub(crate) type Split<P, T> = Arc<dyn Fn(P) -> Parts<T> + Send + Sync>;
+
 impl<T> Page<T> {
     /// The page an answer carried: its next link is resolved against the URL it came from.
-    pub(crate) fn from_response<P: ListPage<Item = T>>(mut response: Response<P>) -> Self {
+    pub(crate) fn from_response<P>(mut response: Response<P>, split: &Split<P, T>) -> Self {
         let url = response.url.take();
-        let (items, count, next) = response.into_inner().into_parts();
+        let (items, count, next) = split(response.into_inner());
         Self {
             items,
             count,
@@ -187,7 +194,7 @@ impl PartnerCenter {
     {
         let client = self.clone();
         let first = Box::pin(async move { client.send(first, Headers::Dropped).await });
-        paginate(self.clone(), Start::First(first), self.max_pages(), None)
+        paginate(self.clone(), Start::First(first), self.max_pages(), None, split::<P>())
     }
 
     /// The pages of a listing of `P` from a [`Continuation`] kept earlier on, at most
@@ -199,12 +206,12 @@ impl PartnerCenter {
         operation_id: &'static str,
     ) -> Pages<P::Item> {
         let start = Start::<P>::Link(continuation);
-        paginate(self.clone(), start, self.max_pages(), Some(operation_id))
+        paginate(self.clone(), start, self.max_pages(), Some(operation_id), split::<P>())
     }
 
     /// Gets the page at `url` (an `@odata.nextLink` that `checked_link` let through)
     /// through the same policy as the generated operations, as the operation `operation_id`.
-    pub(crate) async fn get_page<P: ListPage>(
+    pub(crate) async fn get_page<P: Drifted + DeserializeOwned>(
         &self,
         url: reqwest::Url,
         operation_id: &'static str,
@@ -273,18 +280,29 @@ pub(crate) fn items<T: Send + 'static>(pages: Pages<T>) -> Items<T> {
     )
 }
 
+/// How a typed page splits.
+pub(crate) fn split<P: ListPage>() -> Split<P, P::Item> {
+    Arc::new(P::into_parts)
+}
+
 /// The pages from `start` on: each step fetches one page and keeps only its continuation,
 /// and the URLs read so far (each with its page's number), to stop on a link that loops.
 /// `operation_id` names the list operation in the traces of the next pages (the first page's
 /// call tells it when not given).
-pub(crate) fn paginate<P: ListPage>(
+pub(crate) fn paginate<P, T>(
     client: PartnerCenter,
     start: Start<P>,
     max_pages: usize,
     operation_id: Option<&'static str>,
-) -> Pages<P::Item> {
+    split: Split<P, T>,
+) -> Pages<T>
+where
+    P: Drifted + DeserializeOwned + Send + 'static,
+    T: Send + 'static,
+{
     let paging = Paging {
         client,
+        split,
         next: Some(start),
         read: 0,
         seen: HashMap::new(),
@@ -309,15 +327,16 @@ pub(crate) fn paginate<P: ListPage>(
                 .entry(url.as_str().to_owned())
                 .or_insert(paging.read);
         }
-        let page = Page::from_response(response);
+        let page = Page::from_response(response, &paging.split);
         paging.next = page.next.clone().map(Start::Link);
         Ok(Some((page, paging)))
     }))
 }
 
 /// Where a listing is: what to read next, and what it has read.
-struct Paging<P> {
+struct Paging<P, T> {
     client: PartnerCenter,
+    split: Split<P, T>,
     next: Option<Start<P>>,
     /// How many pages have been read.
     read: usize,
@@ -327,7 +346,7 @@ struct Paging<P> {
     operation_id: Option<&'static str>,
 }
 
-impl<P> Paging<P> {
+impl<P, T> Paging<P, T> {
     /// The URL of `link`, the next link of the last page read, if it may be followed: on the
     /// client's host, not a page read before, not past the page limit.
     fn follow(&self, link: &Continuation) -> Result<reqwest::Url> {

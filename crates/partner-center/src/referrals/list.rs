@@ -135,7 +135,8 @@ impl ListReferrals {
 
     /// The first page.
     pub async fn send(self) -> Result<Page> {
-        self.first().await.map(Page::from_response)
+        let split = paging::split::<ReferralPage>();
+        self.first().await.map(|first| Page::from_response(first, &split))
     }
 
     /// Every page, following `@odata.nextLink` until the last; one page in memory at a time.
@@ -152,6 +153,7 @@ impl ListReferrals {
             Start::First(Box::pin(self.first())),
             max_pages,
             None,
+            paging::split::<ReferralPage>(),
         )
     }
 
