@@ -23,6 +23,15 @@ use serde_json::Value;
     about = "Microsoft Partner Center Referrals API"
 )]
 pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The options every command takes.
+#[derive(Args)]
+pub(crate) struct Global {
     /// The service to call.
     #[arg(long, global = true, env = "PARTNER_CENTER_BASE_URL", default_value = DEFAULT_BASE_URL)]
     pub(crate) base_url: String,
@@ -60,8 +69,6 @@ pub(crate) struct Cli {
     /// ndjson one referral per line, table a summary [default: json; table for `sandbox ids`].
     #[arg(long, global = true, value_enum)]
     pub(crate) output: Option<Output>,
-    #[command(subcommand)]
-    pub(crate) command: Command,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -82,6 +89,9 @@ pub(crate) enum Command {
     /// The offline sandbox: a local Partner Center with seeded referrals.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Call any operation of the spec by its id, as the spec types it (with no operation: list
+    /// them). Prints the answer's body exactly as the service sent it.
+    Api(ApiArgs),
     /// Sign in with a device code (App+User) and cache the tokens for later commands.
     Login {
         /// The partner tenant: its domain or id.
@@ -244,6 +254,27 @@ pub(crate) struct ListArgs {
     pub(crate) paging: PagingArgs,
 }
 
+/// `partner-center api [OPERATION_ID]`.
+#[derive(Args)]
+pub(crate) struct ApiArgs {
+    /// The operation's id in the spec (e.g. getReferral); leave it out to list them.
+    pub(crate) operation: Option<String>,
+    /// A parameter by its spec name (path, query or header), checked against its schema:
+    /// `--param id=<id>`, `--param '$top=5'`, `--param X-Locale=fr-FR`. Repeatable.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub(crate) params: Vec<(String, String)>,
+    /// The request body: a file holding its JSON, or - for stdin; checked against the
+    /// operation's request schema before anything is sent.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) body: Option<PathBuf>,
+    /// For a list operation: follow the next links and print every item (json: one array,
+    /// ndjson: one item a line).
+    #[arg(long)]
+    pub(crate) all: bool,
+    #[command(flatten)]
+    pub(crate) paging: PagingArgs,
+}
+
 /// How far a listing of every page may go.
 #[derive(Args)]
 pub(crate) struct PagingArgs {
@@ -279,6 +310,16 @@ fn parse_set(text: &str) -> Result<(String, Value), String> {
     }
     let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
     Ok((path.to_owned(), value))
+}
+
+/// `NAME=VALUE`, both as text (the operation's types read the value).
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!(
+            "{text:?} is not NAME=VALUE (e.g. id=c5fbb3b6-be74-4795-9fb5-4324c73fed37)"
+        )),
+    }
 }
 
 /// A date (midnight UTC) or an RFC 3339 date-time.

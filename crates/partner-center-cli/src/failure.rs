@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use partner_center::Error;
 use partner_center::auth::AuthError;
 use partner_center::error::Report;
+use partner_center::operations::ArgumentError;
 use partner_center_sandbox::spec::{Problem, SpecError};
 
 /// Why a command failed. Each `Display` says its own level; the cause is its `source()`, and
@@ -18,6 +19,9 @@ pub(crate) enum Failure {
     /// Signing in, or the token cache.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The parameters or the body of `partner-center api` do not fit the operation.
+    #[error(transparent)]
+    Arguments(#[from] ArgumentError),
     #[error("no token: pass --token, set PARTNER_CENTER_TOKEN, or run `partner-center login`")]
     NoToken,
     #[error("no cache directory on this system: pass --token-cache")]

@@ -4,9 +4,11 @@
 // modules are private).
 #![deny(missing_debug_implementations)]
 
+mod api;
 mod args;
 mod auth;
 mod failure;
+mod input;
 mod output;
 mod referrals;
 mod sandbox;
@@ -20,7 +22,7 @@ use clap::Parser;
 use partner_center::PartnerCenter;
 use partner_center::auth::TokenProvider;
 
-use crate::args::{Cli, Command, ListArgs, Output, ReferralsCommand, SandboxCommand};
+use crate::args::{Cli, Command, Global, ListArgs, Output, ReferralsCommand, SandboxCommand};
 use crate::failure::Failure;
 use crate::waiting::Waiting;
 
@@ -28,7 +30,10 @@ use crate::waiting::Waiting;
 const MAX_ERROR_CHARS: usize = 4096;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let Cli {
+        global: cli,
+        command,
+    } = Cli::parse();
     if cli.verbose > 0 {
         let level = match cli.verbose {
             1 => tracing::Level::DEBUG,
@@ -48,36 +53,36 @@ fn main() -> ExitCode {
         Err(e) => return fail(&Failure::Runtime(e).line(false)),
     };
     let sandbox = cli.sandbox;
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => fail(&failure.line(sandbox)),
     }
 }
 
 /// Runs the command: what it prints goes to stdout; a failure comes back to be shown once.
-async fn run(cli: Cli) -> Result<(), Failure> {
-    match cli.command {
+async fn run(cli: Global, command: Command) -> Result<(), Failure> {
+    match command {
         Command::Referrals(command) => {
-            let timeouts = Timeouts {
-                attempt: Duration::from_secs(cli.attempt_timeout),
-                call: Duration::from_secs(cli.timeout),
-            };
-            // With --sandbox, the sandbox lives until the command is done.
-            let (client, _sandbox) = if cli.sandbox {
-                let sandbox = sandbox::start().await?;
-                let token = Box::new(partner_center::auth::StaticToken::new(sandbox::TOKEN));
-                (client(sandbox.base_url(), token, timeouts)?, Some(sandbox))
-            } else {
-                let tokens = auth::provider(cli.token, cli.token_cache)?;
-                (client(&cli.base_url, tokens, timeouts)?, None)
-            };
-            let format = cli.output.unwrap_or(Output::Json);
             let forced = matches!(
                 &command,
                 ReferralsCommand::List(ListArgs { progress: true, .. })
             );
             let waiting = Waiting::new(cli.verbose > 0, forced, cli.attempt_timeout, cli.timeout);
+            let format = cli.output.unwrap_or(Output::Json);
+            // With --sandbox, the sandbox lives until the command is done.
+            let (client, _sandbox) = connect(&cli, None).await?;
             referrals::run(&client, command, format, &waiting).await
+        }
+        Command::Api(args) => {
+            let Some(operation) = &args.operation else {
+                return api::list(cli.output);
+            };
+            // Checked before a sandbox is started or a token is read.
+            let call = api::call(operation, &args)?;
+            let waiting = Waiting::new(cli.verbose > 0, false, cli.attempt_timeout, cli.timeout);
+            let format = cli.output.unwrap_or(Output::Json);
+            let (client, _sandbox) = connect(&cli, Some(args.paging.max_pages)).await?;
+            api::run(&client, call, args.all, format, &waiting).await
         }
         Command::Sandbox(SandboxCommand::Ids { data, limit }) => output::print(&sandbox::ids(
             &data,
@@ -97,26 +102,30 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// `--attempt-timeout` and `--timeout`.
-#[derive(Clone, Copy)]
-struct Timeouts {
-    attempt: Duration,
-    call: Duration,
-}
-
-fn client(
-    base_url: &str,
-    tokens: Box<dyn TokenProvider>,
-    timeouts: Timeouts,
-) -> Result<PartnerCenter, Failure> {
-    let client = PartnerCenter::builder()
+/// The client the global options ask for, and the sandbox it calls with `--sandbox` (which
+/// lives as long as it is kept). `max_pages` bounds its listings when given.
+async fn connect(
+    cli: &Global,
+    max_pages: Option<usize>,
+) -> Result<(PartnerCenter, Option<partner_center_sandbox::Sandbox>), Failure> {
+    let (base_url, tokens, sandbox): (String, Box<dyn TokenProvider>, _) = if cli.sandbox {
+        let sandbox = sandbox::start().await?;
+        let token = Box::new(partner_center::auth::StaticToken::new(sandbox::TOKEN));
+        (sandbox.base_url().to_owned(), token, Some(sandbox))
+    } else {
+        let tokens = auth::provider(cli.token.clone(), cli.token_cache.clone())?;
+        (cli.base_url.clone(), tokens, None)
+    };
+    let mut builder = PartnerCenter::builder()
         .base_url(base_url)
         .token_provider(tokens)
         .application_name("partner-center-cli")
-        .attempt_timeout(timeouts.attempt)
-        .timeout(timeouts.call)
-        .build()?;
-    Ok(client)
+        .attempt_timeout(Duration::from_secs(cli.attempt_timeout))
+        .timeout(Duration::from_secs(cli.timeout));
+    if let Some(max_pages) = max_pages {
+        builder = builder.max_pages(max_pages);
+    }
+    Ok((builder.build()?, sandbox))
 }
 
 /// Prints `message` as one bounded line with nothing a terminal would act on: it can quote

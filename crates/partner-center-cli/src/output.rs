@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal, Write};
 use comfy_table::{CellAlignment, ColumnConstraint, LineStyle, Table, TableStyle, Width, presets};
 use partner_center::models::{Referral, Timestamp};
 use partner_center::text::one_line;
+use serde::Serialize;
 
 use crate::args::Output;
 use crate::failure::Failure;
@@ -27,8 +28,8 @@ pub(crate) fn referrals(referrals: &[Referral], format: Output) -> Result<String
     }
 }
 
-fn ndjson(referrals: &[Referral]) -> Result<String, Failure> {
-    let lines = referrals
+fn ndjson<T: Serialize>(items: &[T]) -> Result<String, Failure> {
+    let lines = items
         .iter()
         .map(serde_json::to_string)
         .collect::<Result<Vec<_>, _>>()
@@ -169,52 +170,70 @@ fn write_out(output: &str) -> Result<(), Stopped> {
 }
 
 /// Prints the pages of a listing as they come. ndjson and table output keep nothing (a table's
-/// rows are aligned by fixed column widths); JSON, one array, collects the referrals.
-pub(crate) struct PagePrinter {
+/// rows are aligned by fixed column widths); JSON, one array, collects the items.
+pub(crate) struct PagePrinter<T = Referral> {
     format: Output,
-    collected: Vec<Referral>,
+    collected: Vec<T>,
+    /// How to draw the items as a table, for the items that have one (referrals).
+    table: Option<fn(&[T], Part) -> String>,
     /// The table's bottom border, once its top has been printed.
     table_end: Option<String>,
 }
 
 impl PagePrinter {
+    /// A printer of referrals.
     pub(crate) fn new(format: Output) -> Self {
         Self {
             format,
             collected: Vec::new(),
+            table: Some(table),
+            table_end: None,
+        }
+    }
+}
+
+impl<T: Serialize> PagePrinter<T> {
+    /// A printer of JSON items, which have no table: `table` prints them as ndjson.
+    pub(crate) fn json(format: Output) -> Self {
+        Self {
+            format,
+            collected: Vec::new(),
+            table: None,
             table_end: None,
         }
     }
 
     /// Prints (or keeps) one page.
-    pub(crate) fn page(&mut self, referrals: Vec<Referral>) -> Result<(), Stopped> {
-        match self.format {
-            Output::Json => {
-                self.collected.extend(referrals);
+    pub(crate) fn page(&mut self, items: Vec<T>) -> Result<(), Stopped> {
+        match (self.format, self.table) {
+            (Output::Json, _) => {
+                self.collected.extend(items);
                 Ok(())
             }
-            Output::Ndjson if referrals.is_empty() => Ok(()),
-            Output::Ndjson => write_out(&ndjson(&referrals).map_err(Stopped::Failed)?),
-            Output::Table if self.table_end.is_none() => {
-                let whole = table(&referrals, Part::Whole);
+            (Output::Ndjson, _) | (Output::Table, None) if items.is_empty() => Ok(()),
+            (Output::Ndjson, _) | (Output::Table, None) => {
+                write_out(&ndjson(&items).map_err(Stopped::Failed)?)
+            }
+            (Output::Table, Some(table)) if self.table_end.is_none() => {
+                let whole = table(&items, Part::Whole);
                 let (top, end) = whole.rsplit_once('\n').unwrap_or((whole.as_str(), ""));
                 self.table_end = Some(end.to_owned());
                 write_out(top)
             }
-            Output::Table if referrals.is_empty() => Ok(()),
-            Output::Table => write_out(&table(&referrals, Part::Rows)),
+            (Output::Table, Some(_)) if items.is_empty() => Ok(()),
+            (Output::Table, Some(table)) => write_out(&table(&items, Part::Rows)),
         }
     }
 
     /// Prints what is left: the JSON array, the table's bottom border.
     pub(crate) fn finish(self) -> Result<(), Stopped> {
-        match self.format {
-            Output::Json => write_out(
+        match (self.format, self.table) {
+            (Output::Json, _) => write_out(
                 &serde_json::to_string_pretty(&self.collected)
                     .map_err(|e| Stopped::Failed(Failure::Encode(e)))?,
             ),
-            Output::Ndjson => Ok(()),
-            Output::Table => match self.table_end {
+            (Output::Ndjson, _) | (Output::Table, None) => Ok(()),
+            (Output::Table, Some(table)) => match self.table_end {
                 Some(end) => write_out(&end),
                 // No page at all: an empty table.
                 None => write_out(&table(&[], Part::Whole)),

@@ -10,10 +10,10 @@ use partner_center::{
     referrals::{Filter, ListReferrals},
 };
 use partner_center_sandbox::spec::{Schema, UnknownFields};
-use serde_json::Value;
 
 use crate::args::{ListArgs, Output, ReferralsCommand};
 use crate::failure::Failure;
+use crate::input;
 use crate::output::{self, PagePrinter, Progress, Stopped};
 use crate::waiting::Waiting;
 
@@ -167,19 +167,7 @@ fn finished(outcome: Result<(), Stopped>) -> Result<(), Failure> {
 /// sent, so that what is wrong is said with where it is.
 fn new_referral(file: &Path) -> Result<NewReferral, Failure> {
     let path = || file.to_owned();
-    let text = if file == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(file)
-    }
-    .map_err(|source| Failure::Read {
-        path: path(),
-        source,
-    })?;
-    let json: Value = serde_json::from_str(&text).map_err(|source| Failure::NotJson {
-        path: path(),
-        source,
-    })?;
+    let (text, json) = input::json_file(file)?;
     let schema = Schema::component("NewReferral", UnknownFields::Kept).map_err(Failure::Spec)?;
     if let Some(problem) = schema.problems(&json).into_iter().next() {
         return Err(Failure::NotNewReferral {

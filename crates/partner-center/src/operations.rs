@@ -29,7 +29,7 @@ use futures_util::FutureExt;
 use serde_json::Value;
 
 pub use partner_center_api::operation::{
-    Answer, ArgumentError, Arguments, Location, Operation, Parameter, Paging, RequestBody,
+    Answer, ArgumentError, Arguments, Location, Operation, Paging, Parameter, RequestBody,
 };
 pub use partner_center_api::operations::{Call, OPERATIONS};
 

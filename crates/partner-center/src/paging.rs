@@ -194,7 +194,13 @@ impl PartnerCenter {
     {
         let client = self.clone();
         let first = Box::pin(async move { client.send(first, Headers::Dropped).await });
-        paginate(self.clone(), Start::First(first), self.max_pages(), None, split::<P>())
+        paginate(
+            self.clone(),
+            Start::First(first),
+            self.max_pages(),
+            None,
+            split::<P>(),
+        )
     }
 
     /// The pages of a listing of `P` from a [`Continuation`] kept earlier on, at most
@@ -206,7 +212,13 @@ impl PartnerCenter {
         operation_id: &'static str,
     ) -> Pages<P::Item> {
         let start = Start::<P>::Link(continuation);
-        paginate(self.clone(), start, self.max_pages(), Some(operation_id), split::<P>())
+        paginate(
+            self.clone(),
+            start,
+            self.max_pages(),
+            Some(operation_id),
+            split::<P>(),
+        )
     }
 
     /// Gets the page at `url` (an `@odata.nextLink` that `checked_link` let through)

@@ -136,7 +136,9 @@ impl ListReferrals {
     /// The first page.
     pub async fn send(self) -> Result<Page> {
         let split = paging::split::<ReferralPage>();
-        self.first().await.map(|first| Page::from_response(first, &split))
+        self.first()
+            .await
+            .map(|first| Page::from_response(first, &split))
     }
 
     /// Every page, following `@odata.nextLink` until the last; one page in memory at a time.

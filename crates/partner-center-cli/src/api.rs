@@ -1,0 +1,99 @@
+//! `partner-center api [OPERATION_ID]`: any operation of the spec the CLI was built with, by
+//! its id, its parameters by their spec names and checked by the operation's types, through
+//! the same client (and so the same policy and errors) as the other commands.
+
+use comfy_table::{Table, presets};
+use futures_util::TryStreamExt;
+use partner_center::PartnerCenter;
+use partner_center::operations::{Arguments, Call, OPERATIONS};
+use serde_json::{Value, json};
+
+use crate::args::{ApiArgs, Output};
+use crate::failure::Failure;
+use crate::input;
+use crate::output::{self, PagePrinter, Stopped};
+use crate::waiting::Waiting;
+
+/// The operations of the spec: id, method, path and summary (a table by default).
+pub(crate) fn list(format: Option<Output>) -> Result<(), Failure> {
+    let rows = OPERATIONS.iter().map(|operation| {
+        json!({
+            "id": operation.id,
+            "method": operation.method,
+            "path": operation.path,
+            "summary": operation.summary,
+        })
+    });
+    match format.unwrap_or(Output::Table) {
+        Output::Table => {
+            let mut table = Table::new();
+            table.load_style(presets::UTF8_FULL_CONDENSED);
+            table.set_header(["operation", "method", "path", "summary"]);
+            for operation in OPERATIONS {
+                table.add_row([
+                    operation.id,
+                    operation.method,
+                    operation.path,
+                    operation.summary,
+                ]);
+            }
+            output::print(&table.to_string())
+        }
+        Output::Json => {
+            let rows: Vec<Value> = rows.collect();
+            output::print(&serde_json::to_string_pretty(&rows).map_err(Failure::Encode)?)
+        }
+        Output::Ndjson => {
+            let lines: Vec<String> = rows.map(|row| row.to_string()).collect();
+            output::print(&lines.join("\n"))
+        }
+    }
+}
+
+/// The call `args` describe (`args.operation` is set), checked before anything is sent.
+pub(crate) fn call(operation: &str, args: &ApiArgs) -> Result<Call, Failure> {
+    let mut arguments = Arguments::new();
+    for (name, value) in &args.params {
+        arguments = arguments.param(name, value);
+    }
+    if let Some(file) = &args.body {
+        let (_, body) = input::json_file(file)?;
+        arguments = arguments.body(body);
+    }
+    Ok(Call::new(operation, arguments)?)
+}
+
+/// Sends `call` and prints its answer's body as the service sent it (nothing for none); with
+/// `all`, every item of every page.
+pub(crate) async fn run(
+    client: &PartnerCenter,
+    call: Call,
+    all: bool,
+    format: Output,
+    waiting: &Waiting,
+) -> Result<(), Failure> {
+    if all {
+        let mut printer = PagePrinter::json(format);
+        let mut pages = std::pin::pin!(client.execute_pages(call)?);
+        let outcome = loop {
+            match waiting.on(pages.try_next()).await? {
+                Some(page) => {
+                    if let Err(stopped) = printer.page(page.items) {
+                        break Err(stopped);
+                    }
+                }
+                None => break printer.finish(),
+            }
+        };
+        return outcome.or_else(Stopped::into_outcome);
+    }
+    let answer = waiting.on(client.execute(&call)).await?.into_inner();
+    let Some(body) = answer.json else {
+        return Ok(());
+    };
+    let text = match format {
+        Output::Ndjson => serde_json::to_string(&body),
+        Output::Json | Output::Table => serde_json::to_string_pretty(&body),
+    };
+    output::print(&text.map_err(Failure::Encode)?)
+}
