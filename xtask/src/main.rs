@@ -2,6 +2,7 @@
 
 mod bench;
 mod codegen;
+mod endpoint;
 mod lenient;
 mod operations;
 
@@ -32,6 +33,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// README's "Adding an endpoint", performed on a copy of the workspace (under
+    /// target/endpoint-test): one operation added to the spec and `cargo xtask codegen`, then
+    /// the CLI, the SDK and the sandbox must serve it and the contract test must ask for its
+    /// snapshots. Takes minutes; CI runs it.
+    EndpointTest,
     /// Build crates/partner-center-bench in release and run it pinned (see BENCHMARKS.md);
     /// its options (`--quick`, `--out PATH`, ...) are passed through.
     Bench {
@@ -53,6 +59,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Bench { args } => bench::run(&workspace_root(), &args),
+        Command::EndpointTest => endpoint::run(&workspace_root()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
