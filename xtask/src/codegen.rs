@@ -1,13 +1,14 @@
-//! `cargo xtask codegen`: spec -> progenitor -> prettyplease -> `generated.rs`.
+//! `cargo xtask codegen`: each document of `spec/` -> progenitor -> prettyplease -> a module
+//! of the api crate's `src/generated/` (and their `mod.rs`, which lists the documents).
 //!
-//! Besides progenitor's client, the generated file declares the spec's string enumerations
+//! Besides progenitor's client, each generated module declares the spec's string enumerations
 //! through the api crate's `open_enum!` macro, so an enum added to the spec needs no
 //! hand-written code and no copy of its values.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::panic;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use openapiv3::{OpenAPI, ReferenceOr, Schema, SchemaKind, StringType, Type};
 use proc_macro2::TokenStream;
@@ -19,39 +20,170 @@ use similar::TextDiff;
 
 use crate::{lenient, operations};
 
-/// The spec, relative to the workspace root: the api crate carries it, so that it is published
-/// with the crate (`partner_center_api::spec`).
-pub const SPEC_PATH: &str = "crates/partner-center-api/spec/partner-center.openapi.yaml";
-/// Where the spec is edited: the top-level `spec/` is a symbolic link to the api crate's `spec/`.
-pub const EDITED_SPEC_PATH: &str = "spec/partner-center.openapi.yaml";
-/// The api crate's folder of the spec, which the top-level `spec/` links to.
-const SPEC_DIR: &str = "crates/partner-center-api/spec";
-/// The generated file, relative to the workspace root.
-pub const OUTPUT_PATH: &str = "crates/partner-center-api/src/generated.rs";
+/// The api crate's folder of the spec documents, which the top-level `spec/` links to: the api
+/// crate carries them, so that they are published with it (`partner_center_api::spec`).
+pub const SPEC_DIR: &str = "crates/partner-center-api/spec";
+/// Where the generated modules go, one a document, beside their `mod.rs`.
+pub const OUTPUT_DIR: &str = "crates/partner-center-api/src/generated";
+/// What names a spec document in `spec/`.
+const DOCUMENT_SUFFIX: &str = ".openapi.yaml";
+/// The document whose client is also at the api crate's root (`partner_center_api::Client`).
+const MAIN_DOCUMENT: &str = "partner-center";
 
 /// How many diff lines `--check` prints before summarising the rest.
 const DIFF_LINES_SHOWN: usize = 80;
 
-pub fn run(spec_path: &Path, out_path: &Path, check: bool) -> Result<(), String> {
-    let spec = load_spec(spec_path)?;
-    let code = generate(&spec)?;
-    if check {
-        let committed = fs::read_to_string(out_path)
-            .map_err(|e| format!("cannot read {}: {e}", out_path.display()))?;
-        if committed != code {
-            return Err(stale_report(out_path, &committed, &code));
+/// One spec document of `spec/`, and the module generated from it.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// The file name without `.openapi.yaml` (`partner-center`).
+    pub name: String,
+    /// The module: the name in snake case (`partner_center`).
+    pub module: String,
+}
+
+impl Document {
+    fn new(name: &str) -> Result<Self, String> {
+        let module = name.replace('-', "_");
+        let usable = module
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase())
+            && module
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !usable {
+            return Err(format!(
+                "spec/{name}{DOCUMENT_SUFFIX}: name documents in lower case, digits and dashes \
+                 (their modules are named after them)"
+            ));
         }
-        println!("{} is up to date", out_path.display());
-    } else {
-        fs::write(out_path, &code)
-            .map_err(|e| format!("cannot write {}: {e}", out_path.display()))?;
-        println!(
-            "wrote {} ({} lines)",
-            out_path.display(),
-            code.lines().count()
-        );
+        Ok(Self {
+            name: name.to_owned(),
+            module,
+        })
+    }
+
+    /// The path of the document's module, as generated code names its enums.
+    fn path(&self) -> String {
+        format!("crate::generated::{}", self.module)
+    }
+}
+
+/// The spec documents in `dir`, by name, the main one first.
+pub fn documents(dir: &Path) -> Result<Vec<Document>, String> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if let Some(name) = file.strip_suffix(DOCUMENT_SUFFIX) {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort_by_key(|name| (name != MAIN_DOCUMENT, name.clone()));
+    if names.first().map(String::as_str) != Some(MAIN_DOCUMENT) {
+        return Err(format!(
+            "{}: no {MAIN_DOCUMENT}{DOCUMENT_SUFFIX}",
+            dir.display()
+        ));
+    }
+    names.iter().map(|name| Document::new(name)).collect()
+}
+
+/// Generates (or with `check`, compares) the module of every document of `spec_dir`, and
+/// their `mod.rs`, in `out_dir`.
+pub fn run(spec_dir: &Path, out_dir: &Path, check: bool) -> Result<(), String> {
+    let documents = documents(spec_dir)?;
+    let mut files = vec![(out_dir.join("mod.rs"), generate_mod(&documents))];
+    for document in &documents {
+        let spec = load_spec(&spec_dir.join(format!("{}{DOCUMENT_SUFFIX}", document.name)))?;
+        let code = generate(&spec, document)?;
+        files.push((out_dir.join(format!("{}.rs", document.module)), code));
+    }
+    let leftovers = leftovers(out_dir, &files)?;
+    if check {
+        let mut stale: Vec<String> = files
+            .iter()
+            .filter_map(|(path, code)| {
+                let committed = fs::read_to_string(path).unwrap_or_default();
+                (committed != *code).then(|| stale_report(path, &committed, code))
+            })
+            .collect();
+        stale.extend(leftovers.iter().map(|extra| {
+            format!(
+                "{} has no spec document any more: run `cargo xtask codegen`",
+                extra.display()
+            )
+        }));
+        if !stale.is_empty() {
+            return Err(stale.join("\n"));
+        }
+        for (path, _) in &files {
+            println!("{} is up to date", path.display());
+        }
+        return Ok(());
+    }
+    fs::create_dir_all(out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    for extra in leftovers {
+        fs::remove_file(&extra).map_err(|e| format!("cannot remove {}: {e}", extra.display()))?;
+        println!("removed {}", extra.display());
+    }
+    for (path, code) in &files {
+        fs::write(path, code).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("wrote {} ({} lines)", path.display(), code.lines().count());
     }
     Ok(())
+}
+
+/// The `.rs` files of `out_dir` that no document generates.
+fn leftovers(out_dir: &Path, files: &[(PathBuf, String)]) -> Result<Vec<PathBuf>, String> {
+    let Ok(entries) = fs::read_dir(out_dir) else {
+        return Ok(Vec::new());
+    };
+    let mut extra = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let generated = files.iter().any(|(file, _)| *file == path);
+        if path.extension().is_some_and(|e| e == "rs") && !generated {
+            extra.push(path);
+        }
+    }
+    extra.sort();
+    Ok(extra)
+}
+
+/// The `mod.rs` of the generated modules: one module a document, and the list of documents.
+fn generate_mod(documents: &[Document]) -> String {
+    let mut code = String::from(
+        "// Generated by `cargo xtask codegen` from spec/*.openapi.yaml; do not edit.\n\n\
+         //! The generated clients: one module an OpenAPI document of `spec/`.\n\n",
+    );
+    for document in documents {
+        let _ = writeln!(
+            code,
+            "/// Generated from `spec/{}{DOCUMENT_SUFFIX}`.\n\
+             #[allow(missing_docs, clippy::all, clippy::pedantic)]\n#[rustfmt::skip]\n\
+             pub mod {};\n",
+            document.name, document.module
+        );
+    }
+    code.push_str(
+        "/// Every OpenAPI document of `spec/`, the main one first.\n\
+         pub const DOCUMENTS: &[crate::spec::Document] = &[\n",
+    );
+    for document in documents {
+        let _ = writeln!(
+            code,
+            "    crate::spec::Document {{\n        name: {:?},\n        \
+             yaml: include_str!(\"../../spec/{}{DOCUMENT_SUFFIX}\"),\n        \
+             base_url: {}::DEFAULT_BASE_URL,\n        \
+             operations: {}::operations::OPERATIONS,\n    }},",
+            document.name, document.name, document.module, document.module
+        );
+    }
+    code.push_str("];\n");
+    code
 }
 
 /// Checks that the top-level `spec/` is the api crate's `spec/` (through the symbolic link), so
@@ -105,8 +237,8 @@ fn load_spec(path: &Path) -> Result<OpenAPI, String> {
     })
 }
 
-/// The complete contents of `generated.rs` for `spec`.
-pub fn generate(spec: &OpenAPI) -> Result<String, String> {
+/// The complete module generated from `spec`, the spec document `document`.
+pub fn generate(spec: &OpenAPI, document: &Document) -> Result<String, String> {
     let enums = string_enums(spec)?;
     let documented = spec;
     let spec = &without_bodiless_successes(spec);
@@ -149,7 +281,7 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
     for e in &enums {
         settings.with_replacement(
             &e.name,
-            format!("crate::enums::{}", e.name),
+            format!("{}::enums::{}", document.path(), e.name),
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
     }
@@ -159,12 +291,22 @@ pub fn generate(spec: &OpenAPI) -> Result<String, String> {
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     lenient::make_lenient(&mut file, &lenient::read_models(spec)?)?;
     let operations = operations::generate(documented, &file)?;
+    let base_url = spec
+        .servers
+        .first()
+        .map(|server| server.url.clone())
+        .ok_or_else(|| format!("spec/{}{DOCUMENT_SUFFIX} has no servers", document.name))?;
     let client = progenitor_impl::space_out_items(prettyplease::unparse(&file))
         .map_err(|e| format!("cannot lay out the generated code: {e}"))?;
     let mut code = format!(
-        "// Generated by `cargo xtask codegen` from {EDITED_SPEC_PATH}; do not edit.\n\
+        "// Generated by `cargo xtask codegen` from spec/{}{DOCUMENT_SUFFIX}; do not edit.\n\
          // Change the spec (or xtask/src/codegen.rs) and run `cargo xtask codegen` again.\n\n\
-         {client}"
+         {client}\n\
+         /// Where the service is: the spec's first server.\n\
+         pub const DEFAULT_BASE_URL: &str = {base_url:?};\n\n\
+         // Every request goes through the SDK's policy (see `crate::CallPolicy`).\n\
+         crate::call_policy_hooks!(Client);\n",
+        document.name
     );
     // In a module of their own, so that `partner_center::models` re-exports every type of
     // the spec with two globs (`types::*`, `enums::*`), no list kept by hand.
@@ -507,9 +649,12 @@ paths:
 "#,
         )
         .unwrap();
-        let err = generate(&spec).unwrap_err();
+        let err = generate(&spec, &Document::new("t").unwrap()).unwrap_err();
         assert!(err.starts_with("progenitor cannot generate"), "{err}");
     }
+
+    /// Where the spec is edited: the top-level `spec/` links to the api crate's `spec/`.
+    const EDITED_SPEC_PATH: &str = "spec/partner-center.openapi.yaml";
 
     #[test]
     fn the_top_level_spec_is_the_one_the_api_crate_carries() {
@@ -517,22 +662,34 @@ paths:
         check_spec_link(&root).unwrap();
         assert_eq!(
             fs::read(root.join(EDITED_SPEC_PATH)).unwrap(),
-            fs::read(root.join(SPEC_PATH)).unwrap()
+            fs::read(root.join(SPEC_DIR).join("partner-center.openapi.yaml")).unwrap()
         );
     }
 
     #[test]
-    fn generation_is_deterministic_and_matches_the_committed_file() {
+    fn generation_is_deterministic_and_matches_the_committed_files() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let spec = load_spec(&root.join(SPEC_PATH)).unwrap();
-        let first = generate(&spec).unwrap();
-        let second = generate(&spec).unwrap();
-        assert!(first == second, "two runs differ");
-        let committed = fs::read_to_string(root.join(OUTPUT_PATH)).unwrap();
-        assert!(
-            first == committed,
-            "{}",
-            stale_report(Path::new(OUTPUT_PATH), &committed, &first)
+        let documents = documents(&root.join(SPEC_DIR)).unwrap();
+        assert_eq!(documents[0].name, MAIN_DOCUMENT);
+        for document in &documents {
+            let spec = root
+                .join(SPEC_DIR)
+                .join(format!("{}{DOCUMENT_SUFFIX}", document.name));
+            let spec = load_spec(&spec).unwrap();
+            let first = generate(&spec, document).unwrap();
+            let second = generate(&spec, document).unwrap();
+            assert!(first == second, "two runs of {} differ", document.name);
+        }
+        run(&root.join(SPEC_DIR), &root.join(OUTPUT_DIR), true).unwrap();
+    }
+
+    #[test]
+    fn document_names_make_module_names() {
+        assert_eq!(
+            Document::new("partner-center").unwrap().module,
+            "partner_center"
         );
+        let err = Document::new("Webhooks API").unwrap_err();
+        assert!(err.contains("lower case"), "{err}");
     }
 }

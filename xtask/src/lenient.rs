@@ -122,9 +122,16 @@ fn declare(object: &mut syn::ItemStruct) -> Result<TokenStream, String> {
     for field in object.fields.iter_mut() {
         let ident = field.ident.clone().ok_or("a tuple struct with `extra`")?;
         let wire = renamed(&field.attrs).unwrap_or_else(|| ident.to_string());
+        let defaulted = has_default(&field.attrs);
         strip_serde(&mut field.attrs);
         if ident == EXTRA {
             continue;
+        }
+        // An optional list or map typify defaults to empty (`#[serde(default)]`) becomes an
+        // `Option`: absent, `[]` and `null` are three answers, each written back as it came.
+        if defaulted && option_of(&field.ty).is_none() {
+            let ty = &field.ty;
+            field.ty = syn::parse_quote!(::std::option::Option<#ty>);
         }
         let (mode, ty) = match option_of(&field.ty) {
             Some(inner) => (quote!(opt), inner.clone()),
@@ -156,6 +163,23 @@ fn strip_serde(attrs: &mut Vec<Attribute>) {
             .collect();
         *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
     }
+}
+
+/// Whether a field has `#[serde(default)]` (typify's optional lists and maps).
+fn has_default(attrs: &[Attribute]) -> bool {
+    let mut default = false;
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("default") {
+                default = true;
+            }
+            if meta.input.peek(Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        });
+    }
+    default
 }
 
 /// The wire name of a field typify renamed (`#[serde(rename = "createdDateTime", ...)]`).

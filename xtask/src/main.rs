@@ -20,18 +20,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate crates/partner-center-api/src/generated.rs from the OpenAPI spec.
+    /// Generate the api crate's src/generated/ (a module a document of spec/) from the OpenAPI
+    /// documents in spec/.
     Codegen {
-        /// Do not write: fail (with a diff) when the committed file is stale.
+        /// Do not write: fail (with a diff) when a committed file is stale.
         #[arg(long)]
         check: bool,
-        /// The spec to read (default: spec/partner-center.openapi.yaml, which links to the api
-        /// crate's copy).
-        #[arg(long)]
-        spec: Option<PathBuf>,
-        /// The file to write or check (default: the api crate's src/generated.rs).
-        #[arg(long)]
-        out: Option<PathBuf>,
     },
     /// README's "Adding an endpoint", performed on a copy of the workspace (under
     /// target/endpoint-test): one operation added to the spec and `cargo xtask codegen`, then
@@ -49,14 +43,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Codegen { check, spec, out } => {
+        Command::Codegen { check } => {
             let root = workspace_root();
-            let out = out.unwrap_or_else(|| root.join(codegen::OUTPUT_PATH));
-            match spec {
-                Some(spec) => codegen::run(&spec, &out, check),
-                None => codegen::check_spec_link(&root)
-                    .and_then(|()| codegen::run(&root.join(codegen::SPEC_PATH), &out, check)),
-            }
+            codegen::check_spec_link(&root).and_then(|()| {
+                let (specs, out) = (root.join(codegen::SPEC_DIR), root.join(codegen::OUTPUT_DIR));
+                codegen::run(&specs, &out, check)
+            })
         }
         Command::Bench { args } => bench::run(&workspace_root(), &args),
         Command::EndpointTest => endpoint::run(&workspace_root()),

@@ -114,11 +114,13 @@ enum Location {
     Header,
 }
 
-/// A method progenitor generated on `Client`: its name and its arguments (name, type).
+/// A method progenitor generated on `Client`: its name, its arguments (name, type), and the
+/// error type of what it returns (`Result<ResponseValue<T>, Error<E>>`).
 #[derive(Clone)]
 struct Method {
     name: String,
     arguments: Vec<(String, Type)>,
+    error: String,
 }
 
 fn resolve_parameter(spec: &OpenAPI, parameter: &ReferenceOr<Parameter>) -> Result<Param, String> {
@@ -208,10 +210,32 @@ fn client_methods(file: &syn::File) -> Vec<Method> {
             methods.push(Method {
                 name: function.sig.ident.to_string(),
                 arguments,
+                error: error_type(&function.sig.output).unwrap_or_default(),
             });
         }
     }
     methods
+}
+
+/// `E` of a method returning `Result<ResponseValue<T>, Error<E>>`.
+fn error_type(output: &syn::ReturnType) -> Option<String> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let Type::Path(path) = &**ty else { return None };
+    let PathArguments::AngleBracketed(result) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    let Some(GenericArgument::Type(Type::Path(error))) = result.args.iter().nth(1) else {
+        return None;
+    };
+    let PathArguments::AngleBracketed(error) = &error.path.segments.last()?.arguments else {
+        return None;
+    };
+    match error.args.first()? {
+        GenericArgument::Type(e) => Some(tokens(e)),
+        _ => None,
+    }
 }
 
 /// A name without case or separators, to match the spec's names with progenitor's
@@ -322,6 +346,17 @@ fn variant(id: &str) -> String {
 }
 
 fn render(operations: &[Op]) -> Result<String, String> {
+    // `Call::send` returns one type for every operation: their error types must agree.
+    let error = operations
+        .first()
+        .map_or_else(|| "()".to_owned(), |op| op.method_fn.error.clone());
+    if let Some(other) = operations.iter().find(|op| op.method_fn.error != error) {
+        return Err(format!(
+            "{}'s errors are {}, the other operations' {error}: give every operation of a \
+             document the same error schema",
+            other.id, other.method_fn.error
+        ));
+    }
     let mut table = String::new();
     let mut variants = String::new();
     let mut news = String::new();
@@ -416,13 +451,24 @@ fn render(operations: &[Op]) -> Result<String, String> {
             passed.join(", ")
         );
     }
+    // Only what the table uses, or the compiler warns.
+    let mut extra_uses = String::new();
+    if operations.iter().any(|op| op.paging.is_some()) {
+        extra_uses.push_str(", Paging");
+    }
+    if operations.iter().any(|op| op.body.is_some()) {
+        extra_uses.push_str(", RequestBody");
+    }
     let code = format!(
         r#"
+/// What every generated operation returns.
+pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<{error}>>;
+
 /// The spec's operations as data, and a call of any of them from its parameters by name (see
 /// [`crate::operation`]).
 pub mod operations {{
     use super::{{types, Client}};
-    use crate::operation::{{answer, Answer, ArgumentError, Arguments, Location, Operation, Paging, Parameter, RequestBody}};
+    use crate::operation::{{answer, Answer, ArgumentError, Arguments, Location, Operation, Parameter{extra_uses}}};
 
     /// Every operation of the spec, in spec order.
     pub const OPERATIONS: &[Operation] = &[
@@ -454,7 +500,7 @@ pub mod operations {{
         }}
 
         /// Sends the call with `client`; the answer is the body as JSON.
-        pub async fn send(&self, client: Client) -> crate::GeneratedResult<Answer> {{
+        pub async fn send(&self, client: Client) -> super::GeneratedResult<Answer> {{
             let operation = self.operation();
             match self {{
                 {sends}

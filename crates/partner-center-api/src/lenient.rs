@@ -10,6 +10,7 @@
 //!
 //! [`strict`] decodes the same way and refuses any drift: for tests and conformance checks.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -442,6 +443,67 @@ impl<T: Drifted> Drifted for Vec<T> {
     }
 }
 
+/// A map of names to values (`additionalProperties` with a schema): each value read
+/// leniently. When one does not fit, the whole map is kept as it came, as for a list.
+impl<T: Lenient + Serialize> Lenient for BTreeMap<String, T> {
+    const EXPECTED: &'static str = "an object";
+
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Outcome<Self>, D::Error> {
+        struct Entries<T>(PhantomData<T>);
+
+        impl<'de, T: Lenient + Serialize> Handler<'de> for Entries<T> {
+            type Value = BTreeMap<String, T>;
+
+            fn object<A: MapAccess<'de>>(
+                self,
+                mut fields: A,
+            ) -> Result<Outcome<Self::Value>, A::Error> {
+                let mut fit = BTreeMap::new();
+                let mut kept: Option<Map<String, Value>> = None;
+                while let Some(key) = fields.next_key::<Key<'de>>()? {
+                    let key = key.into_string();
+                    let unfit = match fields.next_value_seed(Seed::<T>::new())? {
+                        Outcome::Fit(value) if kept.is_none() => {
+                            fit.insert(key, value);
+                            continue;
+                        }
+                        Outcome::Fit(value) => {
+                            serde_json::to_value(value).map_err(de::Error::custom)?
+                        }
+                        Outcome::Null => Value::Null,
+                        Outcome::Drift(value) => value,
+                    };
+                    let kept = kept.get_or_insert_with(|| {
+                        std::mem::take(&mut fit)
+                            .into_iter()
+                            .filter_map(|(k, v)| Some((k, serde_json::to_value(v).ok()?)))
+                            .collect()
+                    });
+                    kept.insert(key, unfit);
+                }
+                Ok(match kept {
+                    Some(kept) => Outcome::Drift(Value::Object(kept)),
+                    None => Outcome::Fit(fit),
+                })
+            }
+        }
+
+        read(deserializer, Entries(PhantomData))
+    }
+}
+
+impl<T: Drifted> Drifted for BTreeMap<String, T> {
+    const NESTED: bool = T::NESTED;
+    fn drift_into(&self, at: &At<'_>, out: &mut Vec<Drift>) {
+        if !T::NESTED {
+            return;
+        }
+        for (key, value) in self {
+            value.drift_into(&At::Field(at, key), out);
+        }
+    }
+}
+
 /// Implements [`Lenient`] and [`Drifted`] for types whose JSON shape serde's derive decides
 /// (an untagged `oneOf`, a newtype with rules): the value is buffered, and kept as drift when
 /// the type refuses it. These types are rare and small; their insides are not searched for
@@ -558,7 +620,7 @@ pub enum At<'a> {
     /// The document itself.
     Root,
     /// A field of the object at the first place.
-    Field(&'a At<'a>, &'static str),
+    Field(&'a At<'a>, &'a str),
     /// An item of the array at the first place.
     Item(&'a At<'a>, usize),
 }

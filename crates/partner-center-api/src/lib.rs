@@ -52,18 +52,17 @@ mod policy;
 pub mod spec;
 mod timestamp;
 
-#[allow(missing_docs, clippy::all, clippy::pedantic)]
-#[rustfmt::skip]
 mod generated;
 
 pub use amount::{Amount, InvalidAmount};
 pub use etag::Etag;
-pub use generated::enums::*;
-pub use generated::*;
+pub use generated::partner_center::enums::*;
+pub use generated::partner_center::*;
+/// The webhook registration API (`spec/webhooks.openapi.yaml`): its own [`webhooks::Client`],
+/// types and operations, on its own host; the same policy.
+pub use generated::webhooks;
 pub use integer::{Integer, InvalidInteger};
 pub(crate) use open_enum::open_enum;
+pub(crate) use policy::call_policy_hooks;
 pub use policy::{CallPolicy, ResponseFuture};
 pub use timestamp::Timestamp;
-
-/// What every generated operation returns.
-pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<types::ErrorBody>>;

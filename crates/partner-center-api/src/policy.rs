@@ -4,11 +4,6 @@
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-
-use progenitor_client::{ClientHooks, OperationInfo};
-
-use crate::Client;
 
 /// The future a [`CallPolicy`] returns: the final answer of the call.
 pub type ResponseFuture<'a> =
@@ -32,14 +27,21 @@ pub trait CallPolicy: Send + Sync + Debug {
     ) -> ResponseFuture<'a>;
 }
 
-impl ClientHooks<Arc<dyn CallPolicy>> for Client {
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        self.inner
-            .execute(&self.client, request, info.operation_id)
-            .await
-    }
+/// Implements progenitor's `ClientHooks` for a generated `Client`: every request it builds goes
+/// to its [`CallPolicy`]. Each generated module invokes it for its own client.
+macro_rules! call_policy_hooks {
+    ($client:ty) => {
+        impl ::progenitor_client::ClientHooks<::std::sync::Arc<dyn crate::CallPolicy>> for $client {
+            async fn exec(
+                &self,
+                request: ::reqwest::Request,
+                info: &::progenitor_client::OperationInfo,
+            ) -> ::reqwest::Result<::reqwest::Response> {
+                self.inner
+                    .execute(&self.client, request, info.operation_id)
+                    .await
+            }
+        }
+    };
 }
+pub(crate) use call_policy_hooks;

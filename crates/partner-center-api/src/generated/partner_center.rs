@@ -102,8 +102,12 @@ pub mod types {
 */
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Attribute {
-        pub id: ::std::option::Option<crate::enums::CustomerMarketplaceIntent>,
-        pub type_: ::std::option::Option<crate::enums::AttributeType>,
+        pub id: ::std::option::Option<
+            crate::generated::partner_center::enums::CustomerMarketplaceIntent,
+        >,
+        pub type_: ::std::option::Option<
+            crate::generated::partner_center::enums::AttributeType,
+        >,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -146,7 +150,9 @@ pub mod types {
         pub sign_date_time: ::std::option::Option<crate::Timestamp>,
         ///When the contract starts.
         pub start_date_time: ::std::option::Option<crate::Timestamp>,
-        pub term: ::std::option::Option<crate::enums::ContractTerm>,
+        pub term: ::std::option::Option<
+            crate::generated::partner_center::enums::ContractTerm,
+        >,
         pub value: ::std::option::Option<crate::Amount>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -280,7 +286,9 @@ pub mod types {
     pub struct CustomerId {
         ///The id.
         pub id: ::std::option::Option<::std::string::String>,
-        pub profile_type: ::std::option::Option<crate::enums::ProfileType>,
+        pub profile_type: ::std::option::Option<
+            crate::generated::partner_center::enums::ProfileType,
+        >,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -450,7 +458,7 @@ The shapes overlap (each keeps fields it does not know, so one body can fit two)
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct InviteContext {
         pub assistance_request_code: ::std::option::Option<
-            crate::enums::AssistanceRequestCode,
+            crate::generated::partner_center::enums::AssistanceRequestCode,
         >,
         pub invited_by: ::std::option::Option<InvitedBy>,
         ///The MPN id the invitation was sent to.
@@ -752,7 +760,9 @@ it starts with `/`, and a `~` in it is `~0` (a `~`) or `~1` (a `/`).
         pub customer_profile: NewCustomerProfile,
         pub details: NewReferralDetails,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub direction: ::std::option::Option<crate::enums::ReferralDirection>,
+        pub direction: ::std::option::Option<
+            crate::generated::partner_center::enums::ReferralDirection,
+        >,
         ///The partner's own id for this referral (e.g. in their CRM).
         #[serde(
             rename = "externalReferenceId",
@@ -768,7 +778,9 @@ it starts with `/`, and a `~` in it is `~0` (a `~`) or `~1` (a `/`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub qualification: ::std::option::Option<crate::enums::ReferralQualification>,
+        pub qualification: ::std::option::Option<
+            crate::generated::partner_center::enums::ReferralQualification,
+        >,
         ///The program the referral belongs to.
         #[serde(
             rename = "referralProgram",
@@ -797,7 +809,7 @@ it starts with `/`, and a `~` in it is `~0` (a `~`) or `~1` (a `/`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::vec::Vec<Member>>,
         #[serde(rename = "type")]
-        pub type_: crate::enums::ReferralType,
+        pub type_: crate::generated::partner_center::enums::ReferralType,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1173,7 +1185,7 @@ carry a `value`.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PatchOperation {
-        pub op: crate::enums::PatchOp,
+        pub op: crate::generated::partner_center::enums::PatchOp,
         pub path: JsonPointer,
         /**The new value: any JSON, `null` included (no `type`, so nothing is excluded);
 `null` clears the field.
@@ -1205,7 +1217,9 @@ created from a `NewReferral`.
         ///Whether the deal is sensitive (restricts who may see it).
         pub deal_sensitivity: ::std::option::Option<::std::string::String>,
         pub details: ::std::option::Option<ReferralDetails>,
-        pub direction: ::std::option::Option<crate::enums::ReferralDirection>,
+        pub direction: ::std::option::Option<
+            crate::generated::partner_center::enums::ReferralDirection,
+        >,
         ///The referral's version, with quotes inside; send it back verbatim in `If-Match`.
         pub e_tag: ::std::option::Option<crate::Etag>,
         ///The engagement this referral belongs to; several referrals share one.
@@ -1236,7 +1250,9 @@ created from a `NewReferral`.
         pub organization_id: ::std::option::Option<::std::string::String>,
         ///The partner organization's name.
         pub organization_name: ::std::option::Option<::std::string::String>,
-        pub qualification: ::std::option::Option<crate::enums::ReferralQualification>,
+        pub qualification: ::std::option::Option<
+            crate::generated::partner_center::enums::ReferralQualification,
+        >,
         ///Microsoft's assessment of the referral's quality.
         pub quality: ::std::option::Option<::std::string::String>,
         ///The program the referral belongs to.
@@ -1251,10 +1267,14 @@ created from a `NewReferral`.
 but real payloads carry others (e.g. `100`), so it is kept as a string.
 */
         pub sales_stage: ::std::option::Option<::std::string::String>,
-        pub status: ::std::option::Option<crate::enums::ReferralStatus>,
+        pub status: ::std::option::Option<
+            crate::generated::partner_center::enums::ReferralStatus,
+        >,
         ///Why the referral has its status (e.g. why it was lost).
         pub status_reason: ::std::option::Option<::std::string::String>,
-        pub substatus: ::std::option::Option<crate::enums::ReferralSubstatus>,
+        pub substatus: ::std::option::Option<
+            crate::generated::partner_center::enums::ReferralSubstatus,
+        >,
         ///Free-form tags.
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Where the referral is targeted (business profile location, solution profile).
@@ -1262,7 +1282,9 @@ but real payloads carry others (e.g. `100`), so it is kept as a string.
         ///The partner-side team working on the referral.
         pub team: ::std::option::Option<::std::vec::Vec<Member>>,
         pub tracking_info: ::std::option::Option<TrackingInfo>,
-        pub type_: ::std::option::Option<crate::enums::ReferralType>,
+        pub type_: ::std::option::Option<
+            crate::generated::partner_center::enums::ReferralType,
+        >,
         ///When the referral was last updated (UTC).
         pub updated_date_time: ::std::option::Option<crate::Timestamp>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1388,7 +1410,9 @@ carried it (RFC 3986).
         pub status_history: ::std::option::Option<StatusHistory>,
         ///Why it has that status.
         pub status_reason: ::std::option::Option<::std::string::String>,
-        pub type_: ::std::option::Option<crate::enums::RegistrationType>,
+        pub type_: ::std::option::Option<
+            crate::generated::partner_center::enums::RegistrationType,
+        >,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1497,7 +1521,9 @@ carried it (RFC 3986).
         pub quantity: ::std::option::Option<crate::Integer>,
         ///The kind of solution.
         pub solution_type: ::std::option::Option<::std::string::String>,
-        pub type_: ::std::option::Option<crate::enums::SolutionType>,
+        pub type_: ::std::option::Option<
+            crate::generated::partner_center::enums::SolutionType,
+        >,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1515,9 +1541,11 @@ carried it (RFC 3986).
         >,
         ///The solution's name.
         pub name: ::std::option::Option<::std::string::String>,
-        pub pricing_model: ::std::option::Option<crate::enums::PricingModel>,
+        pub pricing_model: ::std::option::Option<
+            crate::generated::partner_center::enums::PricingModel,
+        >,
         pub primary_deployment_on: ::std::option::Option<
-            crate::enums::PrimaryDeploymentOn,
+            crate::generated::partner_center::enums::PrimaryDeploymentOn,
         >,
         pub value: ::std::option::Option<crate::Amount>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1578,7 +1606,9 @@ carried it (RFC 3986).
     pub struct Target {
         ///The target's id.
         pub id: ::std::option::Option<::std::string::String>,
-        pub type_: ::std::option::Option<crate::enums::TargetType>,
+        pub type_: ::std::option::Option<
+            crate::generated::partner_center::enums::TargetType,
+        >,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
@@ -1658,8 +1688,9 @@ carried it (RFC 3986).
         ::std::string::String = "region", opt state : ::std::string::String = "state" }
     );
     crate::lenient::lenient_object!(
-        Attribute { opt id : crate ::enums::CustomerMarketplaceIntent = "id", opt type_ :
-        crate ::enums::AttributeType = "type" }
+        Attribute { opt id : crate
+        ::generated::partner_center::enums::CustomerMarketplaceIntent = "id", opt type_ :
+        crate ::generated::partner_center::enums::AttributeType = "type" }
     );
     crate::lenient::lenient_object!(
         Consent { opt consent_to_contact : bool = "consentToContact", opt
@@ -1677,13 +1708,12 @@ carried it (RFC 3986).
         Contract { opt currency : ::std::string::String = "currency", opt end_date_time :
         crate ::Timestamp = "endDateTime", opt sign_date_time : crate ::Timestamp =
         "signDateTime", opt start_date_time : crate ::Timestamp = "startDateTime", opt
-        term : crate ::enums::ContractTerm = "term", opt value : crate ::Amount = "value"
-        }
-
+        term : crate ::generated::partner_center::enums::ContractTerm = "term", opt value
+        : crate ::Amount = "value" }
     );
     crate::lenient::lenient_object!(
         CustomerId { opt id : ::std::string::String = "id", opt profile_type : crate
-        ::enums::ProfileType = "profileType" }
+        ::generated::partner_center::enums::ProfileType = "profileType" }
     );
     crate::lenient::lenient_object!(
         CustomerIdsByType { opt duns : ::std::string::String = "Duns", opt external :
@@ -1706,9 +1736,10 @@ carried it (RFC 3986).
     crate::lenient::lenient_object!(ErrorResponse { req error : ErrorDetail = "error" });
     crate::lenient::lenient_object!(
         InviteContext { opt assistance_request_code : crate
-        ::enums::AssistanceRequestCode = "assistanceRequestCode", opt invited_by :
-        InvitedBy = "invitedBy", opt invited_mpn_id : ::std::string::String =
-        "invitedMpnId", opt notes : ::std::string::String = "notes" }
+        ::generated::partner_center::enums::AssistanceRequestCode =
+        "assistanceRequestCode", opt invited_by : InvitedBy = "invitedBy", opt
+        invited_mpn_id : ::std::string::String = "invitedMpnId", opt notes :
+        ::std::string::String = "notes" }
     );
     crate::lenient::lenient_object!(
         InvitedBy { opt organization_id : ::std::string::String = "organizationId", opt
@@ -1752,12 +1783,13 @@ carried it (RFC 3986).
         crate ::Timestamp = "createdDateTime", opt created_via : ::std::string::String =
         "createdVia", opt customer_profile : CustomerProfile = "customerProfile", opt
         deal_sensitivity : ::std::string::String = "dealSensitivity", opt details :
-        ReferralDetails = "details", opt direction : crate ::enums::ReferralDirection =
-        "direction", opt e_tag : crate ::Etag = "eTag", opt engagement_id :
-        ::std::string::String = "engagementId", opt expiration_date_time : crate
-        ::Timestamp = "expirationDateTime", opt external_reference_id :
-        ::std::string::String = "externalReferenceId", opt favorite : bool = "favorite",
-        opt id : ::std::string::String = "id", opt invite_context : InviteContext =
+        ReferralDetails = "details", opt direction : crate
+        ::generated::partner_center::enums::ReferralDirection = "direction", opt e_tag :
+        crate ::Etag = "eTag", opt engagement_id : ::std::string::String =
+        "engagementId", opt expiration_date_time : crate ::Timestamp =
+        "expirationDateTime", opt external_reference_id : ::std::string::String =
+        "externalReferenceId", opt favorite : bool = "favorite", opt id :
+        ::std::string::String = "id", opt invite_context : InviteContext =
         "inviteContext", opt is_spam : bool = "isSpam", opt last_modified_via :
         ::std::string::String = "lastModifiedVia", opt last_run_id :
         ::std::string::String = "lastRunId", opt links : ReferralLinks = "links", opt
@@ -1765,19 +1797,21 @@ carried it (RFC 3986).
         "name", opt odata_context : ::std::string::String = "@odata.context", opt
         organization_id : ::std::string::String = "organizationId", opt organization_name
         : ::std::string::String = "organizationName", opt qualification : crate
-        ::enums::ReferralQualification = "qualification", opt quality :
-        ::std::string::String = "quality", opt referral_program : ::std::string::String =
-        "referralProgram", opt referral_source : ::std::string::String =
-        "referralSource", opt registration_status : ::std::string::String =
-        "registrationStatus", opt registrations : ::std::vec::Vec < Registration > =
-        "registrations", opt sales_stage : ::std::string::String = "salesStage", opt
-        status : crate ::enums::ReferralStatus = "status", opt status_reason :
-        ::std::string::String = "statusReason", opt substatus : crate
-        ::enums::ReferralSubstatus = "substatus", opt tags : ::std::vec::Vec <
-        ::std::string::String > = "tags", opt target : ::std::vec::Vec < Target > =
-        "target", opt team : ::std::vec::Vec < Member > = "team", opt tracking_info :
-        TrackingInfo = "trackingInfo", opt type_ : crate ::enums::ReferralType = "type",
-        opt updated_date_time : crate ::Timestamp = "updatedDateTime" }
+        ::generated::partner_center::enums::ReferralQualification = "qualification", opt
+        quality : ::std::string::String = "quality", opt referral_program :
+        ::std::string::String = "referralProgram", opt referral_source :
+        ::std::string::String = "referralSource", opt registration_status :
+        ::std::string::String = "registrationStatus", opt registrations : ::std::vec::Vec
+        < Registration > = "registrations", opt sales_stage : ::std::string::String =
+        "salesStage", opt status : crate
+        ::generated::partner_center::enums::ReferralStatus = "status", opt status_reason
+        : ::std::string::String = "statusReason", opt substatus : crate
+        ::generated::partner_center::enums::ReferralSubstatus = "substatus", opt tags :
+        ::std::vec::Vec < ::std::string::String > = "tags", opt target : ::std::vec::Vec
+        < Target > = "target", opt team : ::std::vec::Vec < Member > = "team", opt
+        tracking_info : TrackingInfo = "trackingInfo", opt type_ : crate
+        ::generated::partner_center::enums::ReferralType = "type", opt updated_date_time
+        : crate ::Timestamp = "updatedDateTime" }
     );
     crate::lenient::lenient_object!(
         ReferralDetails { opt closing_date_time : crate ::Timestamp = "closingDateTime",
@@ -1806,7 +1840,7 @@ carried it (RFC 3986).
         = "solutionDetails", opt status : ::std::string::String = "status", opt
         status_history : StatusHistory = "statusHistory", opt status_reason :
         ::std::string::String = "statusReason", opt type_ : crate
-        ::enums::RegistrationType = "type" }
+        ::generated::partner_center::enums::RegistrationType = "type" }
     );
     crate::lenient::lenient_object!(
         RequirementItem { opt id : ::std::string::String = "id" }
@@ -1826,21 +1860,23 @@ carried it (RFC 3986).
         "id", opt name : ::std::string::String = "name", opt price : crate ::Amount =
         "price", opt publisher_name : ::std::string::String = "publisherName", opt
         quantity : crate ::Integer = "quantity", opt solution_type :
-        ::std::string::String = "solutionType", opt type_ : crate ::enums::SolutionType =
-        "type" }
+        ::std::string::String = "solutionType", opt type_ : crate
+        ::generated::partner_center::enums::SolutionType = "type" }
     );
     crate::lenient::lenient_object!(
         SolutionDetail { opt currency : ::std::string::String = "currency", opt id :
         ::std::string::String = "id", opt is_deployed_on_azure : bool =
         "isDeployedOnAzure", opt marketplace_transaction_details :
         MarketplaceTransactionDetails = "marketplaceTransactionDetails", opt name :
-        ::std::string::String = "name", opt pricing_model : crate ::enums::PricingModel =
-        "pricingModel", opt primary_deployment_on : crate ::enums::PrimaryDeploymentOn =
-        "primaryDeploymentOn", opt value : crate ::Amount = "value" }
+        ::std::string::String = "name", opt pricing_model : crate
+        ::generated::partner_center::enums::PricingModel = "pricingModel", opt
+        primary_deployment_on : crate
+        ::generated::partner_center::enums::PrimaryDeploymentOn = "primaryDeploymentOn",
+        opt value : crate ::Amount = "value" }
     );
     crate::lenient::lenient_object!(
         Target { opt id : ::std::string::String = "id", opt type_ : crate
-        ::enums::TargetType = "type" }
+        ::generated::partner_center::enums::TargetType = "type" }
     );
     crate::lenient::lenient_object!(
         ThrottlingError { opt message : ::std::string::String = "message", req
@@ -2355,7 +2391,7 @@ Arguments:
         ms_correlation_id: Option<&'a ::uuid::Uuid>,
         ms_partner_center_application: Option<&'a types::ApplicationName>,
         ms_request_id: Option<&'a ::uuid::Uuid>,
-        prefer: Option<&'a crate::enums::Prefer>,
+        prefer: Option<&'a crate::generated::partner_center::enums::Prefer>,
         x_locale: Option<&'a types::Locale>,
         client_request_id: Option<&'a ::uuid::Uuid>,
         body: &'a types::JsonPatch,
@@ -2483,6 +2519,12 @@ pub mod prelude {
     #[allow(unused_imports)]
     pub use super::Client;
 }
+
+/// Where the service is: the spec's first server.
+pub const DEFAULT_BASE_URL: &str = "https://api.partner.microsoft.com";
+
+// Every request goes through the SDK's policy (see `crate::CallPolicy`).
+crate::call_policy_hooks!(Client);
 
 /// The spec's string enumerations, open: a value the spec does not list is kept in
 /// `Other`.
@@ -2694,12 +2736,14 @@ pub mod enums {
         }
     }
 }
+/// What every generated operation returns.
+pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<types::ErrorBody>>;
 /// The spec's operations as data, and a call of any of them from its parameters by name (see
 /// [`crate::operation`]).
 pub mod operations {
     use super::{types, Client};
     use crate::operation::{
-        answer, Answer, ArgumentError, Arguments, Location, Operation, Paging, Parameter,
+        answer, Answer, ArgumentError, Arguments, Location, Operation, Parameter, Paging,
         RequestBody,
     };
     /// Every operation of the spec, in spec order.
@@ -2985,7 +3029,7 @@ pub mod operations {
             ms_correlation_id: Option<::uuid::Uuid>,
             ms_partner_center_application: Option<types::ApplicationName>,
             ms_request_id: Option<::uuid::Uuid>,
-            prefer: Option<crate::enums::Prefer>,
+            prefer: Option<crate::generated::partner_center::enums::Prefer>,
             x_locale: Option<types::Locale>,
             client_request_id: Option<::uuid::Uuid>,
             body: types::JsonPatch,
@@ -3070,7 +3114,7 @@ pub mod operations {
             }
         }
         /// Sends the call with `client`; the answer is the body as JSON.
-        pub async fn send(&self, client: Client) -> crate::GeneratedResult<Answer> {
+        pub async fn send(&self, client: Client) -> super::GeneratedResult<Answer> {
             let operation = self.operation();
             match self {
                 Self::ListReferrals {
