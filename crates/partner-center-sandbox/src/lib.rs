@@ -9,6 +9,11 @@
 //!   `@odata.nextLink`), get, create (`POST`) and update (`PATCH`, a JSON Patch, with
 //!   `If-Match` and `Prefer: return=representation`), following the referral lifecycle of
 //!   [`partner_center_api::lifecycle`];
+//! - every other operation of every document of [`partner_center_api::spec::DOCUMENTS`] (or
+//!   of [your own](SandboxBuilder::document)), served from the document itself: the request
+//!   is held to the operation's parameters and body schema, the answer is the success
+//!   response's example (or a value made from its schema), checked against its schema; a
+//!   method the document does not have for a path is a `405` with `Allow`;
 //! - a seeded store: the official example referral ([`OFFICIAL_REFERRAL_ID`]) and
 //!   [`DEFAULT_REFERRAL_COUNT`] realistic generated ones, the same for the same seed; writes
 //!   change it for the life of the sandbox, and every write is checked against the [spec];
@@ -94,11 +99,14 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod example;
 mod faults;
 mod filter;
+mod parameters;
 mod patch;
 mod query;
 mod seed;
+mod served;
 mod server;
 pub mod spec;
 mod store;
@@ -107,6 +115,7 @@ mod write;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 
 use partner_center_api::types::Referral;
 use tokio::net::TcpListener;
@@ -115,7 +124,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use faults::{Fault, Faults};
 
+use served::Routes;
 use server::AppState;
+use spec::{Parsed, SpecError};
 use store::Store;
 
 /// The id of the official example referral, which every sandbox serves.
@@ -246,6 +257,46 @@ pub struct SandboxBuilder {
     seed: u64,
     port: u16,
     referral_count: usize,
+    /// `None`: the built-in documents.
+    documents: Option<Documents>,
+}
+
+/// OpenAPI documents, by name, in YAML.
+#[derive(Clone, Default)]
+struct Documents(Vec<(String, String)>);
+
+impl fmt::Debug for Documents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The names: the text of a document is pages long.
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+impl Documents {
+    fn built_in() -> Self {
+        let documents = partner_center_api::spec::DOCUMENTS.iter();
+        Self(
+            documents
+                .map(|document| (document.name.to_owned(), document.yaml.to_owned()))
+                .collect(),
+        )
+    }
+
+    fn routes(&self) -> Result<Routes, SpecError> {
+        let parsed = self.0.iter().map(|(name, yaml)| Parsed::new(name, yaml));
+        let parsed = parsed.collect::<Result<Vec<_>, _>>()?;
+        Routes::new(&parsed, &server::HAND_WRITTEN)
+    }
+}
+
+/// The routes of the built-in documents, made once: most sandboxes serve those.
+fn built_in_routes() -> Result<Arc<Routes>, SpecError> {
+    static ROUTES: OnceLock<Result<Arc<Routes>, SpecError>> = OnceLock::new();
+    ROUTES
+        .get_or_init(|| Documents::built_in().routes().map(Arc::new))
+        .clone()
 }
 
 impl Default for SandboxBuilder {
@@ -254,6 +305,7 @@ impl Default for SandboxBuilder {
             seed: DEFAULT_SEED,
             port: 0,
             referral_count: DEFAULT_REFERRAL_COUNT,
+            documents: None,
         }
     }
 }
@@ -280,13 +332,93 @@ impl SandboxBuilder {
         self
     }
 
+    /// Serves `yaml`, an OpenAPI 3.0 document, as the document `name`: in place of the
+    /// built-in document of that name (`partner-center`, see
+    /// [`partner_center_api::spec::DOCUMENTS`]), or beside them. For trying an edit of the spec
+    /// before generating a client from it, or an API of your own on the same origin.
+    ///
+    /// Every operation of every document is served. The referral operations the sandbox has
+    /// handlers for (list, get, create, update) keep them, and the built-in spec's rules;
+    /// each other operation is served from its document: the request is held to the
+    /// operation's parameters and body schema (a `400 invalidRequest` naming what is wrong),
+    /// and the answer is its lowest success response with its example (else the first of its
+    /// `examples`, its schema's `example`, or a value made from the schema: see
+    /// [`spec::example`]), checked against its schema first (a `500 generalException` saying
+    /// what breaks it). Tokens and faults work as on every route.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use partner_center_sandbox::Sandbox;
+    /// use serde_json::json;
+    ///
+    /// let notes = r#"
+    /// openapi: 3.0.3
+    /// info: {title: Notes, version: "1"}
+    /// paths:
+    ///   /notes/v1/notes/{id}:
+    ///     get:
+    ///       operationId: getNote
+    ///       parameters:
+    ///         - {name: id, in: path, required: true, schema: {type: integer, minimum: 1}}
+    ///       responses:
+    ///         "200":
+    ///           description: The note.
+    ///           content:
+    ///             application/json:
+    ///               schema:
+    ///                 type: object
+    ///                 required: [id, text]
+    ///                 properties: {id: {type: integer}, text: {type: string}}
+    ///               example: {id: 1, text: Call Fabrikam back}
+    /// "#;
+    /// let sandbox = Sandbox::builder().referral_count(0).document("notes", notes).start().await?;
+    /// let client = reqwest::Client::new();
+    /// let url = |id| format!("{}/notes/v1/notes/{id}", sandbox.base_url());
+    /// let note = client.get(url("1")).bearer_auth("t").send().await?;
+    /// assert_eq!(note.json::<serde_json::Value>().await?, json!({"id": 1, "text": "Call Fabrikam back"}));
+    /// let refused = client.get(url("one")).bearer_auth("t").send().await?;
+    /// assert_eq!(refused.status(), 400);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn document(mut self, name: impl Into<String>, yaml: impl Into<String>) -> Self {
+        let (name, yaml) = (name.into(), yaml.into());
+        let documents = self.documents.get_or_insert_with(Documents::built_in);
+        match documents.0.iter_mut().find(|(known, _)| *known == name) {
+            Some(document) => document.1 = yaml,
+            None => documents.0.push((name, yaml)),
+        }
+        self
+    }
+
+    /// Serves these OpenAPI documents (name, YAML) and no others: not the built-in ones
+    /// (but for the referral operations the sandbox has handlers for). See
+    /// [`SandboxBuilder::document`].
+    pub fn documents<N, Y>(mut self, documents: impl IntoIterator<Item = (N, Y)>) -> Self
+    where
+        N: Into<String>,
+        Y: Into<String>,
+    {
+        let documents = documents.into_iter().map(|(n, y)| (n.into(), y.into()));
+        self.documents = Some(Documents(documents.collect()));
+        self
+    }
+
     /// The referrals a sandbox built with these settings starts with, without starting one.
     pub fn referrals(&self) -> Vec<Referral> {
         seed::referrals(self.seed, self.referral_count)
     }
 
-    /// Binds the port and starts serving. Fails when the port cannot be bound.
+    /// Binds the port and starts serving. Fails when the port cannot be bound, or a document
+    /// is not an OpenAPI document the sandbox can route (not YAML, no `paths`, a path template
+    /// with a parameter that is not a whole segment's text between literal text).
     pub async fn start(self) -> io::Result<Sandbox> {
+        let routes = match &self.documents {
+            None => built_in_routes(),
+            Some(documents) => documents.routes().map(Arc::new),
+        }
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
@@ -300,6 +432,7 @@ impl SandboxBuilder {
             faults: faults.clone(),
             base_url: base_url.clone(),
             shutdown: shutdown.clone(),
+            routes,
         });
         let stopped = shutdown.clone().cancelled_owned();
         let server = tokio::spawn(async move {

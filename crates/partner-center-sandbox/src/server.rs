@@ -1,5 +1,6 @@
 //! The HTTP side: the routes of the spec, the service's headers, authentication and faults.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::faults::{Fault, FaultRequest, Faults, whole_seconds};
 use crate::patch;
 use crate::query::ListQuery;
+use crate::served::{Destination, Routes};
 use crate::spec;
 use crate::store::Store;
 use crate::write::{self, Refusal};
@@ -45,23 +47,29 @@ pub(crate) struct AppState {
     pub(crate) base_url: String,
     /// Cancelled when the sandbox shuts down, so that a delayed answer does not hold it up.
     pub(crate) shutdown: CancellationToken,
+    /// Every operation of the documents: where each request goes.
+    pub(crate) routes: Arc<Routes>,
 }
 
-/// Every operation of the spec, plus the admin routes.
+/// The operations with a handler of their own here (path template, method); the others are
+/// served from the spec.
+pub(crate) const HAND_WRITTEN: [(&str, &str); 4] = [
+    (REFERRALS, "get"),
+    (REFERRALS, "post"),
+    (REFERRAL, "get"),
+    (REFERRAL, "patch"),
+];
+
+/// The most a spec-served operation reads of a request body: axum's default, as the
+/// hand-written handlers have.
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The hand-written operations, plus the admin routes; [`dispatch`] in front sends every
+/// other request to the spec-served operations.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
-        .route(
-            REFERRALS,
-            get(list_referrals)
-                .post(create_referral)
-                .fallback(|| async { not_allowed("GET, HEAD, POST") }),
-        )
-        .route(
-            REFERRAL,
-            get(get_referral)
-                .patch(update_referral)
-                .fallback(|| async { not_allowed("GET, HEAD, PATCH") }),
-        )
+        .route(REFERRALS, get(list_referrals).post(create_referral))
+        .route(REFERRAL, get(get_referral).patch(update_referral))
         .route(
             "/_sandbox/faults",
             post(add_fault)
@@ -69,6 +77,7 @@ pub(crate) fn router(state: AppState) -> Router {
                 .fallback(|| async { not_allowed("POST, DELETE") }),
         )
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), dispatch))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(middleware::from_fn(stamp))
         .with_state(state)
@@ -118,6 +127,37 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
     }
 }
 
+/// Behind the gate, where an API request goes: to its hand-written handler (the router's
+/// route), to its operation served from the spec, or nowhere: 405 with the methods the spec
+/// has for the path, or 404.
+async fn dispatch(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with(ADMIN_PREFIX) {
+        return next.run(request).await;
+    }
+    let routes = Arc::clone(&state.routes);
+    match routes.find(request.method(), request.uri().path()) {
+        Destination::HandWritten => next.run(request).await,
+        Destination::Served(Ok(operation), path) => {
+            let (parts, body) = request.into_parts();
+            let checked = match axum::body::to_bytes(body, BODY_LIMIT).await {
+                Ok(body) => operation.check(&path, parts.uri.query(), &parts.headers, &body),
+                Err(e) => Err(Refusal::Invalid {
+                    message: format!("the body cannot be read: {e}"),
+                    target: Some("body".to_owned()),
+                }),
+            };
+            match checked.map(|()| operation.answer()) {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(message)) => sandbox_error(message),
+                Err(refusal) => refused(refusal),
+            }
+        }
+        Destination::Served(Err(message), _) => sandbox_error(message),
+        Destination::NotAllowed(allow) => not_allowed(&allow),
+        Destination::NotFound => not_found(request.uri().clone()).await,
+    }
+}
+
 /// Whether the request carries `Authorization: Bearer <something>`: any token will do.
 fn has_bearer_token(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
@@ -128,7 +168,7 @@ fn has_bearer_token(headers: &HeaderMap) -> bool {
     })
 }
 
-/// The paths of the spec's operations.
+/// The paths of the hand-written operations.
 const REFERRALS: &str = "/v1.0/engagements/referrals";
 const REFERRAL: &str = "/v1.0/engagements/referrals/{id}";
 
@@ -137,18 +177,9 @@ const REFERRAL: &str = "/v1.0/engagements/referrals/{id}";
 fn check_headers(path: &str, method: &str, headers: &HeaderMap) -> Result<(), Refusal> {
     let parameters =
         spec::header_parameters(path, method).map_err(|e| Refusal::Internal(e.to_string()))?;
-    for (name, schema) in parameters {
-        for value in headers.get_all(name.as_str()) {
-            let text = String::from_utf8_lossy(value.as_bytes());
-            if let Some(problem) = schema.problems(&json!(text)).into_iter().next() {
-                return Err(Refusal::Invalid {
-                    message: format!("the {name} header is not valid: {problem}"),
-                    target: Some(name.clone()),
-                });
-            }
-        }
-    }
-    Ok(())
+    parameters
+        .iter()
+        .try_for_each(|parameter| parameter.check_header(headers))
 }
 
 /// `GET /v1.0/engagements/referrals`: one page of the referrals the OData query selects.
@@ -333,10 +364,7 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Refusal> {
         message: rejection.body_text(),
         target: Some("body".to_owned()),
     })?;
-    serde_json::from_slice(&body).map_err(|e| Refusal::Invalid {
-        message: format!("the body is not JSON: {e}"),
-        target: Some("body".to_owned()),
-    })
+    write::json(&body)
 }
 
 fn refused(refusal: Refusal) -> Response {
@@ -407,17 +435,28 @@ async fn not_found(uri: Uri) -> Response {
     )
 }
 
-fn not_allowed(allow: &'static str) -> Response {
+fn not_allowed(allow: &str) -> Response {
     let mut response = error(
         StatusCode::METHOD_NOT_ALLOWED,
         "invalidRequest",
         &format!("This resource allows {allow} only."),
         None,
     );
+    if let Ok(allow) = HeaderValue::from_str(allow) {
+        response.headers_mut().insert(ALLOW, allow);
+    }
     response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allow));
-    response
+}
+
+/// A 500 saying why the sandbox cannot serve an operation of its spec (an example that breaks
+/// its own schema, a schema that does not compile): the spec's author needs to know.
+fn sandbox_error(message: &str) -> Response {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "generalException",
+        &format!("The sandbox cannot serve this operation: {message}"),
+        None,
+    )
 }
 
 fn unauthenticated() -> Response {

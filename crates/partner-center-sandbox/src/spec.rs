@@ -29,6 +29,9 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
+pub use crate::example::example;
+use crate::parameters::Parameter;
+
 /// `spec/partner-center.openapi.yaml`, as the sandbox was built with it: the api crate's
 /// [`partner_center_api::spec::OPENAPI_YAML`], which the sandbox's model types come from too.
 pub const SPEC_YAML: &str = partner_center_api::spec::OPENAPI_YAML;
@@ -43,6 +46,136 @@ pub fn document() -> Result<&'static Value, SpecError> {
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// One OpenAPI document the sandbox serves, parsed: as JSON for reading, and as YAML, which
+/// keeps the order maps were written in (the first of a response's `examples` is the one
+/// written first; JSON maps here are sorted).
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) name: String,
+    pub(crate) json: Value,
+    pub(crate) yaml: serde_yaml::Value,
+}
+
+impl Parsed {
+    pub(crate) fn new(name: &str, yaml: &str) -> Result<Self, SpecError> {
+        let not_yaml =
+            |e: &dyn fmt::Display| SpecError(format!("{name} is not an OpenAPI document: {e}"));
+        let yaml: serde_yaml::Value = serde_yaml::from_str(yaml).map_err(|e| not_yaml(&e))?;
+        let json = serde_json::to_value(&yaml).map_err(|e| not_yaml(&e))?;
+        if !json["paths"].is_object() {
+            return Err(not_yaml(&"it has no paths"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            json,
+            yaml,
+        })
+    }
+
+    /// The keys of the map at `pointer` (a JSON Pointer), in the order the document gives them.
+    pub(crate) fn keys_at(&self, pointer: &str) -> Vec<String> {
+        let node = pointer
+            .split('/')
+            .skip(1)
+            .try_fold(&self.yaml, |node, token| {
+                node.get(token.replace("~1", "/").replace("~0", "~").as_str())
+            });
+        let Some(serde_yaml::Value::Mapping(map)) = node else {
+            return Vec::new();
+        };
+        map.keys()
+            .filter_map(|key| key.as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// A JSON Pointer token for `key` (`~` and `/` escaped).
+pub(crate) fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// How many `$ref`s in a row [`resolve`] follows: past that, the references go round.
+const MAX_REFERENCES: usize = 32;
+
+/// `value`, or what its `$ref` (a local one, `#/components/...`) points at in `document`,
+/// followed until it is no reference: a parameter, a response, a schema, an example...
+pub fn resolve<'d>(document: &'d Value, value: &'d Value) -> Result<&'d Value, SpecError> {
+    resolve_at(document, value).map(|(_, value)| value)
+}
+
+/// [`resolve`], with the JSON Pointer of what it found when `value` is a reference.
+pub(crate) fn resolve_at<'d>(
+    document: &'d Value,
+    value: &'d Value,
+) -> Result<(Option<String>, &'d Value), SpecError> {
+    let (mut pointer, mut current) = (None, value);
+    for _ in 0..MAX_REFERENCES {
+        let Some(reference) = current.get("$ref") else {
+            return Ok((pointer, current));
+        };
+        let target = reference
+            .as_str()
+            .and_then(|r| r.strip_prefix('#'))
+            .ok_or_else(|| {
+                SpecError(format!("{reference} is not a reference into the document"))
+            })?;
+        current = document
+            .pointer(target)
+            .ok_or_else(|| SpecError(format!("{reference} points at nothing")))?;
+        pointer = Some(target.to_owned());
+    }
+    Err(SpecError(format!(
+        "more than {MAX_REFERENCES} references in a row at {value}: they go round"
+    )))
+}
+
+/// The methods an OpenAPI path item can have operations for.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// One operation of a document.
+#[derive(Debug)]
+pub(crate) struct Operation<'d> {
+    /// Its path template, e.g. `/v1.0/engagements/referrals/{id}`.
+    pub(crate) path: &'d str,
+    /// Its method, in lower case as the document writes it.
+    pub(crate) method: &'static str,
+    pub(crate) value: &'d Value,
+    /// Its parameters and its path's, resolved; one of the operation's replaces the path's of
+    /// the same name and place.
+    pub(crate) parameters: Vec<&'d Value>,
+}
+
+/// Every operation of `document`, path by path.
+pub(crate) fn operations(document: &Value) -> Result<Vec<Operation<'_>>, SpecError> {
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        let item = resolve(document, item)?;
+        for method in METHODS {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let declared = item["parameters"].as_array().into_iter().flatten();
+            let declared = declared.chain(operation["parameters"].as_array().into_iter().flatten());
+            let mut parameters: Vec<&Value> = Vec::new();
+            for parameter in declared {
+                let parameter = resolve(document, parameter)?;
+                parameters
+                    .retain(|p| !(p["name"] == parameter["name"] && p["in"] == parameter["in"]));
+                parameters.push(parameter);
+            }
+            operations.push(Operation {
+                path,
+                method,
+                value: operation,
+                parameters,
+            });
+        }
+    }
+    Ok(operations)
 }
 
 /// Whether a [`Schema`] lets through the object fields the spec does not name.
@@ -72,12 +205,36 @@ impl Schema {
     /// Any schema written in the spec's terms, e.g. a response's
     /// `content.application/json.schema`: its `$ref`s resolve to the spec's components.
     pub fn new(schema: &Value, fields: UnknownFields) -> Result<Self, SpecError> {
-        let components = &document()?["components"]["schemas"];
+        Self::in_document(document()?, schema, fields)
+    }
+
+    /// A schema of another OpenAPI document (parsed, e.g. with `serde_yaml`): its `$ref`s
+    /// resolve to the components of `document`.
+    ///
+    /// ```
+    /// use partner_center_sandbox::spec::{Schema, UnknownFields};
+    /// use serde_json::json;
+    ///
+    /// let document = json!({"components": {"schemas": {"Port": {"type": "integer", "maximum": 65535}}}});
+    /// let port = Schema::in_document(&document, &json!({"$ref": "#/components/schemas/Port"}), UnknownFields::Kept)?;
+    /// assert!(port.is_valid(&json!(443)) && !port.is_valid(&json!(70000)));
+    /// # Ok::<(), partner_center_sandbox::spec::SpecError>(())
+    /// ```
+    pub fn in_document(
+        document: &Value,
+        schema: &Value,
+        fields: UnknownFields,
+    ) -> Result<Self, SpecError> {
         let mut root = convert(schema, fields)?;
         let Value::Object(object) = &mut root else {
             return Err(SpecError("a schema is a JSON object".to_owned()));
         };
-        object.insert("$defs".to_owned(), convert(components, fields)?);
+        // The components are converted and compiled with every schema that refers to them:
+        // a plain one (most parameters) is spared that.
+        if has_reference(schema) {
+            let components = &document["components"]["schemas"];
+            object.insert("$defs".to_owned(), convert(components, fields)?);
+        }
         let validator = jsonschema::options()
             .should_validate_formats(true)
             .with_keyword(INTEGER_FORMAT, IntegerFormat::factory)
@@ -140,7 +297,7 @@ impl fmt::Display for Problem {
 
 /// The spec cannot be read, or a schema of it cannot be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpecError(String);
+pub struct SpecError(pub(crate) String);
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -182,42 +339,24 @@ pub(crate) fn update_body() -> Result<&'static Schema, SpecError> {
 pub(crate) fn header_parameters(
     path: &str,
     method: &str,
-) -> Result<&'static [(String, Schema)], SpecError> {
-    type Table = HashMap<(String, String), Vec<(String, Schema)>>;
+) -> Result<&'static [Parameter], SpecError> {
+    type Table = HashMap<(String, String), Vec<Parameter>>;
     static TABLE: OnceLock<Result<Table, SpecError>> = OnceLock::new();
     let table = TABLE
         .get_or_init(|| {
             let spec = document()?;
             let mut table = Table::new();
-            for (path, item) in spec["paths"].as_object().into_iter().flatten() {
-                for (method, operation) in item.as_object().into_iter().flatten() {
-                    if method == "parameters" {
-                        continue;
-                    }
-                    let declared = item["parameters"].as_array().into_iter().flatten();
-                    let declared =
-                        declared.chain(operation["parameters"].as_array().into_iter().flatten());
-                    let mut headers = Vec::new();
-                    for parameter in declared {
-                        let parameter = match parameter["$ref"].as_str() {
-                            Some(reference) => {
-                                let name = reference
-                                    .strip_prefix("#/components/parameters/")
-                                    .ok_or_else(|| {
-                                        SpecError(format!("{reference} is not a parameter"))
-                                    })?;
-                                &spec["components"]["parameters"][name]
-                            }
-                            None => parameter,
-                        };
-                        if parameter["in"] == "header" {
-                            let name = parameter["name"].as_str().unwrap_or_default().to_owned();
-                            let schema = Schema::new(&parameter["schema"], UnknownFields::Kept)?;
-                            headers.push((name, schema));
-                        }
-                    }
-                    table.insert((path.clone(), method.clone()), headers);
-                }
+            for operation in operations(spec)? {
+                let headers = operation
+                    .parameters
+                    .iter()
+                    .filter(|parameter| parameter["in"] == "header")
+                    .map(|parameter| Parameter::new(spec, parameter))
+                    .collect::<Result<_, _>>()?;
+                table.insert(
+                    (operation.path.to_owned(), operation.method.to_owned()),
+                    headers,
+                );
             }
             Ok(table)
         })
@@ -355,6 +494,17 @@ impl<'i> jsonschema::Keyword<'i> for IntegerFormat {
     }
 }
 
+/// Whether `schema` refers to a component anywhere.
+fn has_reference(schema: &Value) -> bool {
+    match schema {
+        Value::Object(object) => object
+            .iter()
+            .any(|(key, value)| key == "$ref" || has_reference(value)),
+        Value::Array(items) => items.iter().any(has_reference),
+        _ => false,
+    }
+}
+
 fn nullable(mut schema: Map<String, Value>) -> Value {
     if let Some(Value::String(kind)) = schema.get("type") {
         let kinds = json!([kind, "null"]);
@@ -412,7 +562,7 @@ mod tests {
             let parameters = header_parameters(path, method).unwrap();
             parameters
                 .iter()
-                .map(|(name, _)| name.clone())
+                .map(|parameter| parameter.name.clone())
                 .collect::<Vec<_>>()
         };
         let ids = [
@@ -427,7 +577,8 @@ mod tests {
             names("/v1.0/engagements/referrals/{id}", "patch"),
             [&ids[..], &["If-Match", "Prefer"]].concat()
         );
-        let prefer = &header_parameters("/v1.0/engagements/referrals/{id}", "patch").unwrap()[6].1;
+        let prefer =
+            &header_parameters("/v1.0/engagements/referrals/{id}", "patch").unwrap()[6].schema;
         assert!(prefer.is_valid(&json!("return=representation")));
         assert!(!prefer.is_valid(&json!("return=everything")));
         assert!(header_parameters("/nowhere", "get").is_err());

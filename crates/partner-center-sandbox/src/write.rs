@@ -193,6 +193,11 @@ pub(crate) fn check(
     }
 }
 
+/// A request body as JSON.
+pub(crate) fn json(body: &[u8]) -> Result<Value, Refusal> {
+    serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}"), "body"))
+}
+
 fn set(referral: &mut Value, field: &str, value: impl serde::Serialize) {
     if let (Value::Object(object), Ok(value)) = (referral, serde_json::to_value(value)) {
         object.insert(field.to_owned(), value);

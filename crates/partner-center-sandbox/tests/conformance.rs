@@ -1,5 +1,6 @@
-//! The sandbox against the spec: every operation of `spec/partner-center.openapi.yaml` is
-//! served, and every response (pages of referrals, referrals of many seeds, the official
+//! The sandbox against the spec: every operation of every document of
+//! `partner_center_api::spec::DOCUMENTS` is served (by a hand-written handler or from the
+//! spec), and every response (pages of referrals, referrals of many seeds, the official
 //! example, created and updated referrals, the error bodies) validates against the spec's
 //! schemas, so the two cannot drift apart silently.
 //!
@@ -20,11 +21,25 @@ use serde_json::{Value, json};
 use support::*;
 
 fn spec() -> Value {
-    spec::document().expect("the spec parses").clone()
+    spec_document().clone()
+}
+
+fn spec_document() -> &'static Value {
+    spec::document().expect("the spec parses")
 }
 
 fn schema(schema: &Value, fields: UnknownFields) -> Schema {
-    Schema::new(schema, fields).unwrap_or_else(|e| panic!("the schema compiles: {e}"))
+    schema_in(&spec(), schema, fields)
+}
+
+fn schema_in(document: &Value, schema: &Value, fields: UnknownFields) -> Schema {
+    Schema::in_document(document, schema, fields)
+        .unwrap_or_else(|e| panic!("the schema compiles: {e}"))
+}
+
+/// `value`, or what its `$ref` points at.
+fn resolve<'d>(document: &'d Value, value: &'d Value) -> &'d Value {
+    spec::resolve(document, value).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The spec's description of the `status` answer of `method path` (following `$ref`s to
@@ -36,15 +51,7 @@ fn documented_response<'s>(spec: &'s Value, path: &str, method: &str, status: u1
         response.is_object(),
         "{method} {path} does not document {status}"
     );
-    match response["$ref"].as_str() {
-        Some(reference) => {
-            let name = reference
-                .strip_prefix("#/components/responses/")
-                .expect("a response reference");
-            &spec["components"]["responses"][name]
-        }
-        None => response,
-    }
+    resolve(spec, response)
 }
 
 /// The spec, and the schemas made from it so far (compiling one takes a while).
@@ -55,8 +62,13 @@ struct Checker {
 
 impl Checker {
     fn new() -> Self {
+        Self::of(spec())
+    }
+
+    /// A checker of the answers of another document's operations.
+    fn of(spec: Value) -> Self {
         Self {
-            spec: spec(),
+            spec,
             schemas: HashMap::new(),
         }
     }
@@ -71,13 +83,7 @@ impl Checker {
         let documented = documented_response(spec, path, method, status);
         let headers = response.headers().clone();
         for (name, declared) in documented["headers"].as_object().into_iter().flatten() {
-            let declared = match declared["$ref"].as_str() {
-                Some(reference) => {
-                    let name = reference.strip_prefix("#/components/headers/").unwrap();
-                    &spec["components"]["headers"][name]
-                }
-                None => declared,
-            };
+            let declared = resolve(spec, declared);
             let Some(value) = header(&headers, name) else {
                 assert_ne!(
                     declared["required"], true,
@@ -89,7 +95,7 @@ impl Checker {
                 Some("integer") => json!(value.parse::<i64>().expect("an integer header")),
                 _ => json!(value),
             };
-            let errors = schema(&declared["schema"], UnknownFields::Kept).errors(&value);
+            let errors = schema_in(spec, &declared["schema"], UnknownFields::Kept).errors(&value);
             assert!(errors.is_empty(), "{status} {name}: {errors:?}");
             if name == "client-request-id" {
                 assert_eq!(value, CLIENT_REQUEST_ID, "{status}: not the one sent");
@@ -125,7 +131,7 @@ impl Checker {
             .entry(documented_schema.to_string())
             .or_insert_with(|| {
                 [UnknownFields::Kept, UnknownFields::Refused]
-                    .map(|fields| schema(documented_schema, fields))
+                    .map(|fields| schema_in(spec, documented_schema, fields))
             });
         for schema in schemas.iter() {
             let errors = schema.errors(&body);
@@ -179,30 +185,138 @@ async fn request(
     request.send().await.expect("the sandbox answers")
 }
 
-#[tokio::test]
-async fn every_operation_of_the_spec_is_served() {
-    let mut checker = Checker::new();
-    let spec = spec();
-    let sandbox = sandbox(3).await;
-    let mut operations = 0;
-    for (path, item) in spec["paths"].as_object().unwrap() {
-        for method in item.as_object().unwrap().keys() {
-            if method == "parameters" {
-                continue;
-            }
-            operations += 1;
-            let concrete = path.replace("{id}", OFFICIAL_REFERRAL_ID);
-            let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response = send(sandbox.base_url(), http_method, &concrete, Some("t")).await;
-            assert_ne!(response.status(), 405, "{method} {path} is not served");
-            let body = checker.check(path, method, response).await;
-            assert_ne!(
-                body["error"]["target"], "path",
-                "{method} {path} is not served"
-            );
+/// The methods a path item of OpenAPI 3.0 has operations for.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// What the spec gives as a value of a parameter or a media type: its `example`, the first of
+/// its `examples`, its schema's `example`; else one made from its schema.
+fn example_of(document: &Value, object: &Value) -> Value {
+    if let Some(example) = object.get("example") {
+        return example.clone();
+    }
+    let first = object["examples"]
+        .as_object()
+        .and_then(|e| e.values().next());
+    if let Some(value) = first.and_then(|example| resolve(document, example).get("value")) {
+        return value.clone();
+    }
+    spec::example(document, &object["schema"])
+}
+
+fn text(value: Value) -> String {
+    match value {
+        Value::String(text) => text,
+        other => other.to_string(),
+    }
+}
+
+/// A valid request of `method path` of `document`, from the spec alone: its path, its query
+/// and headers (every path parameter, and every required query and header parameter, with
+/// its example) and its body (the request body's example).
+fn valid_request(
+    document: &Value,
+    path: &str,
+    method: &str,
+) -> (String, Vec<(String, String)>, Option<Value>) {
+    let item = resolve(document, &document["paths"][path]);
+    let operation = &item[method];
+    let declared = item["parameters"].as_array().into_iter().flatten();
+    let declared = declared.chain(operation["parameters"].as_array().into_iter().flatten());
+    let (mut concrete, mut query, mut headers) = (path.to_owned(), Vec::new(), Vec::new());
+    for parameter in declared {
+        let parameter = resolve(document, parameter);
+        let name = parameter["name"].as_str().unwrap();
+        if parameter["in"] != "path" && parameter["required"] != true {
+            continue;
+        }
+        let value = text(example_of(document, parameter));
+        match parameter["in"].as_str() {
+            Some("path") => concrete = concrete.replace(&format!("{{{name}}}"), &value),
+            Some("query") => query.push((name.to_owned(), value)),
+            Some("header") => headers.push((name.to_owned(), value)),
+            other => panic!("{method} {path}: a parameter in {other:?}"),
         }
     }
-    assert_eq!(operations, 4);
+    if !query.is_empty() {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&query)
+            .finish();
+        concrete = format!("{concrete}?{query}");
+    }
+    let body = operation.get("requestBody").map(|body| {
+        let media = &resolve(document, body)["content"]["application/json"];
+        example_of(document, media)
+    });
+    (concrete, headers, body)
+}
+
+/// Calls every operation of `document` on `sandbox` with a valid request, and checks each
+/// answer (a success) against the spec. Returns how many operations were called.
+async fn call_every_operation(sandbox: &Sandbox, name: &str, document: Value) -> usize {
+    let mut checker = Checker::of(document.clone());
+    let mut called = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in METHODS.iter().filter(|m| item.get(**m).is_some()) {
+            let (concrete, headers, body) = valid_request(&document, path, method);
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let url = format!("{}{concrete}", sandbox.base_url());
+            let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = request(http_method, &url, body.as_ref(), &headers).await;
+            let status = response.status();
+            let answer = checker.check(path, method, response).await;
+            assert!(
+                status.is_success(),
+                "{name}: {method} {concrete} answers {status}: {answer}"
+            );
+            called += 1;
+        }
+    }
+    called
+}
+
+/// Every document of the api crate, parsed.
+fn documents() -> Vec<(&'static str, Value)> {
+    let documents = partner_center_api::spec::DOCUMENTS.iter();
+    let parsed = documents.map(|d| (d.name, serde_yaml::from_str(d.yaml).expect("YAML")));
+    parsed.collect()
+}
+
+#[tokio::test]
+async fn every_operation_of_every_document_is_served() {
+    let sandbox = sandbox(3).await;
+    for (name, document) in documents() {
+        let declared = operation_count(&document);
+        assert_eq!(
+            call_every_operation(&sandbox, name, document).await,
+            declared,
+            "{name}"
+        );
+    }
+}
+
+/// How many operations `document` has.
+fn operation_count(document: &Value) -> usize {
+    let items = document["paths"].as_object().unwrap().values();
+    items
+        .map(|item| METHODS.iter().filter(|m| item.get(**m).is_some()).count())
+        .sum()
+}
+
+/// The same walk on a spec with operations that have no hand-written handler: what is served
+/// from the spec conforms to it too.
+#[tokio::test]
+async fn every_operation_of_an_edited_spec_is_served() {
+    let spec = extended_spec();
+    let sandbox = serving(&spec).await;
+    let document: Value = serde_yaml::from_str(&spec).unwrap();
+    let called = call_every_operation(&sandbox, "partner-center", document).await;
+    // The edit's three operations besides the built-in ones.
+    assert_eq!(called, operation_count(spec_document()) + 3);
 }
 
 #[tokio::test]
