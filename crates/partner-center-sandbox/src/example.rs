@@ -177,3 +177,114 @@ fn lowest(schema: &Value) -> f64 {
         _ => 0.0,
     }
 }
+
+/// The values the spec gives a parameter, a media type or a header object: its `example`,
+/// else each of its `examples` (by name, `$ref`s resolved), else its schema's `example`; with
+/// the name of each (`example` for a lone one).
+pub fn given(document: &Value, object: &Value) -> Result<Vec<(String, Value)>, spec::SpecError> {
+    if let Some(example) = object.get("example") {
+        return Ok(vec![("example".to_owned(), example.clone())]);
+    }
+    let mut given = Vec::new();
+    for (name, example) in object["examples"].as_object().into_iter().flatten() {
+        if let Some(value) = spec::resolve(document, example)?.get("value") {
+            given.push((name.clone(), value.clone()));
+        }
+    }
+    if given.is_empty() {
+        let schema = spec::resolve(document, &object["schema"])?;
+        if let Some(example) = schema.get("example") {
+            given.push(("example".to_owned(), example.clone()));
+        }
+    }
+    Ok(given)
+}
+
+/// A valid call of one operation, from the spec alone (see [`ExampleCall::of`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExampleCall {
+    /// Each parameter given: where it goes (`path`, `query`, `header`), its name, its value.
+    pub parameters: Vec<(String, String, String)>,
+    /// The request body, when the operation takes one.
+    pub body: Option<Value>,
+}
+
+impl ExampleCall {
+    /// The call of `method` (lower case, as documents write it) on `path` of `document`:
+    /// every path parameter, and every required query and header parameter, with the first
+    /// value the spec gives it (else one made from its schema); the body's example likewise.
+    ///
+    /// ```
+    /// use partner_center_sandbox::spec::{self, ExampleCall};
+    ///
+    /// let call = ExampleCall::of(spec::document()?, "/v1.0/engagements/referrals/{id}", "get")?;
+    /// assert_eq!(call.target("/v1.0/engagements/referrals/{id}"),
+    ///     "/v1.0/engagements/referrals/c5fbb3b6-be74-4795-9fb5-4324c73fed37");
+    /// # Ok::<(), partner_center_sandbox::spec::SpecError>(())
+    /// ```
+    pub fn of(document: &Value, path: &str, method: &str) -> Result<Self, spec::SpecError> {
+        let item = spec::resolve(document, &document["paths"][path])?;
+        let operation = &item[method];
+        let declared = item["parameters"].as_array().into_iter().flatten();
+        let declared = declared.chain(operation["parameters"].as_array().into_iter().flatten());
+        let mut parameters: Vec<(String, String, String)> = Vec::new();
+        for parameter in declared {
+            let parameter = spec::resolve(document, parameter)?;
+            let (Some(name), Some(location)) =
+                (parameter["name"].as_str(), parameter["in"].as_str())
+            else {
+                continue;
+            };
+            let wanted = location == "path" || parameter["required"] == true;
+            // An operation's parameter overrides the path item's of the same name and place.
+            let known = parameters
+                .iter()
+                .any(|(l, n, _)| l == location && n == name);
+            if !wanted || known {
+                continue;
+            }
+            let value = match first(document, parameter)? {
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            parameters.push((location.to_owned(), name.to_owned(), value));
+        }
+        let body = match operation.get("requestBody") {
+            None => None,
+            Some(body) => {
+                let media = &spec::resolve(document, body)?["content"]["application/json"];
+                Some(first(document, media)?)
+            }
+        };
+        Ok(Self { parameters, body })
+    }
+
+    /// `template` with the path parameters put in, and the query parameters after it.
+    pub fn target(&self, template: &str) -> String {
+        let mut target = template.to_owned();
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        let mut has_query = false;
+        for (location, name, value) in &self.parameters {
+            match location.as_str() {
+                "path" => target = target.replace(&format!("{{{name}}}"), value),
+                "query" => {
+                    query.append_pair(name, value);
+                    has_query = true;
+                }
+                _ => {}
+            }
+        }
+        if has_query {
+            target = format!("{target}?{}", query.finish());
+        }
+        target
+    }
+}
+
+/// The first value the spec gives `object` (see [`given`]), else one made from its schema.
+fn first(document: &Value, object: &Value) -> Result<Value, spec::SpecError> {
+    Ok(match given(document, object)?.into_iter().next() {
+        Some((_, value)) => value,
+        None => example(document, &object["schema"]),
+    })
+}

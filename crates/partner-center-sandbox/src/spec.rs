@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
-pub use crate::example::example;
+pub use crate::example::{ExampleCall, example, given};
 use crate::parameters::Parameter;
 
 /// `spec/partner-center.openapi.yaml`, as the sandbox was built with it: the api crate's

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use partner_center_api::lenient::strict;
 use partner_center_api::types::{ErrorBody, Referral, ReferralPage};
-use partner_center_sandbox::spec::{self, Schema, UnknownFields};
+use partner_center_sandbox::spec::{self, ExampleCall, Schema, UnknownFields};
 use partner_center_sandbox::{Fault, OFFICIAL_REFERRAL_ID, Sandbox};
 use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
@@ -190,68 +190,6 @@ const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-/// What the spec gives as a value of a parameter or a media type: its `example`, the first of
-/// its `examples`, its schema's `example`; else one made from its schema.
-fn example_of(document: &Value, object: &Value) -> Value {
-    if let Some(example) = object.get("example") {
-        return example.clone();
-    }
-    let first = object["examples"]
-        .as_object()
-        .and_then(|e| e.values().next());
-    if let Some(value) = first.and_then(|example| resolve(document, example).get("value")) {
-        return value.clone();
-    }
-    spec::example(document, &object["schema"])
-}
-
-fn text(value: Value) -> String {
-    match value {
-        Value::String(text) => text,
-        other => other.to_string(),
-    }
-}
-
-/// A valid request of `method path` of `document`, from the spec alone: its path, its query
-/// and headers (every path parameter, and every required query and header parameter, with
-/// its example) and its body (the request body's example).
-fn valid_request(
-    document: &Value,
-    path: &str,
-    method: &str,
-) -> (String, Vec<(String, String)>, Option<Value>) {
-    let item = resolve(document, &document["paths"][path]);
-    let operation = &item[method];
-    let declared = item["parameters"].as_array().into_iter().flatten();
-    let declared = declared.chain(operation["parameters"].as_array().into_iter().flatten());
-    let (mut concrete, mut query, mut headers) = (path.to_owned(), Vec::new(), Vec::new());
-    for parameter in declared {
-        let parameter = resolve(document, parameter);
-        let name = parameter["name"].as_str().unwrap();
-        if parameter["in"] != "path" && parameter["required"] != true {
-            continue;
-        }
-        let value = text(example_of(document, parameter));
-        match parameter["in"].as_str() {
-            Some("path") => concrete = concrete.replace(&format!("{{{name}}}"), &value),
-            Some("query") => query.push((name.to_owned(), value)),
-            Some("header") => headers.push((name.to_owned(), value)),
-            other => panic!("{method} {path}: a parameter in {other:?}"),
-        }
-    }
-    if !query.is_empty() {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(&query)
-            .finish();
-        concrete = format!("{concrete}?{query}");
-    }
-    let body = operation.get("requestBody").map(|body| {
-        let media = &resolve(document, body)["content"]["application/json"];
-        example_of(document, media)
-    });
-    (concrete, headers, body)
-}
-
 /// Calls every operation of `document` on `sandbox` with a valid request, and checks each
 /// answer (a success) against the spec. Returns how many operations were called.
 async fn call_every_operation(sandbox: &Sandbox, name: &str, document: Value) -> usize {
@@ -259,10 +197,14 @@ async fn call_every_operation(sandbox: &Sandbox, name: &str, document: Value) ->
     let mut called = 0;
     for (path, item) in document["paths"].as_object().unwrap() {
         for method in METHODS.iter().filter(|m| item.get(**m).is_some()) {
-            let (concrete, headers, body) = valid_request(&document, path, method);
-            let headers: Vec<(&str, &str)> = headers
+            let call = ExampleCall::of(&document, path, method).unwrap_or_else(|e| panic!("{e}"));
+            let concrete = call.target(path);
+            let body = call.body;
+            let headers: Vec<(&str, &str)> = call
+                .parameters
                 .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .filter(|(location, _, _)| location == "header")
+                .map(|(_, n, v)| (n.as_str(), v.as_str()))
                 .collect();
             let url = format!("{}{concrete}", sandbox.base_url());
             let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
