@@ -52,10 +52,14 @@ mod policy;
 pub mod spec;
 mod timestamp;
 
+// `cargo xtask codegen` lays the generated files out (prettyplease); `--check` compares them.
+#[rustfmt::skip]
 mod generated;
 
 pub use amount::{Amount, InvalidAmount};
 pub use etag::Etag;
+/// A call of any operation of any document, by its id: see [`operation`].
+pub use generated::AnyCall;
 pub use generated::partner_center::enums::*;
 pub use generated::partner_center::*;
 /// The webhook registration API (`spec/webhooks.openapi.yaml`): its own [`webhooks::Client`],

@@ -279,8 +279,8 @@ impl ArgumentError {
 
     /// There is no operation `id` among `operations`. Generated code calls this.
     #[doc(hidden)]
-    pub fn unknown(id: &str, operations: &[Operation]) -> Self {
-        let ids: Vec<&str> = operations.iter().map(|o| o.id).collect();
+    pub fn unknown<'o>(id: &str, operations: impl IntoIterator<Item = &'o Operation>) -> Self {
+        let ids: Vec<&str> = operations.into_iter().map(|o| o.id).collect();
         Self {
             operation: id.to_owned(),
             reason: format!("no such operation (the spec has {})", ids.join(", ")),
@@ -313,16 +313,17 @@ impl Drifted for Answer {
     }
 }
 
-/// The [`Answer`] of a generated operation's result: a success the generated code leaves
-/// out (a bodiless 204 beside a bodied 200, see xtask's codegen) is an answer without a body.
+/// The [`Answer`] of a generated operation's result, its error body as JSON (so that the
+/// calls of every document have one type): a success the generated code leaves out (a
+/// bodiless 204 beside a bodied 200, see xtask's codegen) is an answer without a body.
 /// Generated code calls this.
 #[doc(hidden)]
 // The error is the generated operations' own, as they return it.
 #[allow(clippy::result_large_err)]
-pub fn answer<T: Serialize + Drifted, E>(
+pub fn answer<T: Serialize + Drifted, E: Serialize>(
     operation: &Operation,
     result: Result<ResponseValue<T>, Error<E>>,
-) -> Result<ResponseValue<Answer>, Error<E>> {
+) -> Result<ResponseValue<Answer>, Error<Value>> {
     match result {
         Ok(response) => {
             let drift = drift(&*response);
@@ -341,7 +342,28 @@ pub fn answer<T: Serialize + Drifted, E>(
                 headers,
             ))
         }
-        Err(e) => Err(e),
+        Err(e) => Err(erased(e)),
+    }
+}
+
+/// `error` with its error body as JSON.
+#[allow(clippy::result_large_err)]
+fn erased<E: Serialize>(error: Error<E>) -> Error<Value> {
+    match error {
+        Error::ErrorResponse(response) => {
+            let (status, headers) = (response.status(), response.headers().clone());
+            match serde_json::to_value(response.into_inner()) {
+                Ok(body) => Error::ErrorResponse(ResponseValue::new(body, status, headers)),
+                Err(e) => Error::Custom(format!("cannot re-serialize the error body: {e}")),
+            }
+        }
+        Error::InvalidRequest(message) => Error::InvalidRequest(message),
+        Error::CommunicationError(e) => Error::CommunicationError(e),
+        Error::InvalidUpgrade(e) => Error::InvalidUpgrade(e),
+        Error::ResponseBodyError(e) => Error::ResponseBodyError(e),
+        Error::InvalidResponsePayload(bytes, e) => Error::InvalidResponsePayload(bytes, e),
+        Error::UnexpectedResponse(response) => Error::UnexpectedResponse(response),
+        Error::Custom(message) => Error::Custom(message),
     }
 }
 

@@ -5,7 +5,7 @@
 use comfy_table::{Table, presets};
 use futures_util::TryStreamExt;
 use partner_center::PartnerCenter;
-use partner_center::operations::{Arguments, Call, OPERATIONS};
+use partner_center::operations::{Arguments, Call, DOCUMENTS, Operation};
 use serde_json::{Value, json};
 
 use crate::args::{ApiArgs, Output};
@@ -14,14 +14,24 @@ use crate::input;
 use crate::output::{self, PagePrinter, Stopped};
 use crate::waiting::Waiting;
 
-/// The operations of the spec: id, method, path and summary (a table by default).
+/// Every operation of every spec document: id, method, path, summary and document (a table
+/// by default).
 pub(crate) fn list(format: Option<Output>) -> Result<(), Failure> {
-    let rows = OPERATIONS.iter().map(|operation| {
+    let operations = || {
+        DOCUMENTS.iter().flat_map(|document| {
+            document
+                .operations
+                .iter()
+                .map(move |operation: &Operation| (document.name, operation))
+        })
+    };
+    let rows = operations().map(|(document, operation)| {
         json!({
             "id": operation.id,
             "method": operation.method,
             "path": operation.path,
             "summary": operation.summary,
+            "document": document,
         })
     });
     match format.unwrap_or(Output::Table) {
@@ -29,7 +39,7 @@ pub(crate) fn list(format: Option<Output>) -> Result<(), Failure> {
             let mut table = Table::new();
             table.load_style(presets::UTF8_FULL_CONDENSED);
             table.set_header(["operation", "method", "path", "summary"]);
-            for operation in OPERATIONS {
+            for (_, operation) in operations() {
                 table.add_row([
                     operation.id,
                     operation.method,

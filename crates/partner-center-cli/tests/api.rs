@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use assert_cmd::Command;
-use partner_center_api::operations::OPERATIONS;
+use partner_center_api::spec::DOCUMENTS;
 use serde_json::{Value, json};
 use support::*;
 use wiremock::matchers::{header, method, path, query_param};
@@ -77,8 +77,9 @@ fn without_an_operation_it_lists_every_operation_of_the_spec() {
             (field("id"), field("method"), field("path"))
         })
         .collect();
-    let spec: Vec<(String, String, String)> = OPERATIONS
+    let spec: Vec<(String, String, String)> = DOCUMENTS
         .iter()
+        .flat_map(|document| document.operations)
         .map(|o| (o.id.to_owned(), o.method.to_owned(), o.path.to_owned()))
         .collect();
     assert_eq!(listed, spec);

@@ -147,8 +147,8 @@ impl PartnerCenter {
         self.send(operation, Headers::Kept).await
     }
 
-    /// Sends one call through the policy. The answer's headers are copied only when `headers`
-    /// asks: most calls do not want them, and a copy costs.
+    /// Sends one call of the main document through the policy. The answer's headers are
+    /// copied only when `headers` asks: most calls do not want them, and a copy costs.
     pub(crate) async fn send<T, F, Fut>(
         &self,
         operation: F,
@@ -159,10 +159,28 @@ impl PartnerCenter {
         F: FnOnce(api::Client) -> Fut,
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
+        let base_url = &self.shared.base_url;
+        let client = |http, policy| api::Client::new_with_client(base_url, http, policy);
+        self.send_with(client, operation, headers).await
+    }
+
+    /// [`Self::send`] with the generated client `client` makes (of any spec document, from
+    /// this client's HTTP client and the call's policy), whatever its error body `B`.
+    pub(crate) async fn send_with<C, T, B, F, Fut>(
+        &self,
+        client: impl FnOnce(reqwest::Client, Arc<dyn api::CallPolicy>) -> C,
+        operation: F,
+        headers: Headers,
+    ) -> Result<Response<T>>
+    where
+        T: api::lenient::Drifted,
+        B: serde::Serialize,
+        F: FnOnce(C) -> Fut,
+        Fut: Future<Output = std::result::Result<api::ResponseValue<T>, api::Error<B>>>,
+    {
         let call = self.start_call().await?;
         let policy: Arc<dyn api::CallPolicy> = call.clone();
-        let generated =
-            api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
+        let generated = client(self.shared.http.clone(), policy);
         let mut meta = (reqwest::StatusCode::OK, reqwest::header::HeaderMap::new());
         let outcome = operation(generated).await.inspect(|answer| {
             meta.0 = answer.status();
@@ -179,6 +197,15 @@ impl PartnerCenter {
             call.take_url(),
             call.operation_id(),
         ))
+    }
+
+    /// Where the requests of the spec document `document` go.
+    pub(crate) fn document_base_url(&self, document: &str) -> &str {
+        let other = self.shared.document_base_urls.iter();
+        match other.into_iter().find(|(name, _)| *name == document) {
+            Some((_, url)) => url,
+            None => &self.shared.base_url,
+        }
     }
 
     /// How many pages a listing reads at most, unless it sets its own limit.
@@ -212,6 +239,7 @@ impl fmt::Debug for PartnerCenter {
 pub struct PartnerCenterBuilder {
     auth: Option<Box<dyn TokenProvider>>,
     base_url: Option<String>,
+    document_base_urls: Vec<(String, String)>,
     application_name: Option<String>,
     retry: Option<RetryPolicy>,
     connect_timeout: Option<Duration>,
@@ -243,6 +271,16 @@ impl PartnerCenterBuilder {
     /// Where to send requests (default [`DEFAULT_BASE_URL`]); e.g. a local sandbox or mock.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Where to send the requests of the spec document `document` (e.g. `webhooks`), when not
+    /// where the rest goes. By default a document's requests go to [`Self::base_url`] when it
+    /// is set (a sandbox or a mock serves every document on one origin), and to the
+    /// document's own server otherwise.
+    pub fn document_base_url(mut self, document: &str, base_url: impl Into<String>) -> Self {
+        self.document_base_urls
+            .push((document.to_owned(), base_url.into()));
         self
     }
 
@@ -333,6 +371,10 @@ impl PartnerCenterBuilder {
             Error::Config("no token: set one with .token(...) or .token_provider(...)".into())
         })?;
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let document_base_urls = document_base_urls(
+            self.base_url.as_ref().map(|_| base_url.as_str()),
+            &self.document_base_urls,
+        )?;
         let application = self
             .application_name
             .map(|name| {
@@ -383,6 +425,7 @@ impl PartnerCenterBuilder {
                 http,
                 own_http,
                 base_url,
+                document_base_urls,
                 auth,
                 application,
                 bearer: Bearer::default(),
@@ -430,6 +473,36 @@ fn rate_limiter((requests, period): (u32, Duration)) -> Result<governor::Default
 
 /// An http(s) URL without query or fragment, without a trailing slash (the generated
 /// operations append `/v1.0/...`).
+/// The base URL of each spec document but the main one: as `given`, else `shared` (the base
+/// URL the builder was given, if any), else the document's own server.
+fn document_base_urls(
+    shared: Option<&str>,
+    given: &[(String, String)],
+) -> Result<Vec<(&'static str, String)>> {
+    let documents = &api::spec::DOCUMENTS;
+    for (name, _) in given {
+        if !documents[1..].iter().any(|d| d.name == name) {
+            let names: Vec<&str> = documents[1..].iter().map(|d| d.name).collect();
+            return Err(Error::Config(format!(
+                "no spec document {name:?} besides the main one (there are {})",
+                names.join(", ")
+            )));
+        }
+    }
+    documents[1..]
+        .iter()
+        .map(|document| {
+            let own = given.iter().rev().find(|(name, _)| name == document.name);
+            let url = match (own, shared) {
+                (Some((_, url)), _) => url.as_str(),
+                (None, Some(shared)) => shared,
+                (None, None) => document.base_url,
+            };
+            Ok((document.name, normalize_base_url(url)?))
+        })
+        .collect()
+}
+
 fn normalize_base_url(raw: &str) -> Result<String> {
     let url = reqwest::Url::parse(raw.trim())
         .map_err(|e| Error::Config(format!("base URL {raw:?} is not a URL: {e}")))?;

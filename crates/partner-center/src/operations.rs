@@ -12,9 +12,9 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let sandbox = partner_center_sandbox::Sandbox::start().await?;
 //! # let client = partner_center::PartnerCenter::builder().base_url(sandbox.base_url()).token("t").build()?;
-//! use partner_center::operations::{Arguments, Call, OPERATIONS};
+//! use partner_center::operations::{Arguments, Call, DOCUMENTS};
 //!
-//! for operation in OPERATIONS {
+//! for operation in DOCUMENTS.iter().flat_map(|document| document.operations) {
 //!     println!("{} {} {}", operation.id, operation.method, operation.path);
 //! }
 //! let id = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
@@ -28,10 +28,11 @@
 use futures_util::FutureExt;
 use serde_json::Value;
 
+pub use partner_center_api::AnyCall as Call;
 pub use partner_center_api::operation::{
     Answer, ArgumentError, Arguments, Location, Operation, Paging, Parameter, RequestBody,
 };
-pub use partner_center_api::operations::{Call, OPERATIONS};
+pub use partner_center_api::spec::DOCUMENTS;
 
 use crate::client::{Headers, PartnerCenter};
 use crate::error::{Error, Result};
@@ -45,10 +46,18 @@ impl From<ArgumentError> for Error {
 }
 
 impl PartnerCenter {
-    /// Sends `call` through this client's policy; the answer's body is JSON, exactly as the
-    /// service sent it (drifted fields are logged as for every call).
+    /// Sends `call` through this client's policy, to its document's base URL (see
+    /// [`crate::PartnerCenterBuilder::document_base_url`]); the answer's body is JSON, exactly
+    /// as the service sent it (drifted fields are logged as for every call).
     pub async fn execute(&self, call: &Call) -> Result<Response<Answer>> {
-        self.send(|api| call.send(api), Headers::Kept).await
+        self.send_call(call, Headers::Kept).await
+    }
+
+    async fn send_call(&self, call: &Call, headers: Headers) -> Result<Response<Answer>> {
+        let base_url = self.document_base_url(call.document().name);
+        let client = |http, policy| (http, policy);
+        let send = |(http, policy)| call.send(base_url, http, policy);
+        self.send_with(client, send, headers).await
     }
 
     /// Every page of the list operation `call` (one the spec marks `x-ms-pageable`): the
@@ -63,7 +72,7 @@ impl PartnerCenter {
         };
         let client = self.clone();
         let first = async move {
-            let answer = client.send(|api| call.send(api), Headers::Dropped).await?;
+            let answer = client.send_call(&call, Headers::Dropped).await?;
             Ok(answer.map(|answer| answer.json.unwrap_or(Value::Null)))
         };
         let split = move |page: Value| json_parts(page, names);

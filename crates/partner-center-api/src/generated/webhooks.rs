@@ -1069,8 +1069,11 @@ pub mod operations {
                 Self::GetWebhookTestEvent { .. } => &OPERATIONS[5],
             }
         }
-        /// Sends the call with `client`; the answer is the body as JSON.
-        pub async fn send(&self, client: Client) -> super::GeneratedResult<Answer> {
+        /// Sends the call with `client`; the answer is the body as JSON, and so is an error's.
+        pub async fn send(
+            &self,
+            client: Client,
+        ) -> Result<super::ResponseValue<Answer>, super::Error<serde_json::Value>> {
             let operation = self.operation();
             match self {
                 Self::ListWebhookEvents { ms_correlation_id, ms_request_id } => {

@@ -3,19 +3,22 @@
 
 use partner_center_api as api;
 use reqwest::StatusCode;
+use serde::Serialize;
 
 use super::Call;
 use super::headers::header_text;
-use crate::error::{DecodeError, Error, ServiceError, TransportError, error_detail};
+use crate::error::{DecodeError, Error, ServiceError, TransportError};
 
 impl Call {
-    pub(super) async fn map_error(&self, error: api::Error<api::types::ErrorBody>) -> Error {
+    /// `error`, from an operation of any document: its error body, whatever its type, is
+    /// read as the error bodies Partner Center sends (see [`ServiceError`]).
+    pub(super) async fn map_error<B: Serialize>(&self, error: api::Error<B>) -> Error {
         use api::Error as E;
         match error {
             E::ErrorResponse(response) => {
                 let status = response.status();
-                let detail = error_detail(response.into_inner());
-                self.service_error(ServiceError::new(status, Some(detail), self.info()))
+                let body = serde_json::to_vec(&response.into_inner()).unwrap_or_default();
+                self.service_error(ServiceError::from_body(status, &body, self.info()))
             }
             E::InvalidResponsePayload(body, source) => {
                 // Bound first: a guard held across the match would deadlock `self.info()`.

@@ -23,6 +23,7 @@ use partner_center_api as api;
 use partner_center_api::lenient::{self, Drifted};
 use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
+use serde::Serialize;
 use tracing::Instrument;
 
 use crate::auth::{AccessToken, TokenProvider};
@@ -43,6 +44,8 @@ pub(crate) struct Shared {
     /// the attempt timeout, which is then set on each request.
     pub(crate) own_http: bool,
     pub(crate) base_url: String,
+    /// The base URL of every spec document but the main one (whose is `base_url`), by name.
+    pub(crate) document_base_urls: Vec<(&'static str, String)>,
     pub(crate) auth: Box<dyn TokenProvider>,
     pub(crate) application: Option<HeaderValue>,
     /// The `Authorization` value of the last token sent.
@@ -151,9 +154,9 @@ impl Call {
     /// The call's result: what the generated operation returned, unless the policy recorded a
     /// failure it could not express. Fields of the answer that drifted from the spec are
     /// logged once, as a warning: their values are kept, and the call succeeds.
-    pub(crate) async fn finish<T: Drifted>(
+    pub(crate) async fn finish<T: Drifted, B: Serialize>(
         &self,
-        outcome: api::GeneratedResult<T>,
+        outcome: Result<api::ResponseValue<T>, api::Error<B>>,
     ) -> Result<T, Error> {
         if let Some(failure) = self.state().failure.take() {
             return Err(failure);
