@@ -95,7 +95,7 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-crate::lenient::leaf!(Timestamp, "a date-time string", string => |text| Ok(Timestamp::parse(text)));
+crate::lenient::leaf!(Timestamp, "a date-time string", from_string => |text| Ok(Timestamp::parse(text)));
 
 #[cfg(test)]
 mod tests {
