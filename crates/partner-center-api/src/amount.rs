@@ -89,8 +89,8 @@ impl<'de> Visitor<'de> for WireVisitor {
 crate::lenient::leaf!(
     Amount,
     "a number or a numeric string",
-    number => |n| Ok(Amount(Wire::Number(n))),
-    string => |text| Ok(Amount(Wire::Text(text))),
+    from_number => |n| Ok(Amount(Wire::Number(n))),
+    from_string => |text| Ok(Amount(Wire::Text(text))),
 );
 
 impl Amount {

@@ -78,4 +78,4 @@ impl fmt::Display for Etag {
     }
 }
 
-crate::lenient::leaf!(Etag, "a string", string => |text| Ok(Etag(text)));
+crate::lenient::leaf!(Etag, "a string", from_string => |text| Ok(Etag(text)));

@@ -65,7 +65,7 @@ impl FromStr for Integer {
     }
 }
 
-crate::lenient::leaf!(Integer, "an integer", number => |n| Ok(Integer(n)));
+crate::lenient::leaf!(Integer, "an integer", from_number => |n| Ok(Integer(n)));
 
 impl From<i64> for Integer {
     fn from(value: i64) -> Self {

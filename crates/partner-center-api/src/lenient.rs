@@ -63,24 +63,12 @@ impl<'de, T: Lenient> DeserializeSeed<'de> for Seed<T> {
 /// one key (its text as the value). An object whose first key is this is a number.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
-/// What a kind of JSON becomes for one type: each method gets one kind of value, and the
-/// defaults keep anything as drift. [`read`] drives it from `deserialize_any`.
+/// What an array or an object becomes for one container type (leaves are [`Leaf`]s): the
+/// defaults keep it as drift, as [`read`] keeps any other JSON.
 pub(crate) trait Handler<'de>: Sized {
     /// What is built.
     type Value;
 
-    /// A string.
-    fn string(self, text: String) -> Outcome<Self::Value> {
-        Outcome::Drift(Value::String(text))
-    }
-    /// `true` or `false`.
-    fn boolean(self, value: bool) -> Outcome<Self::Value> {
-        Outcome::Drift(Value::Bool(value))
-    }
-    /// A number, with its exact text.
-    fn number(self, number: Number) -> Outcome<Self::Value> {
-        Outcome::Drift(Value::Number(number))
-    }
     /// An array.
     fn array<A: SeqAccess<'de>>(self, items: A) -> Result<Outcome<Self::Value>, A::Error> {
         Value::deserialize(SeqAccessDeserializer::new(items)).map(Outcome::Drift)
@@ -110,38 +98,38 @@ impl<'de, H: Handler<'de>> Visitor<'de> for Shape<H> {
     }
 
     fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
-        Ok(self.0.boolean(value))
+        Ok(Outcome::Drift(Value::Bool(value)))
     }
 
     fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
-        Ok(self.0.number(value.into()))
+        Ok(Outcome::Drift(value.into()))
     }
 
     fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
-        Ok(self.0.number(value.into()))
+        Ok(Outcome::Drift(value.into()))
     }
 
     fn visit_i128<E: de::Error>(self, value: i128) -> Result<Self::Value, E> {
-        number_text(&value.to_string()).map(|n| self.0.number(n))
+        number_text(&value.to_string()).map(|n| Outcome::Drift(Value::Number(n)))
     }
 
     fn visit_u128<E: de::Error>(self, value: u128) -> Result<Self::Value, E> {
-        number_text(&value.to_string()).map(|n| self.0.number(n))
+        number_text(&value.to_string()).map(|n| Outcome::Drift(Value::Number(n)))
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
-        Ok(match Number::from_f64(value) {
-            Some(number) => self.0.number(number),
-            None => Outcome::Drift(Value::Null),
-        })
+        // NaN or infinite (from a non-JSON deserializer): no JSON number, kept as `null`.
+        Ok(Outcome::Drift(
+            Number::from_f64(value).map_or(Value::Null, Value::Number),
+        ))
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(self.0.string(value.to_owned()))
+        Ok(Outcome::Drift(Value::String(value.to_owned())))
     }
 
     fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
-        Ok(self.0.string(value))
+        Ok(Outcome::Drift(Value::String(value)))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -160,27 +148,58 @@ impl<'de, H: Handler<'de>> Visitor<'de> for Shape<H> {
         self.0.array(items)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<Self::Value, A::Error> {
-        // Peek at the first key: a number in disguise, or the first field of an object.
-        let Some(first) = fields.next_key::<Key<'de>>()? else {
-            return self.0.object(Prepended {
-                first: None,
-                rest: fields,
-            });
-        };
-        if first.as_str() == NUMBER_TOKEN {
-            let text: String = fields.next_value()?;
-            return number_text(&text).map(|n| self.0.number(n));
+    fn visit_map<A: MapAccess<'de>>(self, fields: A) -> Result<Self::Value, A::Error> {
+        match number_or_object(fields)? {
+            Ok(number) => Ok(Outcome::Drift(Value::Number(number))),
+            Err(object) => self.0.object(object),
         }
-        self.0.object(Prepended {
-            first: Some(first),
-            rest: fields,
-        })
+    }
+}
+
+/// A map from `deserialize_any`: a number in disguise (`arbitrary_precision`), or an object,
+/// handed back with the first key, which was read to tell them apart.
+fn number_or_object<'de, A: MapAccess<'de>>(
+    mut fields: A,
+) -> Result<Result<Number, Prepended<'de, A>>, A::Error> {
+    let first = fields.next_key::<Key<'de>>()?;
+    if first
+        .as_ref()
+        .is_some_and(|key| key.as_str() == NUMBER_TOKEN)
+    {
+        return fields.next_value_seed(NumberText).map(Ok);
+    }
+    Ok(Err(Prepended {
+        first,
+        rest: fields,
+    }))
+}
+
+/// The text of a number in disguise, parsed where it lies (no copy of the text first).
+struct NumberText;
+
+impl<'de> DeserializeSeed<'de> for NumberText {
+    type Value = Number;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Number, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for NumberText {
+    type Value = Number;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the text of a JSON number")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Number, E> {
+        number_text(text)
     }
 }
 
 fn number_text<E: de::Error>(text: &str) -> Result<Number, E> {
-    serde_json::from_str(text).map_err(|_| E::custom(format!("{text:?} is not a JSON number")))
+    text.parse()
+        .map_err(|_| E::custom(format_args!("{text:?} is not a JSON number")))
 }
 
 /// An object's key, borrowed from the input when it can be.
@@ -266,22 +285,161 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Prepended<'de, A> {
     }
 }
 
-/// Implements [`Lenient`] (and [`Drifted`], with nothing inside to drift) for a type that is
-/// one kind of JSON value: `leaf!(Type, "expected", kind => |value| Option<Type>, ...)`.
+/// One JSON value as a leaf type sees it. Every leaf type is read through this one visitor,
+/// so that serde_json's parser is instantiated once for all of them (not once per type): the
+/// decoder stays small enough for the instruction cache, and each type only converts.
+pub(crate) enum Scalar<'de> {
+    /// A string borrowed from the input.
+    Str(&'de str),
+    /// A string unescaped, or from a buffered input.
+    String(String),
+    Bool(bool),
+    /// A number, with its exact text.
+    Number(Number),
+    Null,
+    /// An array or an object: never a leaf.
+    Other(Value),
+}
+
+/// A type made from one string, boolean or number (see [`leaf!`]): each method says whether
+/// that JSON fits; the defaults refuse.
+pub(crate) trait Leaf: Sized {
+    /// From a string, without allocating, when the type can (an enum's known value).
+    fn from_text(_text: &str) -> Option<Self> {
+        None
+    }
+    /// From a string it may keep, or the string handed back.
+    fn from_string(text: String) -> Result<Self, String> {
+        Err(text)
+    }
+    fn from_bool(_value: bool) -> Option<Self> {
+        None
+    }
+    /// From a number, or the number handed back.
+    fn from_number(number: Number) -> Result<Self, Number> {
+        Err(number)
+    }
+}
+
+/// [`Lenient::lenient`] for a [`Leaf`].
+#[inline]
+pub(crate) fn read_leaf<'de, D: Deserializer<'de>, T: Leaf>(
+    deserializer: D,
+) -> Result<Outcome<T>, D::Error> {
+    deserializer
+        .deserialize_any(ScalarVisitor)
+        .map(leaf_outcome)
+}
+
+fn leaf_outcome<T: Leaf>(scalar: Scalar<'_>) -> Outcome<T> {
+    match scalar {
+        Scalar::Str(text) => match T::from_text(text) {
+            Some(fit) => Outcome::Fit(fit),
+            None => fit_or_keep(text.to_owned(), T::from_string, Value::String),
+        },
+        Scalar::String(text) => match T::from_text(&text) {
+            Some(fit) => Outcome::Fit(fit),
+            None => fit_or_keep(text, T::from_string, Value::String),
+        },
+        Scalar::Bool(value) => match T::from_bool(value) {
+            Some(fit) => Outcome::Fit(fit),
+            None => Outcome::Drift(Value::Bool(value)),
+        },
+        Scalar::Number(number) => fit_or_keep(number, T::from_number, Value::Number),
+        Scalar::Null => Outcome::Null,
+        Scalar::Other(value) => Outcome::Drift(value),
+    }
+}
+
+/// The [`Visitor`] behind [`read_leaf`].
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Bool(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Number(value.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Number(value.into()))
+    }
+
+    fn visit_i128<E: de::Error>(self, value: i128) -> Result<Scalar<'de>, E> {
+        number_text(&value.to_string()).map(Scalar::Number)
+    }
+
+    fn visit_u128<E: de::Error>(self, value: u128) -> Result<Scalar<'de>, E> {
+        number_text(&value.to_string()).map(Scalar::Number)
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Scalar<'de>, E> {
+        Ok(match Number::from_f64(value) {
+            Some(number) => Scalar::Number(number),
+            None => Scalar::Other(Value::Null),
+        })
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Str(value))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::String(value.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::String(value))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Scalar<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, items: A) -> Result<Scalar<'de>, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(items)).map(Scalar::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, fields: A) -> Result<Scalar<'de>, A::Error> {
+        Ok(match number_or_object(fields)? {
+            Ok(number) => Scalar::Number(number),
+            Err(object) => Scalar::Other(Value::deserialize(MapAccessDeserializer::new(object))?),
+        })
+    }
+}
+
+/// Implements [`Leaf`], [`Lenient`] (through [`read_leaf`]) and [`Drifted`] (with nothing
+/// inside to drift) for a type made from one kind of JSON value:
+/// `leaf!(Type, "expected", method => |value| ..., ...)`, each method one of [`Leaf`]'s.
 macro_rules! leaf {
-    ($type:ty, $expected:literal, $($kind:ident => $make:expr),+ $(,)?) => {
+    ($type:ty, $expected:literal, $($method:ident => $make:expr),+ $(,)?) => {
+        impl $crate::lenient::Leaf for $type {
+            $( $crate::lenient::leaf!(@$method $make); )+
+        }
+
         impl $crate::lenient::Lenient for $type {
             const EXPECTED: &'static str = $expected;
 
             fn lenient<'de, D: ::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::std::result::Result<$crate::lenient::Outcome<Self>, D::Error> {
-                struct Leaf;
-                impl<'de> $crate::lenient::Handler<'de> for Leaf {
-                    type Value = $type;
-                    $( $crate::lenient::leaf!(@$kind $make); )+
-                }
-                $crate::lenient::read(deserializer, Leaf)
+                $crate::lenient::read_leaf(deserializer)
             }
         }
 
@@ -290,26 +448,31 @@ macro_rules! leaf {
             fn drift_into(&self, _: &$crate::lenient::At<'_>, _: &mut ::std::vec::Vec<$crate::lenient::Drift>) {}
         }
     };
-    (@string $make:expr) => {
-        fn string(self, text: ::std::string::String) -> $crate::lenient::Outcome<Self::Value> {
-            $crate::lenient::fit_or_keep(text, $make, ::serde_json::Value::String)
+    (@from_text $make:expr) => {
+        fn from_text(text: &str) -> ::std::option::Option<Self> {
+            ($make)(text)
         }
     };
-    (@boolean $make:expr) => {
-        fn boolean(self, value: bool) -> $crate::lenient::Outcome<Self::Value> {
-            $crate::lenient::fit_or_keep(value, $make, ::serde_json::Value::Bool)
+    (@from_string $make:expr) => {
+        fn from_string(text: ::std::string::String) -> ::std::result::Result<Self, ::std::string::String> {
+            ($make)(text)
         }
     };
-    (@number $make:expr) => {
-        fn number(self, number: ::serde_json::Number) -> $crate::lenient::Outcome<Self::Value> {
-            $crate::lenient::fit_or_keep(number, $make, ::serde_json::Value::Number)
+    (@from_bool $make:expr) => {
+        fn from_bool(value: bool) -> ::std::option::Option<Self> {
+            ($make)(value)
+        }
+    };
+    (@from_number $make:expr) => {
+        fn from_number(number: ::serde_json::Number) -> ::std::result::Result<Self, ::serde_json::Number> {
+            ($make)(number)
         }
     };
 }
 pub(crate) use leaf;
 
 /// `make(value)`, or the value (handed back by `make`) kept as drift when it does not fit.
-pub(crate) fn fit_or_keep<V, T>(
+fn fit_or_keep<V, T>(
     value: V,
     make: impl FnOnce(V) -> Result<T, V>,
     keep: impl FnOnce(V) -> Value,
@@ -320,10 +483,10 @@ pub(crate) fn fit_or_keep<V, T>(
     }
 }
 
-leaf!(String, "a string", string => Ok);
-leaf!(bool, "a boolean", boolean => Ok);
-leaf!(f64, "a number", number => |n: Number| n.as_f64().ok_or(n));
-leaf!(i64, "an integer", number => |n: Number| n.as_i64().ok_or(n));
+leaf!(String, "a string", from_string => Ok);
+leaf!(bool, "a boolean", from_bool => Some);
+leaf!(f64, "a number", from_number => |n: Number| n.as_f64().ok_or(n));
+leaf!(i64, "an integer", from_number => |n: Number| n.as_i64().ok_or(n));
 
 impl Lenient for Value {
     const EXPECTED: &'static str = "any JSON";
@@ -741,34 +904,7 @@ macro_rules! lenient_object {
                         self,
                         mut fields: A,
                     ) -> ::std::result::Result<$crate::lenient::Outcome<$name>, A::Error> {
-                        use $crate::lenient::Outcome;
-                        let mut extra = ::serde_json::Map::new();
-                        $( let mut $field: ::std::option::Option<$type> = None; )*
-                        while let Some(key) = fields.next_key::<$crate::lenient::Key<'de>>()? {
-                            match key.as_str() {
-                                $( $wire => match fields.next_value_seed($crate::lenient::Seed::<$type>::new())? {
-                                    Outcome::Fit(value) => {
-                                        $field = Some(value);
-                                        // A repeated key: the last one wins, as in serde.
-                                        extra.remove($wire);
-                                    }
-                                    Outcome::Null => {
-                                        $field = None;
-                                        extra.insert($wire.to_owned(), ::serde_json::Value::Null);
-                                    }
-                                    Outcome::Drift(value) => {
-                                        $field = None;
-                                        extra.insert($wire.to_owned(), value);
-                                    }
-                                }, )*
-                                _ => {
-                                    let value: ::serde_json::Value = fields.next_value()?;
-                                    extra.insert(key.into_string(), value);
-                                }
-                            }
-                        }
-                        $( let $field = $crate::lenient::lenient_object!(@take $mode $field, $wire, $type, extra, A); )*
-                        Ok(Outcome::Fit($name { $( $field, )* extra }))
+                        $crate::lenient::lenient_object!(@decode fields, A, $name { $( $mode $field: $type = $wire ),* })
                     }
                 }
 
@@ -811,10 +947,43 @@ macro_rules! lenient_object {
                 at: &$crate::lenient::At<'_>,
                 out: &mut ::std::vec::Vec<$crate::lenient::Drift>,
             ) {
-                $( $crate::lenient::lenient_object!(@drift $mode self, at, out, $field, $type, $wire); )*
+                // Drifted fields are in `extra`, which is almost always empty: then only the
+                // nested objects are searched (the other fields compile to nothing). Else each
+                // field in turn, so that drift is listed in order.
+                if self.extra.is_empty() {
+                    $( $crate::lenient::lenient_object!(@nested $mode self, at, out, $field, $type, $wire); )*
+                } else {
+                    $( $crate::lenient::lenient_object!(@drift $mode self, at, out, $field, $type, $wire); )*
+                }
             }
         }
     };
+
+    // Every field optional: read straight into the object, which is then moved once (not
+    // assembled from a local per field).
+    (@decode $fields:ident, $A:ident, $name:ident { $( opt $field:ident: $type:ty = $wire:literal ),* }) => {{
+        let mut value = $name { $( $field: None, )* extra: ::serde_json::Map::new() };
+        while let Some(key) = $fields.next_key::<$crate::lenient::Key<'de>>()? {
+            match key.as_str() {
+                $( $wire => $crate::lenient::field(&mut $fields, &mut value.$field, &mut value.extra, $wire)?, )*
+                _ => $crate::lenient::unknown_field(&mut $fields, key, &mut value.extra)?,
+            }
+        }
+        Ok($crate::lenient::Outcome::Fit(value))
+    }};
+    // Some field required: locals, checked once the object is read.
+    (@decode $fields:ident, $A:ident, $name:ident { $( $mode:ident $field:ident: $type:ty = $wire:literal ),* }) => {{
+        let mut extra = ::serde_json::Map::new();
+        $( let mut $field: ::std::option::Option<$type> = None; )*
+        while let Some(key) = $fields.next_key::<$crate::lenient::Key<'de>>()? {
+            match key.as_str() {
+                $( $wire => $crate::lenient::field(&mut $fields, &mut $field, &mut extra, $wire)?, )*
+                _ => $crate::lenient::unknown_field(&mut $fields, key, &mut extra)?,
+            }
+        }
+        $( let $field = $crate::lenient::lenient_object!(@take $mode $field, $wire, $type, extra, $A); )*
+        Ok($crate::lenient::Outcome::Fit($name { $( $field, )* extra }))
+    }};
 
     (@take opt $field:ident, $wire:literal, $type:ty, $extra:ident, $A:ident) => { $field };
     (@take req $field:ident, $wire:literal, $type:ty, $extra:ident, $A:ident) => {
@@ -857,7 +1026,6 @@ macro_rules! lenient_object {
                     $crate::lenient::Drifted::drift_into(value, &at, $out);
                 }
             }
-            None if $self.extra.is_empty() => {}
             None => $crate::lenient::field_drift(
                 &$self.extra,
                 $wire,
@@ -868,7 +1036,20 @@ macro_rules! lenient_object {
             ),
         }
     };
-    (@drift req $self:ident, $at:ident, $out:ident, $field:ident, $type:ty, $wire:literal) => {
+    // A required field is never in `extra` (it would not have decoded).
+    (@drift req $($rest:tt)*) => {
+        $crate::lenient::lenient_object!(@nested req $($rest)*)
+    };
+
+    (@nested opt $self:ident, $at:ident, $out:ident, $field:ident, $type:ty, $wire:literal) => {
+        if <$type as $crate::lenient::Drifted>::NESTED {
+            if let Some(value) = &$self.$field {
+                let at = $crate::lenient::At::Field($at, $wire);
+                $crate::lenient::Drifted::drift_into(value, &at, $out);
+            }
+        }
+    };
+    (@nested req $self:ident, $at:ident, $out:ident, $field:ident, $type:ty, $wire:literal) => {
         if <$type as $crate::lenient::Drifted>::NESTED {
             let at = $crate::lenient::At::Field($at, $wire);
             $crate::lenient::Drifted::drift_into(&$self.$field, &at, $out);
@@ -877,6 +1058,63 @@ macro_rules! lenient_object {
 }
 
 pub(crate) use lenient_object;
+
+/// Reads the value of the known field `wire` into `slot`, or into `extra` when it is `null`
+/// or does not fit (for `lenient_object!`). A function per field type rather than code per
+/// field, with the rare paths out of line, keeps each object's decoder small enough to stay in
+/// the instruction cache: it must not be inlined into every arm.
+#[inline(never)]
+pub(crate) fn field<'de, A: MapAccess<'de>, T: Lenient>(
+    fields: &mut A,
+    slot: &mut Option<T>,
+    extra: &mut Map<String, Value>,
+    wire: &'static str,
+) -> Result<(), A::Error> {
+    let kept = match fields.next_value_seed(Seed::<T>::new())? {
+        Outcome::Fit(value) => {
+            if let Some(repeated) = slot.replace(value) {
+                drop_repeated(repeated);
+            }
+            // A repeated key: the last one wins, as in serde. (Most objects have no `extra`.)
+            if !extra.is_empty() {
+                extra.remove(wire);
+            }
+            return Ok(());
+        }
+        Outcome::Null => Value::Null,
+        Outcome::Drift(value) => value,
+    };
+    if let Some(repeated) = slot.take() {
+        drop_repeated(repeated);
+    }
+    keep(extra, wire, kept);
+    Ok(())
+}
+
+/// Drops the value of a key seen before, out of line: it is rare, and a drop can be long.
+#[cold]
+#[inline(never)]
+fn drop_repeated<T>(value: T) {
+    drop(value);
+}
+
+/// Keeps the value of a known field that is `null` or does not fit, out of line (rare).
+#[cold]
+#[inline(never)]
+fn keep(extra: &mut Map<String, Value>, wire: &'static str, value: Value) {
+    extra.insert(wire.to_owned(), value);
+}
+
+/// Keeps the value of a field the spec does not know in `extra` (for `lenient_object!`).
+pub(crate) fn unknown_field<'de, A: MapAccess<'de>>(
+    fields: &mut A,
+    key: Key<'de>,
+    extra: &mut Map<String, Value>,
+) -> Result<(), A::Error> {
+    let value: Value = fields.next_value()?;
+    extra.insert(key.into_string(), value);
+    Ok(())
+}
 
 /// What an object's `Deserialize` returns: the object, or an error for JSON that is not one.
 pub(crate) fn object<T, E: de::Error>(outcome: Outcome<T>) -> Result<T, E> {

@@ -95,12 +95,13 @@ macro_rules! open_enum {
             }
         }
 
-        $crate::lenient::leaf!($name, "a string", string => |text: ::std::string::String| {
-            Ok(match <$name as $crate::open_enum::OpenEnum>::known(&text) {
-                ::std::option::Option::Some(known) => known,
-                ::std::option::Option::None => $name::Other(text),
-            })
-        });
+        // A known value is matched on the borrowed text: no allocation.
+        $crate::lenient::leaf!(
+            $name,
+            "a string",
+            from_text => <$name as $crate::open_enum::OpenEnum>::known,
+            from_string => |text| Ok($name::Other(text)),
+        );
 
         impl ::std::convert::From<&str> for $name {
             fn from(value: &str) -> Self {

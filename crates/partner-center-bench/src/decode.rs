@@ -87,3 +87,52 @@ fn per_op<T>(iterations: usize, mut operation: impl FnMut() -> T) -> f64 {
     }
     started.elapsed().as_nanos() as f64 / iterations as f64
 }
+
+/// What `decode-loop` decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Shape {
+    /// The lossless `Referral`, drift looked for, as the bench measures it.
+    Referral,
+    /// `serde_json::Value`.
+    Value,
+}
+
+/// `decode-loop`: which decode, how many times.
+#[derive(clap::Args, Debug)]
+pub(crate) struct LoopSpec {
+    #[arg(long, value_enum)]
+    kind: Shape,
+    #[arg(long, default_value_t = 1000)]
+    iterations: usize,
+}
+
+/// Decodes the example `spec.iterations` times, untimed, for instruction counts.
+pub(crate) fn repeat(spec: &LoopSpec) -> Result<(), String> {
+    // One decode outside the counted loop, so that it counts no first-use setup.
+    decode_once(spec.kind)?;
+    decode_loop(spec.kind, spec.iterations)
+}
+
+/// The counted part: `valgrind --tool=callgrind --toggle-collect='*decode::decode_loop*'`.
+#[inline(never)]
+fn decode_loop(kind: Shape, iterations: usize) -> Result<(), String> {
+    for _ in 0..iterations {
+        decode_once(kind)?;
+    }
+    Ok(())
+}
+
+fn decode_once(kind: Shape) -> Result<(), String> {
+    let input = black_box(crate::EXAMPLE);
+    match kind {
+        Shape::Value => {
+            black_box(serde_json::from_slice::<Value>(input).map_err(|e| e.to_string())?);
+        }
+        Shape::Referral => {
+            let referral: Referral = serde_json::from_slice(input).map_err(|e| e.to_string())?;
+            black_box(drift(&referral));
+            black_box(referral);
+        }
+    }
+    Ok(())
+}

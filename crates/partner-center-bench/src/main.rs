@@ -52,6 +52,10 @@ enum Role {
     /// One measured client run (started by the benchmark itself).
     #[command(hide = true)]
     Client(client::RunSpec),
+    /// Decode the example `--iterations` times, untimed: for
+    /// `valgrind --tool=callgrind --toggle-collect='*decode_loop*'`.
+    #[command(hide = true)]
+    DecodeLoop(decode::LoopSpec),
 }
 
 #[derive(Args)]
@@ -60,6 +64,9 @@ struct Options {
     /// comparison, and nothing written unless --out is given.
     #[arg(long)]
     quick: bool,
+    /// Measure the decode only (no round trips), print it, write nothing.
+    #[arg(long)]
+    decode_only: bool,
     /// Where to write the results (default: BENCHMARKS.md at the workspace root).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -111,6 +118,7 @@ fn main() -> ExitCode {
     let result = match cli.role {
         Some(Role::Serve) => server::serve(),
         Some(Role::Client(spec)) => client::run(&spec),
+        Some(Role::DecodeLoop(spec)) => decode::repeat(&spec),
         None => bench(&cli.options),
     };
     match result {
@@ -147,6 +155,10 @@ fn bench(options: &Options) -> Result<(), String> {
             decode.others_cpus * 100.0
         );
         decode = decode::run(plan.decode_rounds, plan.decode_iterations)?;
+    }
+    if options.decode_only {
+        println!("{}", report::render_decode(&decode));
+        return Ok(());
     }
 
     let server = Server::start(options.server_cpu)?;

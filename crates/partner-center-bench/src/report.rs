@@ -211,29 +211,7 @@ impl Report {
             p.decode_rounds,
             p.decode_iterations
         )?;
-        writeln!(
-            out,
-            "| operation | `serde_json::Value` ns | lossless `Referral` ns | Referral / Value |"
-        )?;
-        writeln!(out, "|---|---:|---:|---:|")?;
-        for (name, value, referral) in [
-            ("parse (`from_slice`)", d.value_parse, d.referral_parse),
-            ("re-serialize (`to_vec`)", d.value_write, d.referral_write),
-        ] {
-            writeln!(
-                out,
-                "| {name} | {} | {} | {:.2}x |",
-                range(value, 0),
-                range(referral, 0),
-                referral.median / value.median
-            )?;
-        }
-        writeln!(
-            out,
-            "\nThe decoded `Referral` re-serializes to the same JSON as the input (compared as \
-             `Value`s): **{}**.\n",
-            if d.lossless { "yes" } else { "no" }
-        )?;
+        decode_table(out, d)?;
         writeln!(
             out,
             "Other processes used {:.0}% of a CPU meanwhile. `Value` allocates a map node per \
@@ -374,6 +352,47 @@ fn range(stats: Stats, decimals: usize) -> String {
         "{:.decimals$} ({:.decimals$} - {:.decimals$})",
         stats.median, stats.min, stats.max
     )
+}
+
+/// The decode table and whether the decode is lossless (`--decode-only` prints it alone).
+fn decode_table(out: &mut String, d: &DecodeResult) -> std::fmt::Result {
+    writeln!(
+        out,
+        "| operation | `serde_json::Value` ns | lossless `Referral` ns | Referral / Value |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|")?;
+    for (name, value, referral) in [
+        ("parse (`from_slice`)", d.value_parse, d.referral_parse),
+        ("re-serialize (`to_vec`)", d.value_write, d.referral_write),
+    ] {
+        writeln!(
+            out,
+            "| {name} | {} | {} | {:.2}x |",
+            range(value, 0),
+            range(referral, 0),
+            referral.median / value.median
+        )?;
+    }
+    writeln!(
+        out,
+        "\nThe decoded `Referral` re-serializes to the same JSON as the input (compared as \
+             `Value`s): **{}**.\n",
+        if d.lossless { "yes" } else { "no" }
+    )?;
+    Ok(())
+}
+
+/// What `--decode-only` prints.
+pub(crate) fn render_decode(d: &DecodeResult) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = decode_table(&mut out, d);
+    let _ = writeln!(
+        out,
+        "Other processes used {:.0}% of a CPU meanwhile.",
+        d.others_cpus * 100.0
+    );
+    out
 }
 
 #[cfg(test)]
