@@ -825,10 +825,16 @@ pub(crate) fn field_drift(
     if value.is_null() && takes_null {
         return;
     }
+    // A list or map of the right kind drifted through one of its members (it is kept whole).
+    let found = match kind(value) {
+        "an array" if expected == "an array" => "an array with an item that does not fit",
+        "an object" if expected == "an object" => "an object with a value that does not fit",
+        found => found,
+    };
     out.push(Drift {
         pointer: At::Field(at, wire).to_string(),
         expected,
-        found: kind(value),
+        found,
     });
 }
 
@@ -1134,6 +1140,34 @@ mod tests {
 
     use super::*;
     use crate::types::{CustomerProfile, Referral};
+    use crate::webhooks::types::WebhookRegistration;
+
+    #[test]
+    fn maps_and_defaulted_lists_are_lenient_and_lossless_too() {
+        let sent = json!({
+            "webhookEvents": [],
+            "properties": {"region": "emea", "retries": 3},
+        });
+        let registration: WebhookRegistration = serde_json::from_value(sent.clone()).unwrap();
+        // An empty list is not an absent one.
+        assert_eq!(registration.webhook_events.as_deref(), Some(&[][..]));
+        // One value of the string map is a number: the map is kept as it came.
+        assert_eq!(registration.properties, None);
+        let found: Vec<String> = drift(&registration)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            ["/properties: expected an object, found an object with a value that does not fit"]
+        );
+        assert_eq!(serde_json::to_value(&registration).unwrap(), sent);
+
+        let fits: WebhookRegistration =
+            serde_json::from_value(json!({"properties": {"region": "emea"}})).unwrap();
+        assert_eq!(fits.properties.unwrap()["region"], "emea");
+        assert_eq!(fits.webhook_events, None);
+    }
 
     #[test]
     fn numbers_past_64_bits_decode_from_a_value_too() {
