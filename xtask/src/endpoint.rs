@@ -104,6 +104,15 @@ pub fn run(root: &Path) -> Result<(), String> {
 
     println!("2. cargo xtask codegen");
     cargo(&work, &target, &["xtask", "codegen"])?;
+    let changed = changed_files(root, &work)?;
+    println!("   files changed: {}", changed.join(", "));
+    let by_hand: Vec<&String> = changed
+        .iter()
+        .filter(|f| !f.starts_with("crates/partner-center-api/src/generated/"))
+        .collect();
+    if by_hand.len() != 1 || !by_hand[0].ends_with("partner-center.openapi.yaml") {
+        return Err(format!("only the spec should change by hand: {by_hand:?}"));
+    }
 
     println!("3. the CLI lists it, and calls it against the sandbox");
     cargo(&work, &target, &["build", "-q", "-p", "partner-center-cli"])?;
@@ -114,6 +123,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             "`partner-center api` does not list replaceReferral:\n{listing}"
         ));
     }
+    print!("{}", run_ok(Command::new(&cli).arg("api"))?);
     let body = base.join("body.json");
     write(
         &body,
@@ -207,24 +217,53 @@ fn copy_workspace(root: &Path, work: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Seeds the copy's target dir with this workspace's built dependencies, once: they are the
-/// same crates, and building them again would take minutes.
+/// Seeds the copy's target dir with this workspace's build, once: most of it is the same
+/// dependencies, and building them again takes minutes. A copy, not hard links: cargo names a
+/// workspace crate's files after its path relative to the workspace, so the copy's crates
+/// have this workspace's file names, and building them must not write into this workspace's
+/// files. When the disk is too full for the copy, the copy builds from scratch instead.
 fn seed_target(from: &Path, to: &Path) -> Result<(), String> {
     if to.join("debug").exists() || !from.join("debug").exists() {
         return Ok(());
     }
     fs::create_dir_all(to.join("debug")).map_err(|e| e.to_string())?;
     for part in ["deps", "build", ".fingerprint"] {
-        if from.join("debug").join(part).exists() {
-            run_ok(
-                Command::new("cp")
-                    .args(["-a", "--reflink=auto"])
-                    .arg(from.join("debug").join(part))
-                    .arg(to.join("debug")),
-            )?;
+        let copied = run_ok(
+            Command::new("cp")
+                .args(["-a", "--reflink=auto"])
+                .arg(from.join("debug").join(part))
+                .arg(to.join("debug")),
+        );
+        if let Err(e) = copied {
+            println!(
+                "not seeding the copy's build ({}): building from scratch",
+                first_line(&e)
+            );
+            fs::remove_dir_all(to.join("debug")).map_err(|e| e.to_string())?;
+            return Ok(());
         }
     }
     Ok(())
+}
+
+/// The tracked files of `root` that differ in `work`: what the steps changed.
+fn changed_files(root: &Path, work: &Path) -> Result<Vec<String>, String> {
+    let tracked = run_ok(
+        Command::new("git")
+            .args(["ls-files", "-z"])
+            .current_dir(root),
+    )?;
+    let mut changed = Vec::new();
+    for file in tracked.split('\0').filter(|f| !f.is_empty()) {
+        if fs::read(root.join(file)).ok() != fs::read(work.join(file)).ok() {
+            changed.push(file.to_owned());
+        }
+    }
+    Ok(changed)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
 }
 
 fn cargo_bin() -> PathBuf {

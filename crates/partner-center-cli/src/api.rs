@@ -5,7 +5,8 @@
 use comfy_table::{Table, presets};
 use futures_util::TryStreamExt;
 use partner_center::PartnerCenter;
-use partner_center::operations::{Arguments, Call, DOCUMENTS, Operation};
+use partner_center::operations::{ArgumentError, Arguments, Call, DOCUMENTS, Operation};
+use partner_center_sandbox::spec;
 use serde_json::{Value, json};
 
 use crate::args::{ApiArgs, Output};
@@ -70,7 +71,21 @@ pub(crate) fn call(operation: &str, args: &ApiArgs) -> Result<Call, Failure> {
         let (_, body) = input::json_file(file)?;
         arguments = arguments.body(body);
     }
-    Ok(Call::new(operation, arguments)?)
+    let call = Call::new(operation, arguments)?;
+    // The types hold most of the spec's rules; the schemas hold the rest (a maximum, a pattern
+    // of a parameter whose type is a plain number or string).
+    let operation = call.operation();
+    let document = spec::document_named(call.document().name).map_err(Failure::Spec)?;
+    let method = operation.method.to_ascii_lowercase();
+    for (name, value) in &args.params {
+        spec::check_parameter(document, operation.path, &method, name, value).map_err(
+            |reason| ArgumentError {
+                operation: operation.id.to_owned(),
+                reason,
+            },
+        )?;
+    }
+    Ok(call)
 }
 
 /// Sends `call` and prints its answer's body as the service sent it (nothing for none); with

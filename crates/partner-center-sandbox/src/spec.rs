@@ -31,6 +31,7 @@ use serde_json::{Map, Value, json};
 
 pub use crate::example::{ExampleCall, example, given};
 use crate::parameters::Parameter;
+pub use crate::parameters::check_parameter;
 
 /// `spec/partner-center.openapi.yaml`, as the sandbox was built with it: the api crate's
 /// [`partner_center_api::spec::OPENAPI_YAML`], which the sandbox's model types come from too.
@@ -46,6 +47,27 @@ pub fn document() -> Result<&'static Value, SpecError> {
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// The document of [`partner_center_api::spec::DOCUMENTS`] named `name` (`webhooks`), parsed
+/// (once): the main one is [`document`].
+pub fn document_named(name: &str) -> Result<&'static Value, SpecError> {
+    type Documents = Result<Vec<(&'static str, Value)>, SpecError>;
+    static DOCUMENTS: OnceLock<Documents> = OnceLock::new();
+    let documents = DOCUMENTS.get_or_init(|| {
+        let documents = partner_center_api::spec::DOCUMENTS.iter();
+        documents
+            .map(|d| match serde_yaml::from_str(d.yaml) {
+                Ok(json) => Ok((d.name, json)),
+                Err(e) => Err(SpecError(format!("{} is not valid YAML: {e}", d.name))),
+            })
+            .collect()
+    });
+    let documents = documents.as_ref().map_err(Clone::clone)?;
+    match documents.iter().find(|(n, _)| *n == name) {
+        Some((_, json)) => Ok(json),
+        None => Err(SpecError(format!("no spec document {name:?}"))),
+    }
 }
 
 /// One OpenAPI document the sandbox serves, parsed: as JSON for reading, and as YAML, which
