@@ -179,6 +179,51 @@ impl Kind {
     }
 }
 
+/// Holds `value`, the text of the parameter `name` of the operation `method` (lower case)
+/// on `path` of `document`, to the parameter's schema, read as the type it gives: for a
+/// client that checks what it is about to send (the CLI's `api` command). The reason it does
+/// not hold, if it does not; a parameter the operation does not declare is not checked.
+///
+/// ```
+/// use partner_center_sandbox::spec::{self, check_parameter};
+///
+/// let document = spec::document()?;
+/// let list = ("/v1.0/engagements/referrals", "get");
+/// assert!(check_parameter(document, list.0, list.1, "$top", "100").is_ok());
+/// assert_eq!(
+///     check_parameter(document, list.0, list.1, "$top", "500").unwrap_err(),
+///     "the query parameter $top is not valid: 500 is greater than the maximum of 100"
+/// );
+/// # Ok::<(), partner_center_sandbox::spec::SpecError>(())
+/// ```
+pub fn check_parameter(
+    document: &Value,
+    path: &str,
+    method: &str,
+    name: &str,
+    value: &str,
+) -> Result<(), String> {
+    let item = spec::resolve(document, &document["paths"][path]).map_err(|e| e.to_string())?;
+    let declared = item[method]["parameters"].as_array().into_iter().flatten();
+    let declared = declared.chain(item["parameters"].as_array().into_iter().flatten());
+    for parameter in declared {
+        let parameter = spec::resolve(document, parameter).map_err(|e| e.to_string())?;
+        let parameter = Parameter::new(document, parameter).map_err(|e| e.to_string())?;
+        let named = match parameter.location {
+            Location::Header => parameter.name.eq_ignore_ascii_case(name),
+            _ => parameter.name == name,
+        };
+        if named {
+            return match parameter.check(&[value]) {
+                Ok(()) => Ok(()),
+                Err(Refusal::Invalid { message, .. }) => Err(message),
+                Err(other) => Err(format!("{other:?}")),
+            };
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,49 +271,4 @@ mod tests {
         assert!(path.required && path.check(&["a"]).is_ok());
         assert!(message(path.check(&["c"])).starts_with("the path parameter p is not valid: "));
     }
-}
-
-/// Holds `value`, the text of the parameter `name` of the operation `method` (lower case)
-/// on `path` of `document`, to the parameter's schema, read as the type it gives: for a
-/// client that checks what it is about to send (the CLI's `api` command). The reason it does
-/// not hold, if it does not; a parameter the operation does not declare is not checked.
-///
-/// ```
-/// use partner_center_sandbox::spec::{self, check_parameter};
-///
-/// let document = spec::document()?;
-/// let list = ("/v1.0/engagements/referrals", "get");
-/// assert!(check_parameter(document, list.0, list.1, "$top", "100").is_ok());
-/// assert_eq!(
-///     check_parameter(document, list.0, list.1, "$top", "500").unwrap_err(),
-///     "the query parameter $top is not valid: 500 is greater than the maximum of 100"
-/// );
-/// # Ok::<(), partner_center_sandbox::spec::SpecError>(())
-/// ```
-pub fn check_parameter(
-    document: &Value,
-    path: &str,
-    method: &str,
-    name: &str,
-    value: &str,
-) -> Result<(), String> {
-    let item = spec::resolve(document, &document["paths"][path]).map_err(|e| e.to_string())?;
-    let declared = item[method]["parameters"].as_array().into_iter().flatten();
-    let declared = declared.chain(item["parameters"].as_array().into_iter().flatten());
-    for parameter in declared {
-        let parameter = spec::resolve(document, parameter).map_err(|e| e.to_string())?;
-        let parameter = Parameter::new(document, parameter).map_err(|e| e.to_string())?;
-        let named = match parameter.location {
-            Location::Header => parameter.name.eq_ignore_ascii_case(name),
-            _ => parameter.name == name,
-        };
-        if named {
-            return match parameter.check(&[value]) {
-                Ok(()) => Ok(()),
-                Err(Refusal::Invalid { message, .. }) => Err(message),
-                Err(other) => Err(format!("{other:?}")),
-            };
-        }
-    }
-    Ok(())
 }
