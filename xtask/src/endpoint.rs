@@ -188,7 +188,8 @@ pub fn run(root: &Path) -> Result<(), String> {
         ));
     }
     println!("endpoint test passed: one spec edit and `cargo xtask codegen`, nothing else");
-    Ok(())
+    // Gigabytes; kept only when a step failed, to look at.
+    fs::remove_dir_all(&base).map_err(|e| format!("cannot remove {}: {e}", base.display()))
 }
 
 /// The files git tracks (as a fresh clone has them), symbolic links kept as links.
