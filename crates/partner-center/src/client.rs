@@ -276,8 +276,8 @@ impl PartnerCenterBuilder {
 
     /// Where to send the requests of the spec document `document` (e.g. `webhooks`), when not
     /// where the rest goes. By default a document's requests go to [`Self::base_url`] when it
-    /// is set (a sandbox or a mock serves every document on one origin), and to the
-    /// document's own server otherwise.
+    /// is set to another than [`DEFAULT_BASE_URL`] (a sandbox or a mock serves every document
+    /// on one origin), and to the document's own server otherwise.
     pub fn document_base_url(mut self, document: &str, base_url: impl Into<String>) -> Self {
         self.document_base_urls
             .push((document.to_owned(), base_url.into()));
@@ -371,10 +371,9 @@ impl PartnerCenterBuilder {
             Error::Config("no token: set one with .token(...) or .token_provider(...)".into())
         })?;
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
-        let document_base_urls = document_base_urls(
-            self.base_url.as_ref().map(|_| base_url.as_str()),
-            &self.document_base_urls,
-        )?;
+        // The Referrals API's own host is no base URL for the other documents' APIs.
+        let shared = Some(base_url.as_str()).filter(|url| *url != DEFAULT_BASE_URL);
+        let document_base_urls = document_base_urls(shared, &self.document_base_urls)?;
         let application = self
             .application_name
             .map(|name| {
@@ -533,6 +532,33 @@ mod tests {
             normalize_base_url(" http://127.0.0.1:8080/prefix/ ").unwrap(),
             "http://127.0.0.1:8080/prefix"
         );
+    }
+
+    #[test]
+    fn each_document_goes_to_its_own_server_unless_one_base_url_is_given() {
+        let webhooks = |builder: PartnerCenterBuilder| {
+            let client = builder.token("t").build().unwrap();
+            client.document_base_url("webhooks").to_owned()
+        };
+        let own = "https://api.partnercenter.microsoft.com";
+        assert_eq!(webhooks(PartnerCenter::builder()), own);
+        // Naming the Referrals API's host is no reason to send the others' requests there.
+        assert_eq!(
+            webhooks(PartnerCenter::builder().base_url(DEFAULT_BASE_URL)),
+            own
+        );
+        // A sandbox or a mock serves every document.
+        let local = PartnerCenter::builder().base_url("http://127.0.0.1:8080/");
+        assert_eq!(webhooks(local), "http://127.0.0.1:8080");
+        let both = PartnerCenter::builder()
+            .base_url("http://127.0.0.1:8080")
+            .document_base_url("webhooks", "http://127.0.0.1:9090");
+        assert_eq!(webhooks(both), "http://127.0.0.1:9090");
+        let unknown = PartnerCenter::builder()
+            .token("t")
+            .document_base_url("hooks", own);
+        let err = unknown.build().unwrap_err().to_string();
+        assert!(err.contains("no spec document \"hooks\""), "{err}");
     }
 
     #[test]

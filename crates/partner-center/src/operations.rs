@@ -61,7 +61,9 @@ impl PartnerCenter {
     }
 
     /// Every page of the list operation `call` (one the spec marks `x-ms-pageable`): the
-    /// items of each page as JSON, following the next links as [`crate::paging`] does.
+    /// items of each page as JSON, following the next links as [`crate::paging`] does (only
+    /// to the client's [`PartnerCenter::base_url`]: a list operation of a document served
+    /// elsewhere reads its first page only).
     pub fn execute_pages(&self, call: Call) -> Result<Pages<Value>> {
         let operation = call.operation();
         let Some(names) = operation.paging else {
