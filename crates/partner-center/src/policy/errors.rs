@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use super::Call;
 use super::headers::header_text;
 use crate::error::{DecodeError, Error, ServiceError, TransportError, error_detail};
+use crate::transport::Failure;
 
 impl Call {
     pub(super) async fn map_error(&self, error: api::Error<api::types::ErrorBody>) -> Error {
@@ -65,6 +66,7 @@ impl Call {
     }
 
     fn transport(&self, source: reqwest::Error) -> Error {
-        Error::Transport(Box::new(TransportError::new(source, self.info())))
+        let failure = Failure::Reqwest(source);
+        Error::Transport(Box::new(TransportError::new(failure, self.info())))
     }
 }

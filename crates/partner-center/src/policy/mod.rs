@@ -4,13 +4,12 @@
 //! The generated operations hand their request to progenitor's `ClientHooks::exec`, which
 //! hands it to the [`Call`] of the current logical call. The call then, per attempt: sets the
 //! ids and the bearer token ([`headers`]), waits for the rate limit, sends with the attempt's
-//! time budget and reads the body, bounded ([`attempt`]), so that a body cut short is retried
-//! like any failed attempt, and decides whether and how long to wait before the next one
-//! ([`retry_loop`]). What the generated code cannot carry (the attempts, a token refresh that
-//! failed, a body over the limit) is kept here and turned into the [`Error`] by
-//! [`Call::finish`] ([`errors`]).
+//! time budget and reads the body, bounded ([`crate::transport`]), so that a body cut short is
+//! retried like any failed attempt, and decides whether and how long to wait before the next
+//! one ([`retry_loop`]). What the generated code cannot carry (the attempts, a token refresh
+//! that failed, a body over the limit, a request that got no answer) is kept here and turned
+//! into the [`Error`] by [`Call::finish`] ([`errors`]).
 
-mod attempt;
 mod errors;
 mod headers;
 mod retry_loop;
@@ -29,6 +28,7 @@ use crate::auth::{AccessToken, TokenProvider};
 use crate::error::{CallInfo, Error};
 use crate::redact::{self, Secrets};
 use crate::retry::{Attempt, RetryPolicy};
+use crate::transport::Transport;
 
 pub(crate) use self::headers::Bearer;
 use self::headers::{Ids, header_str, header_text};
@@ -38,10 +38,10 @@ const DRIFT_SHOWN: usize = 20;
 
 /// What every call of one client uses: the policy's configuration.
 pub(crate) struct Shared {
+    /// Builds the generated operations' requests.
     pub(crate) http: reqwest::Client,
-    /// Whether `http` was given (`PartnerCenterBuilder::http_client`): its own timeout is not
-    /// the attempt timeout, which is then set on each request.
-    pub(crate) own_http: bool,
+    /// Sends them.
+    pub(crate) transport: Transport,
     pub(crate) base_url: String,
     pub(crate) auth: Box<dyn TokenProvider>,
     pub(crate) application: Option<HeaderValue>,
