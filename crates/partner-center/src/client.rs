@@ -164,15 +164,20 @@ impl PartnerCenter {
         let policy: Arc<dyn api::CallPolicy> = call.clone();
         let generated =
             api::Client::new_with_client(&self.shared.base_url, self.shared.http.clone(), policy);
-        let mut meta = (reqwest::StatusCode::OK, reqwest::header::HeaderMap::new());
-        let outcome = operation(generated).await.inspect(|answer| {
-            meta.0 = answer.status();
-            if headers == Headers::Kept {
-                meta.1 = answer.headers().clone();
-            }
-        });
-        let value = call.finish(outcome).await?;
-        let (status, headers) = meta;
+        // The answer is large (a referral is over 2 KB): it is moved as few times as possible.
+        let answer = match (operation(generated).await, call.take_failure()) {
+            (_, Some(failure)) => return Err(failure),
+            (Ok(answer), None) => answer,
+            // Boxed so that only a failed call pays for the mapping's future (its size).
+            (Err(error), None) => return Err(Box::pin(call.map_error(error)).await),
+        };
+        let status = answer.status();
+        let headers = match headers {
+            Headers::Kept => answer.headers().clone(),
+            Headers::Dropped => reqwest::header::HeaderMap::new(),
+        };
+        let value = answer.into_inner();
+        call.warn_of_drift(&value);
         Ok(Response::new(
             value,
             status,

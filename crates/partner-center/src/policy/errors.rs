@@ -10,7 +10,8 @@ use crate::error::{DecodeError, Error, ServiceError, TransportError, error_detai
 use crate::transport::Failure;
 
 impl Call {
-    pub(super) async fn map_error(&self, error: api::Error<api::types::ErrorBody>) -> Error {
+    /// The generated code's `error` as an [`Error`], with the call's ids and attempts.
+    pub(crate) async fn map_error(&self, error: api::Error<api::types::ErrorBody>) -> Error {
         use api::Error as E;
         match error {
             E::ErrorResponse(response) => {

@@ -8,7 +8,7 @@
 //! retried like any failed attempt, and decides whether and how long to wait before the next
 //! one ([`retry_loop`]). What the generated code cannot carry (the attempts, a token refresh
 //! that failed, a body over the limit, a request that got no answer) is kept here and turned
-//! into the [`Error`] by [`Call::finish`] ([`errors`]).
+//! into the [`Error`] ([`Call::take_failure`], [`errors`]).
 
 mod errors;
 mod headers;
@@ -148,28 +148,15 @@ impl Call {
         self.state().operation_id
     }
 
-    /// The call's result: what the generated operation returned, unless the policy recorded a
-    /// failure it could not express. Fields of the answer that drifted from the spec are
-    /// logged once, as a warning: their values are kept, and the call succeeds.
-    pub(crate) async fn finish<T: Drifted>(
-        &self,
-        outcome: api::GeneratedResult<T>,
-    ) -> Result<T, Error> {
-        if let Some(failure) = self.state().failure.take() {
-            return Err(failure);
-        }
-        match outcome {
-            Ok(response) => {
-                let value = response.into_inner();
-                self.warn_of_drift(&value);
-                Ok(value)
-            }
-            // Boxed so that only a failed call pays for the mapping's future (its size).
-            Err(error) => Err(Box::pin(self.map_error(error)).await),
-        }
+    /// The failure the policy recorded that the generated code could not express: it wins
+    /// over whatever that code returned.
+    pub(crate) fn take_failure(&self) -> Option<Error> {
+        self.state().failure.take()
     }
 
-    fn warn_of_drift<T: Drifted>(&self, value: &T) {
+    /// Logs, once, as a warning, the fields of `value` that drifted from the spec: their values
+    /// are kept, and the call succeeds.
+    pub(crate) fn warn_of_drift<T: Drifted>(&self, value: &T) {
         let drift = lenient::drift(value);
         if drift.is_empty() {
             return;

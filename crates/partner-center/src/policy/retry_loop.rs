@@ -135,7 +135,7 @@ impl Call {
         }
     }
 
-    /// Records `failure` as the call's error (`finish` returns it), and gives the generated
+    /// Records `failure` as the call's error (`take_failure` hands it on), and gives the generated
     /// code, whose error type is reqwest's, one that says so.
     async fn failed(&self, failure: Failure) -> reqwest::Error {
         let error = TransportError::new(failure, self.info());
