@@ -91,6 +91,25 @@ async fn token_and_base_url_come_from_the_environment() {
 }
 
 #[tokio::test]
+async fn requests_go_through_the_proxy_of_the_environment() {
+    // The proxy answers for a host that does not exist: only the proxy can have answered.
+    let proxy = serve(200, OFFICIAL_EXAMPLE, "application/json").await;
+
+    let output = partner_center()
+        .env("HTTP_PROXY", proxy.uri())
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .args(["referrals", "get", OFFICIAL_ID, "--token", TOKEN])
+        .args(["--base-url", "http://partner-center.invalid"])
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let requests = proxy.received_requests().await.unwrap();
+    assert_eq!(requests[0].url.host_str(), Some("partner-center.invalid"));
+}
+
+#[tokio::test]
 async fn a_service_error_is_one_line_with_status_code_message_and_request_id() {
     let body = r#"{"error":{"code":"itemNotFound","message":"The referral was not found."}}"#;
     let server = serve(404, body, "application/json").await;

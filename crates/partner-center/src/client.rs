@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::policy::{Bearer, Call, Shared};
 use crate::response::Response;
 use crate::retry::RetryPolicy;
+use crate::transport::{Settings, Transport};
 
 /// The Partner Center host.
 pub const DEFAULT_BASE_URL: &str = "https://api.partner.microsoft.com";
@@ -181,15 +182,20 @@ impl PartnerCenter {
         let call = self.start_call().await?;
         let policy: Arc<dyn api::CallPolicy> = call.clone();
         let generated = client(self.shared.http.clone(), policy);
-        let mut meta = (reqwest::StatusCode::OK, reqwest::header::HeaderMap::new());
-        let outcome = operation(generated).await.inspect(|answer| {
-            meta.0 = answer.status();
-            if headers == Headers::Kept {
-                meta.1 = answer.headers().clone();
-            }
-        });
-        let value = call.finish(outcome).await?;
-        let (status, headers) = meta;
+        // The answer is large (a referral is over 2 KB): it is moved as few times as possible.
+        let answer = match (operation(generated).await, call.take_failure()) {
+            (_, Some(failure)) => return Err(failure),
+            (Ok(answer), None) => answer,
+            // Boxed so that only a failed call pays for the mapping's future (its size).
+            (Err(error), None) => return Err(Box::pin(call.map_error(error)).await),
+        };
+        let status = answer.status();
+        let headers = match headers {
+            Headers::Kept => answer.headers().clone(),
+            Headers::Dropped => reqwest::header::HeaderMap::new(),
+        };
+        let value = answer.into_inner();
+        call.warn_of_drift(&value);
         Ok(Response::new(
             value,
             status,
@@ -352,7 +358,9 @@ impl PartnerCenterBuilder {
         self
     }
 
-    /// Sends through `proxy` (with this crate's own HTTP client).
+    /// Sends through `proxy` (with this crate's own HTTP client). Without one, the
+    /// environment's `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (or lower case) are
+    /// read when the client is built, as reqwest reads them.
     pub fn proxy(mut self, proxy: reqwest::Proxy) -> Self {
         self.proxies.push(proxy);
         self
@@ -389,9 +397,14 @@ impl PartnerCenterBuilder {
             None => USER_AGENT.to_owned(),
         };
         let attempt_timeout = self.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
-        let own_http = self.http.is_some();
-        let http = match self.http {
-            Some(http) if self.proxies.is_empty() && self.root_certificates.is_empty() => http,
+        let (http, transport) = match self.http {
+            Some(http) if self.proxies.is_empty() && self.root_certificates.is_empty() => {
+                let transport = Transport::Reqwest {
+                    client: http.clone(),
+                    own: true,
+                };
+                (http, transport)
+            }
             Some(_) => {
                 return Err(Error::Config(
                     "proxy and add_root_certificate configure this crate's HTTP client, not one \
@@ -399,30 +412,22 @@ impl PartnerCenterBuilder {
                         .into(),
                 ));
             }
-            None => {
-                let mut builder = reqwest::Client::builder()
-                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                    .timeout(attempt_timeout)
-                    // The API does not redirect; following one could carry the token elsewhere.
-                    .redirect(reqwest::redirect::Policy::none())
-                    .user_agent(user_agent);
-                for proxy in self.proxies {
-                    builder = builder.proxy(proxy);
-                }
-                for certificate in self.root_certificates {
-                    builder = builder.add_root_certificate(certificate);
-                }
-                builder
-                    .build()
-                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
+            None => Settings {
+                connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                attempt_timeout,
+                user_agent,
+                proxies: self.proxies,
+                root_certificates: self.root_certificates,
             }
+            .build(&base_url)
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
         #[cfg(feature = "rate-limit")]
         let rate_limiter = self.rate_limit.map(rate_limiter).transpose()?;
         Ok(PartnerCenter {
             shared: Arc::new(Shared {
                 http,
-                own_http,
+                transport,
                 base_url,
                 document_base_urls,
                 auth,
@@ -695,6 +700,33 @@ mod tests {
         let err = client.referrals().get("abc").await.unwrap_err();
         assert!(matches!(err, Error::Auth(_)), "{err:?}");
         assert!(!format!("{err} {err:?}").contains("very-secret"));
+    }
+
+    /// hyper sends, unless reqwest is needed: a client of the caller's, a proxy, more roots.
+    #[test]
+    fn the_transport_is_chosen_once_by_the_builder() {
+        use crate::transport::environment_proxy;
+
+        let url = "http://127.0.0.1:9";
+        let transport = |builder: PartnerCenterBuilder| {
+            let client = builder.token("t").base_url(url).build();
+            match client.unwrap().shared.transport {
+                Transport::Hyper(_) => "hyper",
+                Transport::Reqwest { own: false, .. } => "reqwest",
+                Transport::Reqwest { own: true, .. } => "own reqwest",
+            }
+        };
+        // Unless the environment sends that URL through a proxy.
+        let expected = if environment_proxy(url) {
+            "reqwest"
+        } else {
+            "hyper"
+        };
+        assert_eq!(transport(PartnerCenter::builder()), expected);
+        let proxy = reqwest::Proxy::all("http://proxy.example:3128").unwrap();
+        assert_eq!(transport(PartnerCenter::builder().proxy(proxy)), "reqwest");
+        let own = PartnerCenter::builder().http_client(reqwest::Client::new());
+        assert_eq!(transport(own), "own reqwest");
     }
 
     #[test]

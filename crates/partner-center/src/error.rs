@@ -11,6 +11,7 @@ use crate::models::ErrorDetail;
 use crate::redact::{self, Secrets};
 use crate::retry::{Attempt, is_retryable_status};
 use crate::text::{self, SHOWN_CHARS};
+use crate::transport::Failure;
 
 /// How many characters of an undecodable body an error keeps.
 const EXCERPT_CHARS: usize = SHOWN_CHARS;
@@ -554,12 +555,12 @@ impl std::error::Error for DecodeError {}
 /// emails).
 #[derive(Debug)]
 pub struct TransportError {
-    source: reqwest::Error,
+    source: Failure,
     call: CallInfo,
 }
 
 impl TransportError {
-    pub(crate) fn new(mut source: reqwest::Error, call: CallInfo) -> Self {
+    pub(crate) fn new(mut source: Failure, call: CallInfo) -> Self {
         if let Some(url) = source.url_mut() {
             redact::redact_url(url);
         }
@@ -591,7 +592,7 @@ impl fmt::Display for TransportError {
         } else {
             "the request did not complete"
         };
-        // What went wrong on the wire is reqwest's error, the `source()`: [`Report`] shows it.
+        // What went wrong on the wire is the `source()` (reqwest's or hyper's): [`Report`] shows it.
         write!(f, "{what} ({})", self.call)
     }
 }

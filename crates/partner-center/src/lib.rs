@@ -52,6 +52,7 @@ pub mod referrals;
 mod response;
 pub mod retry;
 pub mod text;
+mod transport;
 
 pub use client::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_PAGES,

@@ -11,6 +11,7 @@ mod device_code;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -20,10 +21,11 @@ pub use device_code::{
     default_cache_path,
 };
 
-/// A bearer token and when it expires. Its `Debug` never shows the token.
+/// A bearer token and when it expires. Its `Debug` never shows the token. Cheap to clone: a
+/// token (a JWT of a kilobyte or two) is handed to every call, and copied by none.
 #[derive(Clone)]
 pub struct AccessToken {
-    secret: SecretString,
+    secret: Arc<SecretString>,
     expires_at: Option<SystemTime>,
 }
 
@@ -31,7 +33,7 @@ impl AccessToken {
     /// A token, and its expiry if known.
     pub fn new(secret: impl Into<String>, expires_at: Option<SystemTime>) -> Self {
         Self {
-            secret: SecretString::from(secret.into()),
+            secret: Arc::new(SecretString::from(secret.into())),
             expires_at,
         }
     }
@@ -53,7 +55,8 @@ impl AccessToken {
     }
 
     pub(crate) fn same_secret(&self, other: &AccessToken) -> bool {
-        self.secret.expose_secret() == other.secret.expose_secret()
+        Arc::ptr_eq(&self.secret, &other.secret)
+            || self.secret.expose_secret() == other.secret.expose_secret()
     }
 }
 

@@ -8,11 +8,13 @@ use serde::Serialize;
 use super::Call;
 use super::headers::header_text;
 use crate::error::{DecodeError, Error, ServiceError, TransportError};
+use crate::transport::Failure;
 
 impl Call {
-    /// `error`, from an operation of any document: its error body, whatever its type, is
-    /// read as the error bodies Partner Center sends (see [`ServiceError`]).
-    pub(super) async fn map_error<B: Serialize>(&self, error: api::Error<B>) -> Error {
+    /// `error`, from an operation of any document, as an [`Error`] with the call's ids and
+    /// attempts: its error body, whatever its type, is read as the error bodies Partner Center
+    /// sends (see [`ServiceError`]).
+    pub(crate) async fn map_error<B: Serialize>(&self, error: api::Error<B>) -> Error {
         use api::Error as E;
         match error {
             E::ErrorResponse(response) => {
@@ -68,6 +70,7 @@ impl Call {
     }
 
     fn transport(&self, source: reqwest::Error) -> Error {
-        Error::Transport(Box::new(TransportError::new(source, self.info())))
+        let failure = Failure::Reqwest(source);
+        Error::Transport(Box::new(TransportError::new(failure, self.info())))
     }
 }

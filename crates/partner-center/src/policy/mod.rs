@@ -4,13 +4,12 @@
 //! The generated operations hand their request to progenitor's `ClientHooks::exec`, which
 //! hands it to the [`Call`] of the current logical call. The call then, per attempt: sets the
 //! ids and the bearer token ([`headers`]), waits for the rate limit, sends with the attempt's
-//! time budget and reads the body, bounded ([`attempt`]), so that a body cut short is retried
-//! like any failed attempt, and decides whether and how long to wait before the next one
-//! ([`retry_loop`]). What the generated code cannot carry (the attempts, a token refresh that
-//! failed, a body over the limit) is kept here and turned into the [`Error`] by
-//! [`Call::finish`] ([`errors`]).
+//! time budget and reads the body, bounded ([`crate::transport`]), so that a body cut short is
+//! retried like any failed attempt, and decides whether and how long to wait before the next
+//! one ([`retry_loop`]). What the generated code cannot carry (the attempts, a token refresh
+//! that failed, a body over the limit, a request that got no answer) is kept here and turned
+//! into the [`Error`] ([`Call::take_failure`], [`errors`]).
 
-mod attempt;
 mod errors;
 mod headers;
 mod retry_loop;
@@ -23,13 +22,13 @@ use partner_center_api as api;
 use partner_center_api::lenient::{self, Drifted};
 use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
-use serde::Serialize;
 use tracing::Instrument;
 
 use crate::auth::{AccessToken, TokenProvider};
 use crate::error::{CallInfo, Error};
 use crate::redact::{self, Secrets};
 use crate::retry::{Attempt, RetryPolicy};
+use crate::transport::Transport;
 
 pub(crate) use self::headers::Bearer;
 use self::headers::{Ids, header_str, header_text};
@@ -39,10 +38,10 @@ const DRIFT_SHOWN: usize = 20;
 
 /// What every call of one client uses: the policy's configuration.
 pub(crate) struct Shared {
+    /// Builds the generated operations' requests.
     pub(crate) http: reqwest::Client,
-    /// Whether `http` was given (`PartnerCenterBuilder::http_client`): its own timeout is not
-    /// the attempt timeout, which is then set on each request.
-    pub(crate) own_http: bool,
+    /// Sends them.
+    pub(crate) transport: Transport,
     pub(crate) base_url: String,
     /// The base URL of every spec document but the main one (whose is `base_url`), by name.
     pub(crate) document_base_urls: Vec<(&'static str, String)>,
@@ -151,28 +150,15 @@ impl Call {
         self.state().operation_id
     }
 
-    /// The call's result: what the generated operation returned, unless the policy recorded a
-    /// failure it could not express. Fields of the answer that drifted from the spec are
-    /// logged once, as a warning: their values are kept, and the call succeeds.
-    pub(crate) async fn finish<T: Drifted, B: Serialize>(
-        &self,
-        outcome: Result<api::ResponseValue<T>, api::Error<B>>,
-    ) -> Result<T, Error> {
-        if let Some(failure) = self.state().failure.take() {
-            return Err(failure);
-        }
-        match outcome {
-            Ok(response) => {
-                let value = response.into_inner();
-                self.warn_of_drift(&value);
-                Ok(value)
-            }
-            // Boxed so that only a failed call pays for the mapping's future (its size).
-            Err(error) => Err(Box::pin(self.map_error(error)).await),
-        }
+    /// The failure the policy recorded that the generated code could not express: it wins
+    /// over whatever that code returned.
+    pub(crate) fn take_failure(&self) -> Option<Error> {
+        self.state().failure.take()
     }
 
-    fn warn_of_drift<T: Drifted>(&self, value: &T) {
+    /// Logs, once, as a warning, the fields of `value` that drifted from the spec: their values
+    /// are kept, and the call succeeds.
+    pub(crate) fn warn_of_drift<T: Drifted>(&self, value: &T) {
         let drift = lenient::drift(value);
         if drift.is_empty() {
             return;

@@ -8,11 +8,11 @@ use reqwest::{Response, StatusCode};
 use tracing::Instrument;
 
 use super::Call;
-use super::attempt::{self, AttemptError, send_bounded};
 use super::headers::REQUEST_ID;
 use crate::auth::AuthError;
-use crate::error::Error;
+use crate::error::{Error, TransportError};
 use crate::retry::{self, Attempt, AttemptOutcome, RetryPolicy};
+use crate::transport::{AttemptError, Failure};
 
 impl Call {
     /// Sends `request` until an answer is final.
@@ -25,20 +25,16 @@ impl Call {
         let deadline = self.started + self.shared.timeout;
         let mut refreshed = false;
         loop {
-            let Some(mut attempt) = attempt::copy(&request) else {
+            let Some(mut attempt) = copy(&request) else {
                 return client.execute(request).await;
             };
             attempt
                 .headers_mut()
                 .insert(AUTHORIZATION, self.state().authorization.clone());
-            // The HTTP client applies the attempt timeout; a request-level timeout (which costs
-            // allocations and a timer) only when the call's deadline is nearer.
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining < self.shared.attempt_timeout {
-                *attempt.timeout_mut() = Some(remaining);
-            } else if self.shared.own_http {
-                *attempt.timeout_mut() = Some(self.shared.attempt_timeout);
-            }
+            let attempt_timeout = self.shared.attempt_timeout;
+            let budget = deadline
+                .saturating_duration_since(Instant::now())
+                .min(attempt_timeout);
             #[cfg(feature = "rate-limit")]
             if let Some(limiter) = &self.shared.rate_limiter {
                 limiter.until_ready().await;
@@ -46,7 +42,15 @@ impl Call {
             let number = self.state().attempts.len() + 1;
             let span = tracing::debug_span!("attempt", number, status = tracing::field::Empty);
             let sent = Instant::now();
-            let result = send_bounded(client, attempt, self.shared.max_response_bytes)
+            let result = self
+                .shared
+                .transport
+                .send(
+                    attempt,
+                    self.shared.max_response_bytes,
+                    budget,
+                    attempt_timeout,
+                )
                 .instrument(span.clone())
                 .await;
 
@@ -103,7 +107,7 @@ impl Call {
                     {
                         continue;
                     }
-                    return Err(e);
+                    return Err(self.failed(e).await);
                 }
             };
 
@@ -129,6 +133,18 @@ impl Call {
             }
             return Ok(response);
         }
+    }
+
+    /// Records `failure` as the call's error (`take_failure` hands it on), and gives the generated
+    /// code, whose error type is reqwest's, one that says so.
+    async fn failed(&self, failure: Failure) -> reqwest::Error {
+        let error = TransportError::new(failure, self.info());
+        self.state().failure = Some(Error::Transport(Box::new(error)));
+        let said = std::io::Error::other("the request did not complete; the call's error says why");
+        let frames = futures_util::stream::iter([Err::<hyper::body::Frame<bytes::Bytes>, _>(said)]);
+        let body = reqwest::Body::wrap(http_body_util::StreamBody::new(frames));
+        let answer = reqwest::Response::from(http::Response::new(body));
+        answer.bytes().await.expect_err("the body is an error")
     }
 
     /// Records an answer's status and ids; returns its `Retry-After`. The header values are
@@ -203,4 +219,18 @@ impl Call {
         tokio::time::sleep(wait).await;
         true
     }
+}
+
+/// `request` as one attempt sends it; `None` for a streaming body, which cannot be sent twice
+/// (the generated operations never send one). A request without a body is copied by hand:
+/// `Request::try_clone` would also give it extensions, a map allocated on every attempt only to
+/// say that it has no timeout of its own.
+fn copy(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    Some(copy)
 }
