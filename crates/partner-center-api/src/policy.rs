@@ -11,8 +11,8 @@ pub type ResponseFuture<'a> =
 
 /// What happens to each request the generated operations build: the policy of one call.
 ///
-/// The generated [`Client`] carries one (its "inner" value) and hands it every request through
-/// progenitor's `ClientHooks::exec`. The `partner-center` crate supplies one per call that adds
+/// The generated [`Client`](crate::Client) of each spec document carries one (its "inner"
+/// value) and hands it every request through progenitor's `ClientHooks::exec`. The `partner-center` crate supplies one per call that adds
 /// authentication and the Partner Center headers, retries, applies the timeouts, and records
 /// the answers for its errors; so that policy is written once for every operation, generated
 /// or not.

@@ -55,6 +55,7 @@ impl PartnerCenter {
 
     async fn send_call(&self, call: &Call, headers: Headers) -> Result<Response<Answer>> {
         let base_url = self.document_base_url(call.document().name);
+        // `AnyCall::send` makes the generated client: it knows the document.
         let client = |http, policy| (http, policy);
         let send = |(http, policy)| call.send(base_url, http, policy);
         self.send_with(client, send, headers).await
@@ -62,8 +63,8 @@ impl PartnerCenter {
 
     /// Every page of the list operation `call` (one the spec marks `x-ms-pageable`): the
     /// items of each page as JSON, following the next links as [`crate::paging`] does (only
-    /// to the client's [`PartnerCenter::base_url`]: a list operation of a document served
-    /// elsewhere reads its first page only).
+    /// to the client's [`PartnerCenter::base_url`]: the next link of a list operation of a
+    /// document served elsewhere is refused as untrusted).
     pub fn execute_pages(&self, call: Call) -> Result<Pages<Value>> {
         let operation = call.operation();
         let Some(names) = operation.paging else {
