@@ -193,25 +193,15 @@ fn generate_mod(documents: &[Document]) -> Result<String, String> {
 
 /// `AnyCall`: a call of any operation of any document, by its id.
 fn any_call(documents: &[Document]) -> String {
-    let variant = |document: &Document| {
-        document
-            .module
-            .split('_')
-            .map(|word| {
-                let mut chars = word.chars();
-                chars.next().map_or_else(String::new, |first| {
-                    first.to_ascii_uppercase().to_string() + chars.as_str()
-                })
-            })
-            .collect::<String>()
-    };
     let mut variants = String::new();
     let mut news = String::new();
     let mut operations = String::new();
     let mut indexes = String::new();
     let mut sends = String::new();
     for (index, document) in documents.iter().enumerate() {
-        let (v, m) = (variant(document), &document.module);
+        // A module name is lower case, digits and `_`: it always makes a variant name.
+        let v = variant_name(&document.module).unwrap_or_default();
+        let m = &document.module;
         let _ = writeln!(
             variants,
             "    /// An operation of `spec/{}{DOCUMENT_SUFFIX}`.\n    {v}(Box<{m}::operations::Call>),",
@@ -600,7 +590,7 @@ fn string_enums(spec: &OpenAPI) -> Result<Vec<OpenEnum>, String> {
 }
 
 /// `PascalCase` Rust name for a wire value: `SalesQualified` stays, `in-progress` -> `InProgress`.
-fn variant_name(wire: &str) -> Option<String> {
+pub fn variant_name(wire: &str) -> Option<String> {
     let mut name = String::new();
     for word in wire
         .split(|c: char| !c.is_ascii_alphanumeric())

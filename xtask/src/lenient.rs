@@ -201,7 +201,7 @@ fn renamed(attrs: &[Attribute]) -> Option<String> {
 }
 
 /// `T` of `Option<T>` (typify writes `::std::option::Option<T>`).
-fn option_of(ty: &Type) -> Option<&Type> {
+pub fn option_of(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ty else {
         return None;
     };

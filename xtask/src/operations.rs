@@ -10,6 +10,9 @@ use std::fmt::Write as _;
 use openapiv3::{OpenAPI, Parameter, ReferenceOr, StatusCode};
 use syn::{GenericArgument, ImplItem, Item, PathArguments, Type};
 
+use crate::codegen::variant_name;
+use crate::lenient::option_of;
+
 /// The `operations` module for `spec`, whose client progenitor generated as `file`.
 pub fn generate(spec: &OpenAPI, file: &syn::File) -> Result<String, String> {
     let methods = client_methods(file);
@@ -251,9 +254,12 @@ fn normalize(name: &str) -> String {
 enum Shape {
     /// `Option<&'a T>`: held as `Option<T>`, passed `.as_ref()`.
     OptionalRef(Type),
+    /// `Option<&'a str>` or `Option<&'a [T]>`: held as `Option<String>` or `Option<Vec<T>>`,
+    /// passed `.as_deref()`.
+    OptionalUnsized(Type),
     /// `Option<T>`: held and passed (cloned) as is.
     Optional(Type),
-    /// `&'a T`: held as `T`, passed by reference.
+    /// `&'a T`: held as `T` (`String` for `str`, `Vec<T>` for `[T]`), passed by reference.
     Ref(Type),
     /// `T`: held and passed (cloned) as is.
     Value(Type),
@@ -261,39 +267,38 @@ enum Shape {
 
 impl Shape {
     fn of(ty: &Type) -> Shape {
-        if let Some(inner) = option_inner(ty) {
+        if let Some(inner) = option_of(ty) {
             return match inner {
-                Type::Reference(r) => Shape::OptionalRef(owned(&r.elem)),
+                Type::Reference(r) => match owned(&r.elem) {
+                    Some(owner) => Shape::OptionalUnsized(owner),
+                    None => Shape::OptionalRef((*r.elem).clone()),
+                },
                 other => Shape::Optional(other.clone()),
             };
         }
         match ty {
-            Type::Reference(r) => Shape::Ref(owned(&r.elem)),
+            Type::Reference(r) => Shape::Ref(owned(&r.elem).unwrap_or_else(|| (*r.elem).clone())),
             other => Shape::Value(other.clone()),
         }
     }
 
     fn held(&self) -> String {
         match self {
-            Shape::OptionalRef(t) | Shape::Optional(t) => format!("Option<{}>", tokens(t)),
+            Shape::OptionalRef(t) | Shape::OptionalUnsized(t) | Shape::Optional(t) => {
+                format!("Option<{}>", tokens(t))
+            }
             Shape::Ref(t) | Shape::Value(t) => tokens(t),
         }
     }
 
     fn optional(&self) -> bool {
-        matches!(self, Shape::OptionalRef(_) | Shape::Optional(_))
+        !matches!(self, Shape::Ref(_) | Shape::Value(_))
     }
 
     fn passed(&self, field: &str) -> String {
         match self {
-            // `as_deref`: `Option<&str>` from an `Option<String>`, `Option<&T>` from `Option<T>`
-            // where `T` is no smart pointer (the generated types are not).
-            Shape::OptionalRef(t)
-                if tokens(t) != tokens(&syn::parse_quote!(String)) && !is_vec(t) =>
-            {
-                format!("{field}.as_ref()")
-            }
-            Shape::OptionalRef(_) => format!("{field}.as_deref()"),
+            Shape::OptionalRef(_) => format!("{field}.as_ref()"),
+            Shape::OptionalUnsized(_) => format!("{field}.as_deref()"),
             // A `&String` or `&Vec<T>` coerces to the `&str` or `&[T]` asked for.
             Shape::Ref(_) => field.to_owned(),
             Shape::Optional(_) | Shape::Value(_) => format!("{field}.clone()"),
@@ -301,48 +306,21 @@ impl Shape {
     }
 }
 
-/// The owned type that holds a borrowed `elem`: `String` for `str`, `Vec<T>` for `[T]`.
-fn owned(elem: &Type) -> Type {
+/// The owned type that holds a borrowed unsized `elem`: `String` for `str`, `Vec<T>` for
+/// `[T]`; `None` for a sized one, held as itself.
+fn owned(elem: &Type) -> Option<Type> {
     match elem {
-        Type::Path(path) if path.path.is_ident("str") => syn::parse_quote!(String),
+        Type::Path(path) if path.path.is_ident("str") => Some(syn::parse_quote!(String)),
         Type::Slice(slice) => {
             let item = &slice.elem;
-            syn::parse_quote!(Vec<#item>)
+            Some(syn::parse_quote!(Vec<#item>))
         }
-        other => other.clone(),
-    }
-}
-
-fn is_vec(ty: &Type) -> bool {
-    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"))
-}
-
-fn option_inner(ty: &Type) -> Option<&Type> {
-    let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != "Option" {
-        return None;
-    }
-    let PathArguments::AngleBracketed(arguments) = &last.arguments else {
-        return None;
-    };
-    match arguments.args.first()? {
-        GenericArgument::Type(inner) => Some(inner),
         _ => None,
     }
 }
 
 fn tokens(ty: &Type) -> String {
     quote::quote!(#ty).to_string()
-}
-
-/// `listReferrals` -> `ListReferrals`.
-fn variant(id: &str) -> String {
-    let mut chars = id.chars();
-    chars
-        .next()
-        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-        .unwrap_or_default()
 }
 
 fn render(operations: &[Op]) -> Result<String, String> {
@@ -396,7 +374,8 @@ fn render(operations: &[Op]) -> Result<String, String> {
             op.successes,
         );
 
-        let variant = variant(&op.id);
+        let variant =
+            variant_name(&op.id).ok_or_else(|| format!("{}: the id makes no Rust name", op.id))?;
         let mut fields = String::new();
         let mut takes = String::new();
         let mut passed = Vec::new();
