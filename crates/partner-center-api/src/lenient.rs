@@ -565,23 +565,17 @@ impl<T: Lenient + Serialize> Lenient for Vec<T> {
                 let mut fit = Vec::with_capacity(items.size_hint().unwrap_or(0).min(4096));
                 let mut kept: Option<Vec<Value>> = None;
                 while let Some(item) = items.next_element_seed(Seed::<T>::new())? {
-                    let unfit = match item {
-                        Outcome::Fit(value) if kept.is_none() => {
-                            fit.push(value);
-                            continue;
+                    match (item, &mut kept) {
+                        (Outcome::Fit(value), None) => fit.push(value),
+                        (item, kept) => {
+                            let kept = kept.get_or_insert_with(|| {
+                                fit.drain(..)
+                                    .filter_map(|value| serde_json::to_value(value).ok())
+                                    .collect()
+                            });
+                            kept.push(as_json(item)?);
                         }
-                        Outcome::Fit(value) => {
-                            serde_json::to_value(value).map_err(de::Error::custom)?
-                        }
-                        Outcome::Null => Value::Null,
-                        Outcome::Drift(value) => value,
-                    };
-                    let kept = kept.get_or_insert_with(|| {
-                        fit.drain(..)
-                            .filter_map(|value| serde_json::to_value(value).ok())
-                            .collect()
-                    });
-                    kept.push(unfit);
+                    }
                 }
                 Ok(match kept {
                     Some(kept) => Outcome::Drift(Value::Array(kept)),
@@ -591,6 +585,16 @@ impl<T: Lenient + Serialize> Lenient for Vec<T> {
         }
 
         read(deserializer, Items(PhantomData))
+    }
+}
+
+/// A member of a list or map kept as JSON, once one of them did not fit: as it came, or (one
+/// that fit) re-serialized exactly.
+fn as_json<T: Serialize, E: de::Error>(member: Outcome<T>) -> Result<Value, E> {
+    match member {
+        Outcome::Fit(value) => serde_json::to_value(value).map_err(E::custom),
+        Outcome::Null => Ok(Value::Null),
+        Outcome::Drift(value) => Ok(value),
     }
 }
 
@@ -625,24 +629,20 @@ impl<T: Lenient + Serialize> Lenient for BTreeMap<String, T> {
                 let mut kept: Option<Map<String, Value>> = None;
                 while let Some(key) = fields.next_key::<Key<'de>>()? {
                     let key = key.into_string();
-                    let unfit = match fields.next_value_seed(Seed::<T>::new())? {
-                        Outcome::Fit(value) if kept.is_none() => {
+                    match (fields.next_value_seed(Seed::<T>::new())?, &mut kept) {
+                        (Outcome::Fit(value), None) => {
                             fit.insert(key, value);
-                            continue;
                         }
-                        Outcome::Fit(value) => {
-                            serde_json::to_value(value).map_err(de::Error::custom)?
+                        (value, kept) => {
+                            let kept = kept.get_or_insert_with(|| {
+                                std::mem::take(&mut fit)
+                                    .into_iter()
+                                    .filter_map(|(k, v)| Some((k, serde_json::to_value(v).ok()?)))
+                                    .collect()
+                            });
+                            kept.insert(key, as_json(value)?);
                         }
-                        Outcome::Null => Value::Null,
-                        Outcome::Drift(value) => value,
-                    };
-                    let kept = kept.get_or_insert_with(|| {
-                        std::mem::take(&mut fit)
-                            .into_iter()
-                            .filter_map(|(k, v)| Some((k, serde_json::to_value(v).ok()?)))
-                            .collect()
-                    });
-                    kept.insert(key, unfit);
+                    }
                 }
                 Ok(match kept {
                     Some(kept) => Outcome::Drift(Value::Object(kept)),
