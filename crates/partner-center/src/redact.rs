@@ -8,11 +8,12 @@ use partner_center_api as api;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Whether the value of the query parameter `name` is shown: only when the spec marks it
-/// `x-loggable` wherever an operation has it. Any other value (`$filter` can hold customer
+/// `x-loggable` wherever an operation of any of its documents has it. Any other value (`$filter` can hold customer
 /// emails) is replaced by `[redacted]`, so nothing new leaks by default.
 fn shown_query(name: &str) -> bool {
-    let mut found = api::operations::OPERATIONS
+    let mut found = api::spec::DOCUMENTS
         .iter()
+        .flat_map(|document| document.operations)
         .flat_map(|operation| operation.parameters)
         .filter(|p| p.location == api::operation::Location::Query && p.name == name)
         .peekable();
