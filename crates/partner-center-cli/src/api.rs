@@ -3,7 +3,6 @@
 //! the same client (and so the same policy and errors) as the other commands.
 
 use comfy_table::{Table, presets};
-use futures_util::TryStreamExt;
 use partner_center::PartnerCenter;
 use partner_center::operations::{ArgumentError, Arguments, Call, DOCUMENTS, Operation};
 use partner_center_sandbox::spec;
@@ -12,7 +11,7 @@ use serde_json::{Value, json};
 use crate::args::{ApiArgs, Output};
 use crate::failure::Failure;
 use crate::input;
-use crate::output::{self, PagePrinter, Stopped};
+use crate::output::{self, PagePrinter, Progress};
 use crate::waiting::Waiting;
 
 /// Every operation of every spec document: id, method, path, summary and document (a table
@@ -98,19 +97,9 @@ pub(crate) async fn run(
     waiting: &Waiting,
 ) -> Result<(), Failure> {
     if all {
-        let mut printer = PagePrinter::json(format);
-        let mut pages = std::pin::pin!(client.execute_pages(call)?);
-        let outcome = loop {
-            match waiting.on(pages.try_next()).await? {
-                Some(page) => {
-                    if let Err(stopped) = printer.page(page.items) {
-                        break Err(stopped);
-                    }
-                }
-                None => break printer.finish(),
-            }
-        };
-        return outcome.or_else(Stopped::into_outcome);
+        let pages = client.execute_pages(call)?;
+        return output::print_pages(pages, PagePrinter::json(format), Progress::off(), waiting)
+            .await;
     }
     let answer = waiting.on(client.execute(&call)).await?.into_inner();
     let Some(body) = answer.json else {

@@ -3,12 +3,15 @@
 use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{CellAlignment, ColumnConstraint, LineStyle, Table, TableStyle, Width, presets};
+use futures_util::TryStreamExt;
 use partner_center::models::{Referral, Timestamp};
+use partner_center::paging::Pages;
 use partner_center::text::one_line;
 use serde::Serialize;
 
 use crate::args::Output;
 use crate::failure::Failure;
+use crate::waiting::Waiting;
 
 /// A referral as `format` asks: JSON exactly as the service sent it, one JSON line, or a
 /// one-row table.
@@ -242,6 +245,35 @@ impl<T: Serialize> PagePrinter<T> {
     }
 }
 
+/// Every page of `pages`, printed by `printer` as it comes, with `progress` on stderr.
+pub(crate) async fn print_pages<T: Serialize>(
+    pages: Pages<T>,
+    mut printer: PagePrinter<T>,
+    mut progress: Progress,
+    waiting: &Waiting,
+) -> Result<(), Failure> {
+    let mut pages = std::pin::pin!(pages);
+    let outcome = loop {
+        let page = match waiting.on(pages.try_next()).await {
+            Ok(Some(page)) => page,
+            Ok(None) => break printer.finish(),
+            Err(e) => {
+                progress.clear();
+                return Err(e.into());
+            }
+        };
+        progress.clear();
+        let count = page.items.len();
+        if let Err(stopped) = printer.page(page.items) {
+            break Err(stopped);
+        }
+        progress.page(count);
+    };
+    progress.clear();
+    // A closed pipe (`| head`): stop reading pages, quietly.
+    outcome.or_else(Stopped::into_outcome)
+}
+
 /// Pages and referrals read so far, on stderr: a line rewritten in place on a terminal, a line
 /// per page when asked for elsewhere, nothing otherwise.
 pub(crate) struct Progress {
@@ -258,6 +290,15 @@ enum ProgressMode {
 }
 
 impl Progress {
+    /// No progress shown.
+    pub(crate) fn off() -> Self {
+        Self {
+            mode: ProgressMode::Off,
+            pages: 0,
+            referrals: 0,
+        }
+    }
+
     /// Progress for a terminal, or (`forced`) for a log.
     pub(crate) fn new(forced: bool) -> Self {
         let mode = if io::stderr().is_terminal() {

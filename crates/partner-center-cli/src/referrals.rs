@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use futures_util::TryStreamExt;
 use partner_center::models::Referral;
 use partner_center::{
     PartnerCenter,
@@ -36,7 +35,13 @@ pub(crate) async fn run(
             let query = query(client, &args);
             if args.all {
                 let query = query.max_pages(args.paging.max_pages);
-                every_page(query, format, args.progress, waiting).await
+                output::print_pages(
+                    query.pages(),
+                    PagePrinter::new(format),
+                    Progress::new(args.progress),
+                    waiting,
+                )
+                .await
             } else {
                 let page = waiting.on(query.send()).await?;
                 let mut printer = PagePrinter::new(format);
@@ -46,7 +51,13 @@ pub(crate) async fn run(
         ReferralsCommand::Related { id, paging } => {
             let referral = get(id).await?;
             let related = referrals.related(&referral)?.max_pages(paging.max_pages);
-            every_page(related, format, false, waiting).await
+            output::print_pages(
+                related.pages(),
+                PagePrinter::new(format),
+                Progress::new(false),
+                waiting,
+            )
+            .await
         }
         ReferralsCommand::Create { file } => {
             let created = waiting.on(referrals.create(new_referral(&file)?)).await?;
@@ -125,36 +136,6 @@ fn query(client: &PartnerCenter, args: &ListArgs) -> ListReferrals {
         query = query.top(top);
     }
     query
-}
-
-/// Every page of `query`, printed as it comes, with progress on stderr.
-async fn every_page(
-    query: ListReferrals,
-    format: Output,
-    forced_progress: bool,
-    waiting: &Waiting,
-) -> Result<(), Failure> {
-    let mut progress = Progress::new(forced_progress);
-    let mut printer = PagePrinter::new(format);
-    let mut pages = std::pin::pin!(query.pages());
-    let outcome = loop {
-        let page = match waiting.on(pages.try_next()).await {
-            Ok(Some(page)) => page,
-            Ok(None) => break printer.finish(),
-            Err(e) => {
-                progress.clear();
-                return Err(e.into());
-            }
-        };
-        progress.clear();
-        let count = page.items.len();
-        if let Err(stopped) = printer.page(page.items) {
-            break Err(stopped);
-        }
-        progress.page(count);
-    };
-    progress.clear();
-    finished(outcome)
 }
 
 /// How printing ended, as the command's outcome (a closed pipe: stop reading pages, quietly).
