@@ -2,6 +2,7 @@
 //! request snapshot.
 
 use partner_center::PartnerCenter;
+use partner_center::auth::StaticToken;
 use serde_json::{Map, Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -10,7 +11,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 pub const OFFICIAL_EXAMPLE: &str = partner_center_api::spec::OFFICIAL_EXAMPLE;
 /// The id of the official example.
 pub const OFFICIAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
-/// The token the tests' clients send.
+/// The token the tests' clients send, to every API: a mock serves them all on one origin.
 pub const TOKEN: &str = "test-token-6f1c2a";
 
 /// The path of a referral's resource.
@@ -22,7 +23,7 @@ pub fn referral_path(encoded_id: &str) -> String {
 pub fn client(server: &MockServer) -> PartnerCenter {
     PartnerCenter::builder()
         .base_url(server.uri())
-        .token(TOKEN)
+        .token_provider(StaticToken::for_every_scope(TOKEN))
         .retry(partner_center::RetryPolicy::none())
         .build()
         .expect("a valid test configuration")
@@ -183,7 +184,7 @@ pub fn fast_client(base_url: &str) -> PartnerCenter {
 pub fn retrying_client(base_url: &str, policy: partner_center::RetryPolicy) -> PartnerCenter {
     PartnerCenter::builder()
         .base_url(base_url)
-        .token(TOKEN)
+        .token_provider(StaticToken::for_every_scope(TOKEN))
         .retry(policy)
         .build()
         .expect("a valid test configuration")

@@ -4,7 +4,11 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use partner_center::auth::{AuthError, CachedToken, DeviceCodeLogin, TokenProvider};
+use partner_center::auth::{
+    AuthError, CachedToken, DeviceCodeLogin, PARTNER_CENTER_SCOPE, StaticToken, TokenProvider,
+    WEBHOOKS_SCOPE,
+};
+use partner_center::operations::{Arguments, Call};
 use partner_center::{Error, PartnerCenter};
 use partner_center_tests::*;
 use secrecy::ExposeSecret;
@@ -102,7 +106,7 @@ async fn device_code_login_writes_a_private_cache_and_serves_its_token() {
 
     let tokens = login(&server, &cache).await;
 
-    let token = tokens.token().await.unwrap();
+    let token = tokens.token(PARTNER_CENTER_SCOPE).await.unwrap();
     assert_eq!(token.secret().expose_secret(), ACCESS_1);
     assert!(!format!("{tokens:?} {token:?}").contains(ACCESS_1));
     #[cfg(unix)]
@@ -119,7 +123,12 @@ async fn device_code_login_writes_a_private_cache_and_serves_its_token() {
     // A later process loads the cache without signing in again.
     let loaded = CachedToken::load(&cache).unwrap();
     assert_eq!(
-        loaded.token().await.unwrap().secret().expose_secret(),
+        loaded
+            .token(PARTNER_CENTER_SCOPE)
+            .await
+            .unwrap()
+            .secret()
+            .expose_secret(),
         ACCESS_1
     );
     assert!(CachedToken::remove(&cache).unwrap());
@@ -147,7 +156,7 @@ async fn an_expiring_token_is_refreshed_once_for_all_concurrent_tasks() {
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let tokens = tokens.clone();
-            tokio::spawn(async move { tokens.token().await.unwrap() })
+            tokio::spawn(async move { tokens.token(PARTNER_CENTER_SCOPE).await.unwrap() })
         })
         .collect();
     for task in tasks {
@@ -229,6 +238,142 @@ async fn a_revoked_refresh_token_is_an_auth_error_without_secrets() {
     for secret in [ACCESS_1, REFRESH_1, "device-code-secret"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
+}
+
+/// The `Authorization` values `server` received.
+async fn bearers(server: &MockServer) -> Vec<String> {
+    let requests = server.received_requests().await.unwrap_or_default();
+    let values = requests
+        .iter()
+        .filter_map(|r| r.headers.get("authorization"));
+    values
+        .map(|v| v.to_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+/// The webhook registration API's event list, through `client`.
+async fn webhook_events(client: &PartnerCenter) -> partner_center::Result<serde_json::Value> {
+    let call = Call::new("listWebhookEvents", Arguments::new())?;
+    Ok(client
+        .execute(&call)
+        .await?
+        .into_inner()
+        .json
+        .unwrap_or_default())
+}
+
+#[tokio::test]
+async fn each_api_gets_the_token_of_its_own_audience_from_one_sign_in() {
+    const WEBHOOKS_ACCESS: &str = "access-token-webhooks-33f0";
+    let entra_and_referrals = entra(3600).await;
+    // The sign-in's refresh token, redeemed for the other audience on its first call.
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains(
+            "api.partnercenter.microsoft.com%2F.default",
+        ))
+        .respond_with(token_response(WEBHOOKS_ACCESS, REFRESH_2, 3600))
+        .expect(1)
+        .mount(&entra_and_referrals)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(referral_path(OFFICIAL_ID)))
+        .respond_with(json_response(200, OFFICIAL_EXAMPLE))
+        .mount(&entra_and_referrals)
+        .await;
+    let webhooks = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/webhooks/v1/registration/events"))
+        .respond_with(json_response(
+            200,
+            r#"["referral-created","referral-updated"]"#,
+        ))
+        .mount(&webhooks)
+        .await;
+    let cache = cache_path();
+    let client = PartnerCenter::builder()
+        .base_url(entra_and_referrals.uri())
+        .document_base_url("webhooks", webhooks.uri())
+        .token_provider(login(&entra_and_referrals, &cache).await)
+        .build()
+        .unwrap();
+
+    client.referrals().get(OFFICIAL_ID).await.unwrap();
+    let events = webhook_events(&client).await.unwrap();
+    let events_again = webhook_events(&client).await.unwrap();
+    client.referrals().get(OFFICIAL_ID).await.unwrap();
+
+    assert_eq!(events, json!(["referral-created", "referral-updated"]));
+    assert_eq!(events, events_again);
+    let expected = format!("Bearer {WEBHOOKS_ACCESS}");
+    assert_eq!(bearers(&webhooks).await, [expected.clone(), expected]);
+    let expected = format!("Bearer {ACCESS_1}");
+    assert_eq!(
+        bearers(&entra_and_referrals).await,
+        [expected.clone(), expected]
+    );
+    // Both are cached, apart: a later process needs no refresh for either.
+    let loaded = CachedToken::load(&cache).unwrap();
+    for (scope, expected) in [
+        (PARTNER_CENTER_SCOPE, ACCESS_1),
+        (WEBHOOKS_SCOPE, WEBHOOKS_ACCESS),
+    ] {
+        let token = loaded.token(scope).await.unwrap();
+        assert_eq!(token.secret().expose_secret(), expected, "{scope}");
+    }
+    entra_and_referrals.verify().await;
+}
+
+#[tokio::test]
+async fn a_token_is_never_sent_to_another_api_than_its_own() {
+    let referrals = MockServer::start().await;
+    let webhooks = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(200, "[]"))
+        .mount(&webhooks)
+        .await;
+    let client = |tokens: StaticToken| {
+        PartnerCenter::builder()
+            .base_url(referrals.uri())
+            .document_base_url("webhooks", webhooks.uri())
+            .token_provider(tokens)
+            .build()
+            .unwrap()
+    };
+
+    // The Referrals API's token only: the webhooks call fails before anything is sent.
+    let err = webhook_events(&client(StaticToken::new("referrals-only")))
+        .await
+        .unwrap_err();
+    let Error::Auth(AuthError::Missing(why)) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(why.contains(WEBHOOKS_SCOPE), "{why}");
+    assert!(!err.to_string().contains("referrals-only"), "{err}");
+    assert!(webhooks.received_requests().await.unwrap().is_empty());
+
+    let both = StaticToken::new("referrals-only").with(WEBHOOKS_SCOPE, "webhooks-only");
+    webhook_events(&client(both)).await.unwrap();
+    assert_eq!(bearers(&webhooks).await, ["Bearer webhooks-only"]);
+    assert!(referrals.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_cache_written_before_scopes_still_serves_its_token() {
+    let cache = cache_path();
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    let old = json!({
+        "authority": "https://login.microsoftonline.com", "tenant": TENANT,
+        "client_id": CLIENT_ID, "access_token": ACCESS_1, "refresh_token": REFRESH_1,
+        "expires_at": 4_102_444_800u64
+    });
+    std::fs::write(&cache, old.to_string()).unwrap();
+
+    let loaded = CachedToken::load(&cache).unwrap();
+
+    let token = loaded.token(PARTNER_CENTER_SCOPE).await.unwrap();
+    assert_eq!(token.secret().expose_secret(), ACCESS_1);
 }
 
 /// A client of `server` signed in through `server`'s Entra ID double.

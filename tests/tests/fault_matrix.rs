@@ -476,11 +476,11 @@ impl Rotating {
 }
 
 impl TokenProvider for Rotating {
-    fn token(&self) -> TokenFuture<'_> {
+    fn token<'a>(&'a self, _scope: &'a str) -> TokenFuture<'a> {
         Box::pin(async move { Ok(self.current()) })
     }
 
-    fn refresh<'a>(&'a self, _rejected: &'a AccessToken) -> TokenFuture<'a> {
+    fn refresh<'a>(&'a self, _scope: &'a str, _rejected: &'a AccessToken) -> TokenFuture<'a> {
         Box::pin(async move {
             if self.refresh_fails {
                 return Err(AuthError::Rejected(

@@ -176,8 +176,9 @@ fn generate_mod(documents: &[Document]) -> Result<String, String> {
             "    crate::spec::Document {{\n        name: {:?},\n        \
              yaml: include_str!(\"../../spec/{}{DOCUMENT_SUFFIX}\"),\n        \
              base_url: {}::DEFAULT_BASE_URL,\n        \
+             token_scope: {}::TOKEN_SCOPE,\n        \
              operations: {}::operations::OPERATIONS,\n    }},",
-            document.name, document.name, document.module, document.module
+            document.name, document.name, document.module, document.module, document.module
         );
     }
     code.push_str("];\n");
@@ -325,6 +326,41 @@ fn load_spec(path: &Path) -> Result<OpenAPI, String> {
     })
 }
 
+/// The token scope of the document's calls: the `x-token-scope` of the security scheme its
+/// top-level `security` names (one scheme for the whole document: one API, one audience).
+fn token_scope(spec: &OpenAPI) -> Result<String, String> {
+    let names: Vec<&String> = spec
+        .security
+        .iter()
+        .flatten()
+        .flat_map(|r| r.keys())
+        .collect();
+    let [name] = names[..] else {
+        return Err(format!(
+            "needs one security scheme in `security`, not {}",
+            names.len()
+        ));
+    };
+    let scheme = spec
+        .components
+        .as_ref()
+        .and_then(|c| c.security_schemes.get(name.as_str()))
+        .and_then(|scheme| scheme.as_item())
+        .ok_or_else(|| format!("no security scheme {name:?} in components"))?;
+    let extensions = match scheme {
+        openapiv3::SecurityScheme::HTTP { extensions, .. }
+        | openapiv3::SecurityScheme::APIKey { extensions, .. }
+        | openapiv3::SecurityScheme::OAuth2 { extensions, .. }
+        | openapiv3::SecurityScheme::OpenIDConnect { extensions, .. } => extensions,
+    };
+    match extensions.get("x-token-scope") {
+        Some(serde_json::Value::String(scope)) if !scope.is_empty() => Ok(scope.clone()),
+        _ => Err(format!(
+            "the security scheme {name:?} has no `x-token-scope` text"
+        )),
+    }
+}
+
 /// The complete module generated from `spec`, the spec document `document`.
 pub fn generate(spec: &OpenAPI, document: &Document) -> Result<String, String> {
     let enums = string_enums(spec)?;
@@ -384,6 +420,8 @@ pub fn generate(spec: &OpenAPI, document: &Document) -> Result<String, String> {
         .first()
         .map(|server| server.url.clone())
         .ok_or_else(|| format!("spec/{}{DOCUMENT_SUFFIX} has no servers", document.name))?;
+    let token_scope =
+        token_scope(spec).map_err(|e| format!("spec/{}{DOCUMENT_SUFFIX}: {e}", document.name))?;
     let client = progenitor_impl::space_out_items(prettyplease::unparse(&file))
         .map_err(|e| format!("cannot lay out the generated code: {e}"))?;
     let mut code = format!(
@@ -392,6 +430,8 @@ pub fn generate(spec: &OpenAPI, document: &Document) -> Result<String, String> {
          {client}\n\
          /// Where the service is: the spec's first server.\n\
          pub const DEFAULT_BASE_URL: &str = {base_url:?};\n\n\
+         /// The scope of this API's tokens: its security scheme's `x-token-scope`.\n\
+         pub const TOKEN_SCOPE: &str = {token_scope:?};\n\n\
          // Every request goes through the SDK's policy (see `crate::CallPolicy`).\n\
          crate::call_policy_hooks!(Client);\n",
         document.name

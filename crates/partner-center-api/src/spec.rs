@@ -39,6 +39,8 @@ pub struct Document {
     pub yaml: &'static str,
     /// The service's URL: the document's first server.
     pub base_url: &'static str,
+    /// The scope of the tokens its calls send (its security scheme's `x-token-scope`).
+    pub token_scope: &'static str,
     /// The document's operations, as its generated module describes them.
     pub operations: &'static [crate::operation::Operation],
 }

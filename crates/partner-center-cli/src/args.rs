@@ -43,9 +43,18 @@ pub(crate) struct Global {
         hide_env_values = true
     )]
     pub(crate) token: Option<String>,
+    /// An App+User bearer token for https://api.partnercenter.microsoft.com, the webhook
+    /// registration API's (`webhooks` commands; never sent to the Referrals API).
+    #[arg(
+        long,
+        global = true,
+        env = "PARTNER_CENTER_WEBHOOKS_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) webhooks_token: Option<String>,
     /// Call an offline sandbox started in this process instead of Partner Center: no token
-    /// needed (--base-url and --token are ignored). `partner-center sandbox ids` lists its
-    /// referrals. Each run starts a fresh sandbox: what a create or an update changes is gone
+    /// needed (--base-url, --token and --webhooks-token are ignored). `partner-center sandbox
+    /// ids` lists its referrals. Each run starts a fresh sandbox: what a create or an update changes is gone
     /// by the next run (use `partner-center sandbox serve` to keep one running).
     #[arg(long, global = true)]
     pub(crate) sandbox: bool,

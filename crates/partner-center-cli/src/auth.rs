@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use partner_center::auth::{
-    CachedToken, DeviceCodeLogin, StaticToken, TokenProvider, default_cache_path,
+    CachedToken, DeviceCodeLogin, PARTNER_CENTER_SCOPE, StaticToken, TokenProvider, WEBHOOKS_SCOPE,
+    default_cache_path,
 };
 use partner_center::text::{SHOWN_CHARS, excerpt};
 
@@ -46,14 +47,27 @@ pub(crate) fn logout(cache: &Path) -> Result<String, Failure> {
     }
 }
 
-/// The token for a command: `--token` / `PARTNER_CENTER_TOKEN` if given, else the cached
-/// sign-in (refreshed as needed).
+/// The tokens for a command: `--token` / `PARTNER_CENTER_TOKEN` (the Referrals API's) and
+/// `--webhooks-token` / `PARTNER_CENTER_WEBHOOKS_TOKEN` (the webhook registration API's) if
+/// either is given, else the cached sign-in (refreshed as needed, one token each API).
 pub(crate) fn provider(
-    token: Option<String>,
+    referrals: Option<String>,
+    webhooks: Option<String>,
     cache: Option<PathBuf>,
 ) -> Result<Box<dyn TokenProvider>, Failure> {
-    if let Some(token) = token {
-        return Ok(Box::new(StaticToken::new(token)));
+    let given = [
+        (PARTNER_CENTER_SCOPE, referrals),
+        (WEBHOOKS_SCOPE, webhooks),
+    ];
+    let mut given = given
+        .into_iter()
+        .filter_map(|(scope, token)| Some((scope, token?)));
+    if let Some((scope, token)) = given.next() {
+        let tokens = given.fold(
+            StaticToken::for_scope(scope, token),
+            |tokens, (scope, token)| tokens.with(scope, token),
+        );
+        return Ok(Box::new(tokens));
     }
     let cache = cache_path(cache)?;
     if !cache.exists() {

@@ -4,7 +4,7 @@ use std::io;
 use std::path::PathBuf;
 
 use partner_center::Error;
-use partner_center::auth::AuthError;
+use partner_center::auth::{AuthError, WEBHOOKS_SCOPE};
 use partner_center::error::Report;
 use partner_center::operations::ArgumentError;
 use partner_center_sandbox::spec::{Problem, SpecError};
@@ -76,6 +76,9 @@ impl Failure {
                 format!("{report}; `partner-center sandbox ids` lists the sandbox's referrals")
             }
             Self::Call(Error::PageLimit { .. }) => format!("{report}; here: --max-pages"),
+            Self::Call(Error::Auth(AuthError::Missing(why))) if why.contains(WEBHOOKS_SCOPE) => {
+                format!("{report}; pass --webhooks-token or set PARTNER_CENTER_WEBHOOKS_TOKEN")
+            }
             _ => report.to_string(),
         }
     }

@@ -110,10 +110,14 @@ async fn connect(
 ) -> Result<(PartnerCenter, Option<partner_center_sandbox::Sandbox>), Failure> {
     let (base_url, tokens, sandbox): (String, Box<dyn TokenProvider>, _) = if cli.sandbox {
         let sandbox = sandbox::start().await?;
-        let token = Box::new(partner_center::auth::StaticToken::new(sandbox::TOKEN));
+        // The sandbox serves every API on one host, and takes any token.
+        let token = Box::new(partner_center::auth::StaticToken::for_every_scope(
+            sandbox::TOKEN,
+        ));
         (sandbox.base_url().to_owned(), token, Some(sandbox))
     } else {
-        let tokens = auth::provider(cli.token.clone(), cli.token_cache.clone())?;
+        let (referrals, webhooks) = (cli.token.clone(), cli.webhooks_token.clone());
+        let tokens = auth::provider(referrals, webhooks, cli.token_cache.clone())?;
         (cli.base_url.clone(), tokens, None)
     };
     let mut builder = PartnerCenter::builder()

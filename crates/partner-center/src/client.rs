@@ -162,13 +162,16 @@ impl PartnerCenter {
     {
         let base_url = &self.shared.base_url;
         let client = |http, policy| api::Client::new_with_client(base_url, http, policy);
-        self.send_with(client, operation, headers).await
+        let main = &api::spec::DOCUMENTS[0];
+        self.send_with(main, client, operation, headers).await
     }
 
-    /// [`Self::send`] with the generated client `client` makes (of any spec document, from
-    /// this client's HTTP client and the call's policy), whatever its error body `B`.
+    /// [`Self::send`] for a call of the spec document `document` (whose token scope it
+    /// sends), with the generated client `client` makes (from this client's HTTP client and
+    /// the call's policy), whatever its error body `B`.
     pub(crate) async fn send_with<C, T, B, F, Fut>(
         &self,
+        document: &'static api::spec::Document,
         client: impl FnOnce(reqwest::Client, Arc<dyn api::CallPolicy>) -> C,
         operation: F,
         headers: Headers,
@@ -179,7 +182,7 @@ impl PartnerCenter {
         F: FnOnce(C) -> Fut,
         Fut: Future<Output = std::result::Result<api::ResponseValue<T>, api::Error<B>>>,
     {
-        let call = self.start_call().await?;
+        let call = self.start_call(document.token_scope).await?;
         let policy: Arc<dyn api::CallPolicy> = call.clone();
         let generated = client(self.shared.http.clone(), policy);
         // The answer is large (a referral is over 2 KB): it is moved as few times as possible.
@@ -219,13 +222,13 @@ impl PartnerCenter {
         self.shared.max_pages
     }
 
-    /// Starts one logical call: its token, ids and policy.
-    async fn start_call(&self) -> Result<Arc<Call>> {
-        let token = self.shared.auth.token().await?;
+    /// Starts one logical call: its token (of `scope`), ids and policy.
+    async fn start_call(&self, scope: &'static str) -> Result<Arc<Call>> {
+        let token = self.shared.auth.token(scope).await?;
         Ok(Arc::new(Call::new(
             Arc::clone(&self.shared),
             self.correlation_id.clone(),
-            token,
+            (scope, token),
         )?))
     }
 }

@@ -54,11 +54,12 @@ impl PartnerCenter {
     }
 
     async fn send_call(&self, call: &Call, headers: Headers) -> Result<Response<Answer>> {
-        let base_url = self.document_base_url(call.document().name);
+        let document = call.document();
+        let base_url = self.document_base_url(document.name);
         // `AnyCall::send` makes the generated client: it knows the document.
         let client = |http, policy| (http, policy);
         let send = |(http, policy)| call.send(base_url, http, policy);
-        self.send_with(client, send, headers).await
+        self.send_with(document, client, send, headers).await
     }
 
     /// Every page of the list operation `call` (one the spec marks `x-ms-pageable`): the

@@ -15,12 +15,14 @@ pub const DOCUMENTS: &[crate::spec::Document] = &[
         name: "partner-center",
         yaml: include_str!("../../spec/partner-center.openapi.yaml"),
         base_url: partner_center::DEFAULT_BASE_URL,
+        token_scope: partner_center::TOKEN_SCOPE,
         operations: partner_center::operations::OPERATIONS,
     },
     crate::spec::Document {
         name: "webhooks",
         yaml: include_str!("../../spec/webhooks.openapi.yaml"),
         base_url: webhooks::DEFAULT_BASE_URL,
+        token_scope: webhooks::TOKEN_SCOPE,
         operations: webhooks::operations::OPERATIONS,
     },
 ];

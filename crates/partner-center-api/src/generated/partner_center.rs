@@ -2523,6 +2523,9 @@ pub mod prelude {
 /// Where the service is: the spec's first server.
 pub const DEFAULT_BASE_URL: &str = "https://api.partner.microsoft.com";
 
+/// The scope of this API's tokens: its security scheme's `x-token-scope`.
+pub const TOKEN_SCOPE: &str = "https://api.partner.microsoft.com/.default";
+
 // Every request goes through the SDK's policy (see `crate::CallPolicy`).
 crate::call_policy_hooks!(Client);
 

@@ -779,6 +779,9 @@ pub mod prelude {
 /// Where the service is: the spec's first server.
 pub const DEFAULT_BASE_URL: &str = "https://api.partnercenter.microsoft.com";
 
+/// The scope of this API's tokens: its security scheme's `x-token-scope`.
+pub const TOKEN_SCOPE: &str = "https://api.partnercenter.microsoft.com/.default";
+
 // Every request goes through the SDK's policy (see `crate::CallPolicy`).
 crate::call_policy_hooks!(Client);
 

@@ -1,5 +1,6 @@
 //! Device code sign-in against Entra ID, and the refreshing token cache it leaves behind.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::future::Future;
 use std::io::Write;
@@ -16,13 +17,11 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use super::{AccessToken, AuthError, TokenFuture, TokenProvider};
+use super::{AccessToken, AuthError, PARTNER_CENTER_SCOPE, TokenFuture, TokenProvider};
 use crate::text::{self, SHOWN_CHARS};
 
 /// Entra ID's public cloud.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
-/// The scope of Partner Center tokens.
-pub const PARTNER_CENTER_SCOPE: &str = "https://api.partner.microsoft.com/.default";
 /// A token this close to its expiry is refreshed before it is used.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
@@ -117,11 +116,12 @@ impl DeviceCodeLogin {
             authority: self.authority.clone(),
             tenant: self.tenant.clone(),
             client_id: self.client_id.clone(),
-            access_token: String::new(),
             refresh_token: None,
+            tokens: BTreeMap::new(),
+            access_token: None,
             expires_at: None,
         };
-        cache.update(&response);
+        cache.update(PARTNER_CENTER_SCOPE, &response);
         cache.write(&path)?;
         Ok(CachedToken {
             path,
@@ -133,6 +133,10 @@ impl DeviceCodeLogin {
 
 /// The tokens of a device code sign-in, refreshed before they expire and written back to
 /// their cache file. One refresh serves every task waiting for it.
+///
+/// The sign-in's refresh token gets the token of every scope the client asks for (the
+/// Referrals API's, the webhook registration API's...), each kept apart in the cache: Entra
+/// ID's refresh tokens are good for every API the app is consented to.
 pub struct CachedToken {
     path: PathBuf,
     http: OAuthHttp,
@@ -158,13 +162,14 @@ impl CachedToken {
                 )));
             }
         };
-        let cache: CacheFile = serde_json::from_str(&text).map_err(|e| {
+        let mut cache: CacheFile = serde_json::from_str(&text).map_err(|e| {
             AuthError::Cache(format!(
                 "{} is not a token cache (line {})",
                 path.display(),
                 e.line()
             ))
         })?;
+        cache.migrate();
         Ok(Self {
             path,
             http: OAuthHttp::new()?,
@@ -189,7 +194,8 @@ impl CachedToken {
         &self.path
     }
 
-    async fn refresh_locked(&self, cache: &mut CacheFile) -> Result<(), AuthError> {
+    /// Redeems the refresh token for a token of `scope`, and writes the cache.
+    async fn refresh_locked(&self, cache: &mut CacheFile, scope: &str) -> Result<(), AuthError> {
         let refresh_token = cache.refresh_token.clone().ok_or_else(|| {
             AuthError::CannotRefresh("the cached sign-in has no refresh token".into())
         })?;
@@ -197,12 +203,12 @@ impl CachedToken {
         let refresh_token = RefreshToken::new(refresh_token);
         let response = entra
             .exchange_refresh_token(&refresh_token)
-            .add_scope(Scope::new(PARTNER_CENTER_SCOPE.into()))
+            .add_scope(Scope::new(scope.into()))
             .add_scope(Scope::new("offline_access".into()))
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
-        cache.update(&response);
+        cache.update(scope, &response);
         cache.write(&self.path)
     }
 }
@@ -216,26 +222,29 @@ impl std::fmt::Debug for CachedToken {
 }
 
 impl TokenProvider for CachedToken {
-    fn token(&self) -> TokenFuture<'_> {
+    fn token<'a>(&'a self, scope: &'a str) -> TokenFuture<'a> {
         Box::pin(async move {
             let mut cache = self.state.lock().await;
-            let current = cache.access_token();
-            if current.expires_within(REFRESH_MARGIN) {
-                self.refresh_locked(&mut cache).await?;
-                return Ok(cache.access_token());
+            match cache.access_token(scope) {
+                Some(current) if !current.expires_within(REFRESH_MARGIN) => Ok(current),
+                // None: the first call to this scope's API since the sign-in.
+                _ => {
+                    self.refresh_locked(&mut cache, scope).await?;
+                    cache.refreshed(scope)
+                }
             }
-            Ok(current)
         })
     }
 
-    fn refresh<'a>(&'a self, rejected: &'a AccessToken) -> TokenFuture<'a> {
+    fn refresh<'a>(&'a self, scope: &'a str, rejected: &'a AccessToken) -> TokenFuture<'a> {
         Box::pin(async move {
             let mut cache = self.state.lock().await;
             // Another task may have refreshed while this one waited for the lock.
-            if cache.access_token().same_secret(rejected) {
-                self.refresh_locked(&mut cache).await?;
+            let current = cache.access_token(scope);
+            if current.is_none_or(|current| current.same_secret(rejected)) {
+                self.refresh_locked(&mut cache, scope).await?;
             }
-            Ok(cache.access_token())
+            cache.refreshed(scope)
         })
     }
 }
@@ -246,30 +255,74 @@ struct CacheFile {
     authority: String,
     tenant: String,
     client_id: String,
-    access_token: String,
     refresh_token: Option<String>,
+    /// The access token of each scope asked for since the sign-in.
+    #[serde(default)]
+    tokens: BTreeMap<String, ScopedToken>,
+    /// The Referrals API's access token, as caches written before `tokens` kept it: read,
+    /// moved into `tokens` and never written again.
+    #[serde(default, skip_serializing)]
+    access_token: Option<String>,
+    #[serde(default, skip_serializing)]
+    expires_at: Option<u64>,
+}
+
+/// One scope's access token in the cache.
+#[derive(Serialize, Deserialize)]
+struct ScopedToken {
+    access_token: String,
     /// Seconds since the Unix epoch.
     expires_at: Option<u64>,
 }
 
 impl CacheFile {
-    fn access_token(&self) -> AccessToken {
-        let expires_at = self.expires_at.map(|s| UNIX_EPOCH + Duration::from_secs(s));
-        AccessToken::new(self.access_token.clone(), expires_at)
+    /// Moves the access token of an older cache into `tokens`.
+    fn migrate(&mut self) {
+        if let Some(access_token) = self.access_token.take() {
+            let expires_at = self.expires_at.take();
+            let token = ScopedToken {
+                access_token,
+                expires_at,
+            };
+            self.tokens
+                .entry(PARTNER_CENTER_SCOPE.to_owned())
+                .or_insert(token);
+        }
     }
 
-    fn update(&mut self, response: &BasicTokenResponse) {
-        self.access_token = response.access_token().secret().clone();
+    fn access_token(&self, scope: &str) -> Option<AccessToken> {
+        self.tokens.get(scope).map(|token| {
+            let expires_at = token
+                .expires_at
+                .map(|s| UNIX_EPOCH + Duration::from_secs(s));
+            AccessToken::new(token.access_token.clone(), expires_at)
+        })
+    }
+
+    /// The token of `scope` that a refresh has just stored.
+    fn refreshed(&self, scope: &str) -> Result<AccessToken, AuthError> {
+        self.access_token(scope).ok_or_else(|| {
+            AuthError::Service(format!("the sign-in service sent no token for {scope}"))
+        })
+    }
+
+    fn update(&mut self, scope: &str, response: &BasicTokenResponse) {
         // Entra ID may rotate the refresh token; keep the old one when it does not send one.
         if let Some(refresh) = response.refresh_token() {
             self.refresh_token = Some(refresh.secret().clone());
         }
-        self.expires_at = response.expires_in().and_then(|lifetime| {
+        let expires_at = response.expires_in().and_then(|lifetime| {
             (SystemTime::now() + lifetime)
                 .duration_since(UNIX_EPOCH)
                 .ok()
                 .map(|d| d.as_secs())
         });
+        let access_token = response.access_token().secret().clone();
+        let token = ScopedToken {
+            access_token,
+            expires_at,
+        };
+        self.tokens.insert(scope.to_owned(), token);
     }
 
     /// Writes the cache atomically (a temporary file renamed over it), readable by its owner

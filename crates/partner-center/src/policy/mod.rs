@@ -77,6 +77,8 @@ pub(crate) struct Call {
 
 #[derive(Debug)]
 struct State {
+    /// The scope of the token, and the token: a refresh asks for the same scope.
+    scope: &'static str,
     token: AccessToken,
     /// `Bearer <token>`, built once per token and marked sensitive (never shown in `Debug`).
     authorization: HeaderValue,
@@ -95,11 +97,11 @@ struct State {
 }
 
 impl Call {
-    /// A call with `token`; refused when the token cannot be sent in a header.
+    /// A call with `token` of `scope`; refused when the token cannot be sent in a header.
     pub(crate) fn new(
         shared: Arc<Shared>,
         correlation_id: Option<HeaderValue>,
-        token: AccessToken,
+        (scope, token): (&'static str, AccessToken),
     ) -> Result<Self, Error> {
         let authorization = shared.bearer.value(&token)?;
         Ok(Self {
@@ -107,6 +109,7 @@ impl Call {
             ids: Ids::new(correlation_id),
             started: Instant::now(),
             state: Mutex::new(State {
+                scope,
                 token,
                 authorization,
                 attempts: Vec::new(),

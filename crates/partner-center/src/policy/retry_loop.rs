@@ -164,8 +164,11 @@ impl Call {
     /// with; a provider that cannot refresh leaves the 401 as the answer, other failures are
     /// recorded.
     async fn refresh_token(&self) -> bool {
-        let rejected = self.state().token.clone();
-        match self.shared.auth.refresh(&rejected).await {
+        let (scope, rejected) = {
+            let state = self.state();
+            (state.scope, state.token.clone())
+        };
+        match self.shared.auth.refresh(scope, &rejected).await {
             Ok(token) => match self.shared.bearer.value(&token) {
                 Ok(authorization) => {
                     tracing::debug!("token refreshed after a 401; retrying once");
