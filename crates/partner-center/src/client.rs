@@ -162,16 +162,16 @@ impl PartnerCenter {
     {
         let base_url = &self.shared.base_url;
         let client = |http, policy| api::Client::new_with_client(base_url, http, policy);
-        let main = &api::spec::DOCUMENTS[0];
-        self.send_with(main, client, operation, headers).await
+        self.send_with(api::TOKEN_SCOPE, client, operation, headers)
+            .await
     }
 
-    /// [`Self::send`] for a call of the spec document `document` (whose token scope it
-    /// sends), with the generated client `client` makes (from this client's HTTP client and
-    /// the call's policy), whatever its error body `B`.
+    /// [`Self::send`] for a call of any spec document, with a token of its `scope`, and the
+    /// generated client `client` makes (from this client's HTTP client and the call's
+    /// policy), whatever its error body `B`.
     pub(crate) async fn send_with<C, T, B, F, Fut>(
         &self,
-        document: &'static api::spec::Document,
+        scope: &'static str,
         client: impl FnOnce(reqwest::Client, Arc<dyn api::CallPolicy>) -> C,
         operation: F,
         headers: Headers,
@@ -182,7 +182,7 @@ impl PartnerCenter {
         F: FnOnce(C) -> Fut,
         Fut: Future<Output = std::result::Result<api::ResponseValue<T>, api::Error<B>>>,
     {
-        let call = self.start_call(document.token_scope).await?;
+        let call = self.start_call(scope).await?;
         let policy: Arc<dyn api::CallPolicy> = call.clone();
         let generated = client(self.shared.http.clone(), policy);
         // The answer is large (a referral is over 2 KB): it is moved as few times as possible.

@@ -116,6 +116,29 @@ pub enum Error {
     /// The client is misconfigured (no token, a base URL that is not http(s)).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A webhook registration was refused because the tenant has one, which this holds:
+    /// registering would replace it, and it may be another application's (Microsoft's co-sell
+    /// CRM connectors register too). Replace it knowingly with
+    /// [`crate::webhooks::Register::replace_existing`] or [`crate::webhooks::Webhooks::update`].
+    #[error("{}", registered(.0))]
+    WebhookRegistered(Box<partner_center_api::webhooks::types::WebhookRegistration>),
+}
+
+/// What [`Error::WebhookRegistered`] says: what is registered, on one inert line.
+fn registered(current: &partner_center_api::webhooks::types::WebhookRegistration) -> String {
+    let url = current.webhook_url.as_deref().unwrap_or("an unknown URL");
+    let events: Vec<String> = current
+        .webhook_events
+        .iter()
+        .flatten()
+        .map(|e| e.to_string())
+        .collect();
+    format!(
+        "a webhook is registered already: {} for {}; it may be another application's \
+         (Microsoft's CRM connectors register too): replace it only knowingly",
+        text::excerpt(url, text::SHOWN_CHARS),
+        text::excerpt(&events.join(", "), text::SHOWN_CHARS)
+    )
 }
 
 /// `1 page`, `3 pages`.
@@ -144,7 +167,8 @@ impl Error {
             | Self::PagingLoop { .. }
             | Self::PageLimit { .. }
             | Self::InvalidInput(_)
-            | Self::Config(_) => None,
+            | Self::Config(_)
+            | Self::WebhookRegistered(_) => None,
         }
     }
 
@@ -165,7 +189,8 @@ impl Error {
             | Self::PagingLoop { .. }
             | Self::PageLimit { .. }
             | Self::InvalidInput(_)
-            | Self::Config(_) => None,
+            | Self::Config(_)
+            | Self::WebhookRegistered(_) => None,
         }
     }
 

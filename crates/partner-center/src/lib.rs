@@ -53,6 +53,7 @@ mod response;
 pub mod retry;
 pub mod text;
 mod transport;
+pub mod webhooks;
 
 pub use client::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_PAGES,

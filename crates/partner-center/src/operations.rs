@@ -59,7 +59,8 @@ impl PartnerCenter {
         // `AnyCall::send` makes the generated client: it knows the document.
         let client = |http, policy| (http, policy);
         let send = |(http, policy)| call.send(base_url, http, policy);
-        self.send_with(document, client, send, headers).await
+        self.send_with(document.token_scope, client, send, headers)
+            .await
     }
 
     /// Every page of the list operation `call` (one the spec marks `x-ms-pageable`): the

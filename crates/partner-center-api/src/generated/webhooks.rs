@@ -100,14 +100,18 @@ gateway's (`statusCode`, `message`); every field optional, so that any of them f
         pub webhook_events: ::std::vec::Vec<
             crate::generated::webhooks::enums::WebhookEvent,
         >,
-        ///Where events are sent; https only.
+        /**Where events are sent. Partner Center's own receivers are https; http is taken
+for a receiver beside a sandbox (`http://127.0.0.1:...`).
+*/
         #[serde(rename = "WebhookUrl")]
         pub webhook_url: NewWebhookRegistrationWebhookUrl,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
 
-    ///Where events are sent; https only.
+    /**Where events are sent. Partner Center's own receivers are https; http is taken
+for a receiver beside a sandbox (`http://127.0.0.1:...`).
+*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct NewWebhookRegistrationWebhookUrl(::std::string::String);
@@ -131,9 +135,9 @@ gateway's (`statusCode`, `message`); every field optional, so that any of them f
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^https://").unwrap() });
+            { ::regress::Regex::new("^https?://").unwrap() });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^https://\"".into());
+                return Err("doesn't match pattern \"^https?://\"".into());
             }
             Ok(Self(value.to_string()))
         }
