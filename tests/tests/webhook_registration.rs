@@ -216,3 +216,19 @@ async fn events_registration_and_test_events() {
     let err = webhooks.test_event("").await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn update_replaces_without_a_look() {
+    let server = MockServer::start().await;
+    mount(&server, "PUT", REGISTRATION, 200, ours()).await;
+
+    let updated = client(&server)
+        .webhooks()
+        .update(OURS, [WebhookEvent::ReferralUpdated])
+        .await
+        .unwrap();
+
+    assert_eq!(updated.webhook_url.as_deref(), Some(OURS));
+    let body = r#"{"SignatureTokenToMsSignatureHeader":true,"WebhookEvents":["referral-updated"],"WebhookUrl":"https://partner.example.com/partner-center/events"}"#;
+    assert_eq!(sent(&server).await, [format!("PUT {REGISTRATION} {body}")]);
+}

@@ -9,6 +9,7 @@ use partner_center::auth::DEFAULT_AUTHORITY;
 use partner_center::models::{
     ReferralDirection, ReferralQualification, ReferralStatus, ReferralSubstatus, ReferralType,
 };
+use partner_center::webhooks::WebhookEvent;
 use partner_center::{
     DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT,
     referrals::{Direction, MAX_PAGE_SIZE, Verb},
@@ -98,6 +99,9 @@ pub(crate) enum Command {
     /// The offline sandbox: a local Partner Center with seeded referrals.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// The tenant's webhook registration: which events Partner Center sends, and where.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Call any operation of the spec by its id, as the spec types it (with no operation: list
     /// them). Prints the answer's body exactly as the service sent it.
     Api(ApiArgs),
@@ -358,6 +362,48 @@ fn parse_order(text: &str) -> Result<(String, Direction), String> {
         return Err("the field to sort by is missing".to_owned());
     }
     Ok((field.to_owned(), direction))
+}
+
+#[derive(Subcommand)]
+pub(crate) enum WebhooksCommand {
+    /// List the event names a registration can ask for.
+    Events,
+    /// Print what is registered (`null` when nothing is).
+    Show,
+    /// Register URL for events. Refused when something is registered (it may be another
+    /// application's, such as Microsoft's CRM connectors): --replace replaces it.
+    Register {
+        #[command(flatten)]
+        registration: RegistrationArgs,
+        /// Replace what is registered, if anything is.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Replace the registration with URL and events, whatever is registered now.
+    Update {
+        #[command(flatten)]
+        registration: RegistrationArgs,
+    },
+    /// Ask Partner Center to send a test event (`test-created`) to the registered URL and
+    /// print its id; with an ID, print how the delivery of that test event went.
+    Test {
+        /// A test event's id, as `webhooks test` printed it.
+        id: Option<String>,
+    },
+}
+
+/// A registration's URL and events.
+#[derive(Args)]
+pub(crate) struct RegistrationArgs {
+    /// Where Partner Center sends the events.
+    pub(crate) url: String,
+    /// An event to send (repeatable) [default: referral-created, referral-updated,
+    /// related-referral-created, related-referral-updated].
+    #[arg(long = "event", value_name = "NAME", value_parser = one_of(WebhookEvent::KNOWN, WebhookEvent::as_str))]
+    pub(crate) events: Vec<WebhookEvent>,
+    /// Send the signature in `Authorization` rather than `x-ms-signature`.
+    #[arg(long)]
+    pub(crate) authorization_header: bool,
 }
 
 #[derive(Subcommand)]

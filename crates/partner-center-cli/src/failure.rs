@@ -76,6 +76,9 @@ impl Failure {
                 format!("{report}; `partner-center sandbox ids` lists the sandbox's referrals")
             }
             Self::Call(Error::PageLimit { .. }) => format!("{report}; here: --max-pages"),
+            Self::Call(Error::WebhookRegistered(_)) => {
+                format!("{report} (here: --replace, or `webhooks update`)")
+            }
             Self::Call(Error::Auth(AuthError::Missing(why))) if why.contains(WEBHOOKS_SCOPE) => {
                 format!("{report}; pass --webhooks-token or set PARTNER_CENTER_WEBHOOKS_TOKEN")
             }

@@ -13,6 +13,7 @@ mod output;
 mod referrals;
 mod sandbox;
 mod waiting;
+mod webhooks;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -83,6 +84,10 @@ async fn run(cli: Global, command: Command) -> Result<(), Failure> {
             let format = cli.output.unwrap_or(Output::Json);
             let (client, _sandbox) = connect(&cli, Some(args.paging.max_pages)).await?;
             api::run(&client, call, args.all, format, &waiting).await
+        }
+        Command::Webhooks(command) => {
+            let (client, _sandbox) = connect(&cli, None).await?;
+            webhooks::run(&client, command).await
         }
         Command::Sandbox(SandboxCommand::Ids { data, limit }) => output::print(&sandbox::ids(
             &data,

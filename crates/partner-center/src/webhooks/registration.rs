@@ -92,19 +92,21 @@ impl<'c> Webhooks<'c> {
             url: url.into(),
             events: events.into_iter().collect(),
             ms_signature_header: true,
-            replace: false,
+            mode: Mode::Register,
         }
     }
 
     /// Replaces the registration with `url` and `events` (`PUT /registration`), whatever is
-    /// registered now.
-    pub async fn update(
+    /// registered now (nothing is read first).
+    pub fn update(
         &self,
         url: impl Into<String>,
         events: impl IntoIterator<Item = WebhookEvent>,
-    ) -> Result<WebhookRegistration> {
-        let body = new_registration(url.into(), events.into_iter().collect(), true)?;
-        self.put(body).await
+    ) -> Register<'c> {
+        Register {
+            mode: Mode::Update,
+            ..self.register(url, events)
+        }
     }
 
     /// Asks Partner Center to send a `test-created` event to the registered URL
@@ -149,7 +151,8 @@ impl<'c> Webhooks<'c> {
     }
 }
 
-/// A registration about to be made; [`Webhooks::register`] makes one, `.await` sends it.
+/// A registration about to be written; [`Webhooks::register`] and [`Webhooks::update`] make
+/// one, `.await` sends it.
 #[derive(Debug)]
 #[must_use = "a registration does nothing until it is awaited"]
 pub struct Register<'c> {
@@ -157,13 +160,31 @@ pub struct Register<'c> {
     url: String,
     events: Vec<WebhookEvent>,
     ms_signature_header: bool,
-    replace: bool,
+    mode: Mode,
+}
+
+/// What a [`Register`] does with a registration that exists.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// Refuses to replace it.
+    Register,
+    /// Replaces it, if there is one (`PUT`), else registers.
+    Replace,
+    /// Replaces it without a look (`PUT`).
+    Update,
 }
 
 impl Register<'_> {
-    /// Replaces what is registered, if anything is (`PUT`), instead of refusing to.
+    /// Replaces what is registered, if anything is (`PUT`), instead of refusing to (no change
+    /// to an update, which always replaces).
     pub fn replace_existing(mut self, replace: bool) -> Self {
-        self.replace = replace;
+        if self.mode != Mode::Update {
+            self.mode = if replace {
+                Mode::Replace
+            } else {
+                Mode::Register
+            };
+        }
         self
     }
 
@@ -177,10 +198,13 @@ impl Register<'_> {
     async fn send(self) -> Result<WebhookRegistration> {
         let webhooks = self.client.webhooks();
         let body = new_registration(self.url, self.events, self.ms_signature_header)?;
+        if self.mode == Mode::Update {
+            return webhooks.put(body).await;
+        }
         if let Some(current) = webhooks.registration().await? {
-            return match self.replace {
-                true => webhooks.put(body).await,
-                false => Err(Error::WebhookRegistered(Box::new(current))),
+            return match self.mode {
+                Mode::Register => Err(Error::WebhookRegistered(Box::new(current))),
+                Mode::Replace | Mode::Update => webhooks.put(body).await,
             };
         }
         let register =
