@@ -264,14 +264,17 @@ pub struct PartnerCenterBuilder {
 }
 
 impl PartnerCenterBuilder {
-    /// A fixed App+User bearer token for `https://api.partner.microsoft.com`
-    /// (shorthand for [`Self::token_provider`] with a [`StaticToken`]).
+    /// A fixed App+User bearer token for the Referrals API, `https://api.partner.microsoft.com`
+    /// (shorthand for [`Self::token_provider`] with [`StaticToken::new`]). It is sent to that
+    /// API only: the webhook registration API needs a token of its own audience
+    /// ([`StaticToken::with`] [`crate::auth::WEBHOOKS_SCOPE`], or a [`crate::auth::CachedToken`]).
     pub fn token(self, token: impl Into<String>) -> Self {
         self.token_provider(StaticToken::new(token))
     }
 
     /// Where tokens come from (required, or [`Self::token`]): e.g. a
-    /// [`crate::auth::CachedToken`] that refreshes them.
+    /// [`crate::auth::CachedToken`] that refreshes them, and gets each API the token of its
+    /// own audience.
     pub fn token_provider(mut self, provider: impl TokenProvider + 'static) -> Self {
         self.auth = Some(Box::new(provider));
         self
