@@ -20,6 +20,8 @@
 //! - the service's behaviour: `401 unauthenticated` without `Authorization: Bearer <token>`
 //!   (any non-empty token is accepted), `404 itemNotFound` for an unknown id or route, a fresh
 //!   `Request-ID` on every response, `client-request-id` echoed, `ETag` on referrals;
+//! - the [webhooks](#webhooks) of `spec/webhooks.openapi.yaml`, with state: one registration,
+//!   and signed events sent to it when a referral is created or changes;
 //! - [fault injection](Faults): throttling, outages, slow answers and broken JSON on demand,
 //!   from Rust or with `POST /_sandbox/faults`.
 //!
@@ -77,7 +79,51 @@
 //! service sets, a referral the spec would not allow, a status move the lifecycle forbids), as
 //! RFC 5789 has them; a malformed one is a `400`.
 //!
-//! # The admin route
+//! # Webhooks
+//!
+//! The registration API answers from the sandbox's state (one registration, as one URL a
+//! tenant), in the spec's camelCase, with errors in the service's shape (`{"code",
+//! "description"}`):
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /webhooks/v1/registration/events` | the event names |
+//! | `POST /webhooks/v1/registration` | `200` with the registration; `409` when one exists |
+//! | `GET /webhooks/v1/registration` | `200` with it; `404` when there is none |
+//! | `PUT /webhooks/v1/registration` | `200`: replaces it (keeping its `subscriberId`), or makes the first |
+//! | `POST /webhooks/v1/registration/validationEvents` | `200 {"correlationId"}`, and a `test-created` event when registered for; the third in a minute is a `429` with `Retry-After` |
+//! | `GET /webhooks/v1/registration/validationEvents/{correlationId}` | its `status` (`pending`, `completed`, `failed`; `notRegistered`, `notSubscribed` when nothing was sent) and one result an attempt |
+//!
+//! A registration body's keys are read in any case (`WebhookUrl` or `webhookUrl`); its URL must
+//! be an absolute `http` or `https` one (the service takes `https` only), its events names the
+//! service lists.
+//!
+//! A create (`POST`) sends `referral-created`, an update (`PATCH`, or the admin route below)
+//! `referral-updated`, to a registration that asks for them; when other referrals share the
+//! referral's `engagementId`, `related-referral-created`/`-updated` too, about the same
+//! referral (every referral here is the partner's own; a create starts an engagement of its
+//! own, so `related-referral-created` does not happen). The body is the service's,
+//! `{"EventName","ResourceUri","ResourceName","AuditUri","ResourceChangeUtcDate"}` (the
+//! referral's `updatedDateTime`); it is signed as the service signs it: RSA PKCS#1 v1.5 SHA-256
+//! over the body's bytes, base64 in `Authorization: Signature <base64>` (or `x-ms-signature`
+//! with `SignatureTokenToMsSignatureHeader: true`), with `X-MS-Certificate-Url` and
+//! `X-MS-Signature-Algorithm: rsa-sha256`. The certificate is a leaf of a test CA made for the
+//! process ([`Sandbox::webhook_ca_pem`]). Events are sent in the background, up to 10 attempts
+//! each with a doubling wait ([`SandboxBuilder::webhook_retry_delay`]), to loopback addresses
+//! only unless [told otherwise](SandboxBuilder::webhook_remote_hosts); every attempt is
+//! recorded ([`Sandbox::webhook_deliveries`]).
+//!
+//! # The admin routes
+//!
+//! They need no token and take no fault:
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `POST /_sandbox/faults`, `DELETE /_sandbox/faults` | queues a fault, clears the queue (below) |
+//! | `PATCH /_sandbox/referrals/{id}` | changes a referral with a JSON merge patch, as [`Sandbox::change_referral`] does (an empty body or `{}` touches it): `200` with the referral |
+//! | `GET /_sandbox/webhooks/deliveries` | the delivery log: `{"recorded", "pending", "deliveries": [{"eventName", "resourceUri", "correlationId", "url", "attempt", "status", "error", "outcome", "at"}]}` |
+//! | `GET /_sandbox/webhooks/ca.pem` | the test CA, PEM |
+//! | `GET /cert/sandbox.cer` | the signing certificate, DER (`application/pkix-cert`): where `X-MS-Certificate-Url` points |
 //!
 //! `POST /_sandbox/faults` queues a fault for tools that are not written in Rust. Its body names
 //! the fault and how many requests get it (`times`, default 1):
@@ -90,7 +136,7 @@
 //! | `{"fault":"malformedJson"}` | [`Fault::MalformedJson`] |
 //!
 //! It answers `{"pending": N}`, the number of requests that will get a fault;
-//! `DELETE /_sandbox/faults` clears the queue. Admin routes need no token and take no fault.
+//! `DELETE /_sandbox/faults` clears the queue.
 //!
 //! ```sh
 //! curl -X POST -d '{"fault":"throttle","retryAfterSeconds":2}' http://127.0.0.1:PORT/_sandbox/faults
@@ -110,12 +156,14 @@ mod served;
 mod server;
 pub mod spec;
 mod store;
+mod webhooks;
 mod write;
 
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use partner_center_api::types::Referral;
 use tokio::net::TcpListener;
@@ -123,11 +171,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use faults::{Fault, Faults};
+pub use webhooks::{DeliveryOutcome, WebhookDeliveries, WebhookDelivery};
 
 use served::Routes;
 use server::AppState;
 use spec::{Parsed, SpecError};
 use store::Store;
+use webhooks::Webhooks;
 
 /// The id of the official example referral, which every sandbox serves.
 pub const OFFICIAL_REFERRAL_ID: &str = "c5fbb3b6-be74-4795-9fb5-4324c73fed37";
@@ -145,6 +195,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     store: Store,
     faults: Faults,
+    webhooks: Webhooks,
     shutdown: CancellationToken,
     server: Option<JoinHandle<io::Result<()>>>,
 }
@@ -224,6 +275,80 @@ impl Sandbox {
         &self.faults
     }
 
+    /// Changes the referral `id` with a JSON merge patch (RFC 7396), as the service would
+    /// change it, without the API's rules: any field but `id`, any status. It gets a new
+    /// `eTag` and an `updatedDateTime` later than the last one, and a registration gets
+    /// `referral-updated`. The same as `PATCH /_sandbox/referrals/{id}`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use partner_center_sandbox::{OFFICIAL_REFERRAL_ID, Sandbox};
+    /// use serde_json::json;
+    ///
+    /// let sandbox = Sandbox::builder().referral_count(0).start().await?;
+    /// let before = sandbox.referrals().remove(0);
+    /// let after = sandbox.change_referral(OFFICIAL_REFERRAL_ID, &json!({"details": {"notes": "Called"}}))?;
+    /// assert_eq!(after.details.and_then(|d| d.notes).as_deref(), Some("Called"));
+    /// assert_ne!(after.e_tag, before.e_tag);
+    /// assert!(after.updated_date_time.unwrap().instant() > before.updated_date_time.unwrap().instant());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn change_referral(
+        &self,
+        id: &str,
+        merge_patch: &serde_json::Value,
+    ) -> Result<Referral, ChangeError> {
+        let changed = server::change(&self.store, &self.webhooks, id, merge_patch)
+            .ok_or(ChangeError::NotFound)?;
+        let refused = |message: String| ChangeError::Refused(message);
+        let changed = changed.map_err(|refusal| {
+            refused(match refusal {
+                write::Refusal::Invalid { message, .. }
+                | write::Refusal::Conflict { message, .. }
+                | write::Refusal::Unprocessable { message, .. }
+                | write::Refusal::Internal(message) => message,
+            })
+        })?;
+        store::typed(&changed).map_err(|e| refused(e.to_string()))
+    }
+
+    /// Touches the referral `id`: a new `eTag` and `updatedDateTime`, nothing else, and
+    /// `referral-updated` ([`Sandbox::change_referral`] with `{}`).
+    pub fn touch_referral(&self, id: &str) -> Result<Referral, ChangeError> {
+        self.change_referral(id, &serde_json::json!({}))
+    }
+
+    /// The log of webhook deliveries: every attempt at every event, to wait on in tests.
+    pub fn webhook_deliveries(&self) -> WebhookDeliveries {
+        self.webhooks.deliveries.clone()
+    }
+
+    /// The test CA that issues the certificate webhook events are signed with, in PEM: what a
+    /// receiver under test trusts (also at `GET /_sandbox/webhooks/ca.pem`). Its subject is
+    /// `CN=Partner Center Sandbox Webhook CA, O=Partner Center Sandbox`; the leaf's is
+    /// `CN=webhooks.sandbox.invalid, O=Partner Center Sandbox`. Both are made once a process,
+    /// on first use (two RSA 2048 keys: a fraction of a second), valid from yesterday for a
+    /// year.
+    ///
+    /// # Panics
+    ///
+    /// If the keys or the certificates cannot be made: aws-lc-rs failing to generate an RSA
+    /// key.
+    pub fn webhook_ca_pem(&self) -> String {
+        match webhooks::ca_pem() {
+            Ok(pem) => pem,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Where the signing certificate is served (DER), `{base_url}/cert/sandbox.cer`: what
+    /// every event's `X-MS-Certificate-Url` says.
+    pub fn webhook_certificate_url(&self) -> &str {
+        &self.webhooks.certificate_url
+    }
+
     /// Stops the server and waits until it has: requests in flight get their answers (a
     /// [`Fault::Delay`] is cut short with a 503), idle connections are closed.
     pub async fn shutdown(mut self) -> io::Result<()> {
@@ -234,6 +359,28 @@ impl Sandbox {
         }
     }
 }
+
+/// Why [`Sandbox::change_referral`] did not change a referral.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChangeError {
+    /// The sandbox has no referral with this id.
+    NotFound,
+    /// The patch is not an object, changes the `id`, or makes a referral that breaks the spec:
+    /// what is wrong.
+    Refused(String),
+}
+
+impl fmt::Display for ChangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("the referral was not found"),
+            Self::Refused(message) => write!(f, "the referral was not changed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ChangeError {}
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
@@ -259,6 +406,7 @@ pub struct SandboxBuilder {
     referral_count: usize,
     /// `None`: the built-in documents.
     documents: Option<Documents>,
+    webhooks: webhooks::Settings,
 }
 
 /// OpenAPI documents, by name, in YAML.
@@ -287,7 +435,7 @@ impl Documents {
     fn routes(&self) -> Result<Routes, SpecError> {
         let parsed = self.0.iter().map(|(name, yaml)| Parsed::new(name, yaml));
         let parsed = parsed.collect::<Result<Vec<_>, _>>()?;
-        Routes::new(&parsed, &server::HAND_WRITTEN)
+        Routes::new(&parsed, &server::hand_written())
     }
 }
 
@@ -306,6 +454,7 @@ impl Default for SandboxBuilder {
             port: 0,
             referral_count: DEFAULT_REFERRAL_COUNT,
             documents: None,
+            webhooks: webhooks::Settings::default(),
         }
     }
 }
@@ -405,6 +554,29 @@ impl SandboxBuilder {
         self
     }
 
+    /// How long a webhook delivery waits after its first failed attempt (default 1 s); the wait
+    /// doubles after each failed attempt (at most 10 minutes), for 10 attempts in all. Tests
+    /// set a few milliseconds.
+    pub fn webhook_retry_delay(mut self, delay: Duration) -> Self {
+        self.webhooks.retry_delay = delay;
+        self
+    }
+
+    /// How long one webhook delivery attempt may take, the receiver's answer included
+    /// (default 10 s); past that it failed.
+    pub fn webhook_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.webhooks.attempt_timeout = timeout;
+        self
+    }
+
+    /// Whether webhook events may go to hosts other than this machine's (default `false`):
+    /// the sandbox is offline, and sends only to `localhost` and loopback addresses unless
+    /// told otherwise. An event for another host is recorded as not sent.
+    pub fn webhook_remote_hosts(mut self, allowed: bool) -> Self {
+        self.webhooks.remote_hosts = allowed;
+        self
+    }
+
     /// The referrals a sandbox built with these settings starts with, without starting one.
     pub fn referrals(&self) -> Vec<Referral> {
         seed::referrals(self.seed, self.referral_count)
@@ -427,12 +599,14 @@ impl SandboxBuilder {
             Faults::default(),
             CancellationToken::new(),
         );
+        let webhooks = Webhooks::start(self.webhooks, &base_url, shutdown.clone());
         let app = server::router(AppState {
             store: store.clone(),
             faults: faults.clone(),
             base_url: base_url.clone(),
             shutdown: shutdown.clone(),
             routes,
+            webhooks: webhooks.clone(),
         });
         let stopped = shutdown.clone().cancelled_owned();
         let server = tokio::spawn(async move {
@@ -445,6 +619,7 @@ impl SandboxBuilder {
             addr,
             store,
             faults,
+            webhooks,
             shutdown,
             server: Some(server),
         })

@@ -14,7 +14,7 @@ use axum::http::uri::Authority;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use partner_center_api::types::{ErrorDetail, ErrorResponse, JsonPatch};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -26,6 +26,7 @@ use crate::query::ListQuery;
 use crate::served::{Destination, Routes};
 use crate::spec;
 use crate::store::Store;
+use crate::webhooks::{self, Change, Webhooks};
 use crate::write::{self, Refusal};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
@@ -38,6 +39,12 @@ const LIST_CONTEXT: &str =
 /// Routes under this prefix control the sandbox: no token, no faults.
 const ADMIN_PREFIX: &str = "/_sandbox/";
 
+/// Whether `path` is outside the API: an admin route, or the webhook certificate (which a
+/// receiver downloads without a token).
+fn outside_api(path: &str) -> bool {
+    path.starts_with(ADMIN_PREFIX) || path == webhooks::CERTIFICATE_PATH
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -49,16 +56,26 @@ pub(crate) struct AppState {
     pub(crate) shutdown: CancellationToken,
     /// Every operation of the documents: where each request goes.
     pub(crate) routes: Arc<Routes>,
+    pub(crate) webhooks: Webhooks,
 }
 
-/// The operations with a handler of their own here (path template, method); the others are
-/// served from the spec.
-pub(crate) const HAND_WRITTEN: [(&str, &str); 4] = [
+/// The referral operations with a handler of their own here (path template, method).
+const REFERRAL_OPERATIONS: [(&str, &str); 4] = [
     (REFERRALS, "get"),
     (REFERRALS, "post"),
     (REFERRAL, "get"),
     (REFERRAL, "patch"),
 ];
+
+/// Every operation with a handler of its own (path template, method): the referral ones and
+/// the webhook registration API; the others are served from the spec.
+pub(crate) fn hand_written() -> Vec<(&'static str, &'static str)> {
+    REFERRAL_OPERATIONS
+        .iter()
+        .chain(&webhooks::OPERATIONS)
+        .copied()
+        .collect()
+}
 
 /// The most a spec-served operation reads of a request body: axum's default, as the
 /// hand-written handlers have.
@@ -76,6 +93,11 @@ pub(crate) fn router(state: AppState) -> Router {
                 .delete(clear_faults)
                 .fallback(|| async { not_allowed("POST, DELETE") }),
         )
+        .route(
+            "/_sandbox/referrals/{id}",
+            patch(change_referral).fallback(|| async { not_allowed("PATCH") }),
+        )
+        .merge(webhooks::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), dispatch))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
@@ -101,7 +123,7 @@ async fn stamp(request: Request, next: Next) -> Response {
 
 /// In front of every API route: the next queued fault, then the bearer token check.
 async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with(ADMIN_PREFIX) {
+    if outside_api(request.uri().path()) {
         return next.run(request).await;
     }
     let fault = state.faults.next();
@@ -119,7 +141,7 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
     let response = if has_bearer_token(request.headers()) {
         next.run(request).await
     } else {
-        unauthenticated()
+        unauthenticated(request.uri().path())
     };
     match fault {
         Some(Fault::MalformedJson) => truncated(response).await,
@@ -131,7 +153,7 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
 /// route), to its operation served from the spec, or nowhere: 405 with the methods the spec
 /// has for the path, or 404.
 async fn dispatch(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with(ADMIN_PREFIX) {
+    if outside_api(request.uri().path()) {
         return next.run(request).await;
     }
     let routes = Arc::clone(&state.routes);
@@ -174,7 +196,7 @@ const REFERRAL: &str = "/v1.0/engagements/referrals/{id}";
 
 /// Refuses a request whose headers break the spec's header parameters of `method path` (a
 /// `client-request-id` that is not a GUID, a `Prefer` it does not list, ...).
-fn check_headers(path: &str, method: &str, headers: &HeaderMap) -> Result<(), Refusal> {
+pub(crate) fn check_headers(path: &str, method: &str, headers: &HeaderMap) -> Result<(), Refusal> {
     let parameters =
         spec::header_parameters(path, method).map_err(|e| Refusal::Internal(e.to_string()))?;
     parameters
@@ -238,6 +260,8 @@ async fn create_referral(
     match created {
         Ok(referral) => {
             state.store.insert(referral.clone());
+            let webhooks = &state.webhooks;
+            webhooks.referral_changed(&state.store, &referral, Change::Created);
             referral_response(StatusCode::CREATED, &referral)
         }
         Err(refusal) => refused(refusal),
@@ -297,6 +321,10 @@ async fn update_referral(
         }
         write::update(current, &operations, now()).map_err(NotUpdated::Refused)
     });
+    if let Some(Ok(referral)) = &outcome {
+        let webhooks = &state.webhooks;
+        webhooks.referral_changed(&state.store, referral, Change::Updated);
+    }
     match outcome {
         None => referral_not_found(),
         Some(Ok(referral)) if wants_representation(&headers) => {
@@ -325,7 +353,7 @@ async fn update_referral(
 }
 
 /// The time of a write (the clock, unlike seeded data).
-fn now() -> chrono::DateTime<chrono::Utc> {
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     std::time::SystemTime::now().into()
 }
 
@@ -359,7 +387,7 @@ fn referral_id(id: Result<Path<String>, PathRejection>) -> Result<String, Refusa
 }
 
 /// A request body as JSON.
-fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Refusal> {
+pub(crate) fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Refusal> {
     let body = body.map_err(|rejection| Refusal::Invalid {
         message: rejection.body_text(),
         target: Some("body".to_owned()),
@@ -425,6 +453,43 @@ fn pending(faults: &Faults) -> Response {
     json(StatusCode::OK, &json!({ "pending": faults.pending() }))
 }
 
+/// `PATCH /_sandbox/referrals/{id}`: changes a referral with a JSON merge patch (RFC 7396; an
+/// empty body or `{}` only touches it), without the API's rules: see [`change`].
+async fn change_referral(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = referral_id(id).and_then(|id| match body {
+        Ok(body) if body.is_empty() => Ok((id, json!({}))),
+        body => json_body(body).map(|patch| (id, patch)),
+    });
+    let (id, patch) = match request {
+        Ok(request) => request,
+        Err(refusal) => return refused(refusal),
+    };
+    match change(&state.store, &state.webhooks, &id, &patch) {
+        None => referral_not_found(),
+        Some(Ok(referral)) => referral_response(StatusCode::OK, &referral),
+        Some(Err(refusal)) => refused(refusal),
+    }
+}
+
+/// Applies the JSON merge patch `patch` to the referral `id` of `store` (see
+/// [`write::change`]) and sends `referral-updated`; `None` when there is no such referral.
+pub(crate) fn change(
+    store: &Store,
+    webhooks: &Webhooks,
+    id: &str,
+    patch: &Value,
+) -> Option<Result<Value, Refusal>> {
+    let outcome = store.update(id, |current| write::change(current, patch, now()));
+    if let Some(Ok(referral)) = &outcome {
+        webhooks.referral_changed(store, referral, Change::Updated);
+    }
+    outcome
+}
+
 async fn not_found(uri: Uri) -> Response {
     // `target: path` tells a wrong address from an unknown referral (`target: id`).
     error(
@@ -459,13 +524,13 @@ fn sandbox_error(message: &str) -> Response {
     )
 }
 
-fn unauthenticated() -> Response {
-    let mut response = error(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        "The caller is not authenticated: send Authorization: Bearer <token> (any token works in the sandbox).",
-        None,
-    );
+/// A 401, in the error shape of the API `path` is part of.
+fn unauthenticated(path: &str) -> Response {
+    const MESSAGE: &str = "The caller is not authenticated: send Authorization: Bearer <token> (any token works in the sandbox).";
+    let mut response = match webhooks::in_api(path) {
+        true => webhooks::unauthenticated(MESSAGE),
+        false => error(StatusCode::UNAUTHORIZED, "unauthenticated", MESSAGE, None),
+    };
     response
         .headers_mut()
         .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -473,7 +538,7 @@ fn unauthenticated() -> Response {
 }
 
 /// What the Partner Center gateway answers a throttled tenant.
-fn throttled(retry_after: Duration) -> Response {
+pub(crate) fn throttled(retry_after: Duration) -> Response {
     let seconds = whole_seconds(retry_after);
     let body = json!({
         "statusCode": 429,
@@ -542,7 +607,7 @@ fn error(status: StatusCode, code: &str, message: &str, target: Option<&str>) ->
     json(status, &body)
 }
 
-fn json(status: StatusCode, body: &impl Serialize) -> Response {
+pub(crate) fn json(status: StatusCode, body: &impl Serialize) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => json_bytes(status, bytes.into()),
         Err(_) => general_exception(),
@@ -550,7 +615,7 @@ fn json(status: StatusCode, body: &impl Serialize) -> Response {
 }
 
 /// A 500 whose body needs no serializer, for when writing the real answer failed.
-fn general_exception() -> Response {
+pub(crate) fn general_exception() -> Response {
     json_bytes(
         StatusCode::INTERNAL_SERVER_ERROR,
         Bytes::from_static(

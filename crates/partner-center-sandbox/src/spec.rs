@@ -355,9 +355,9 @@ pub(crate) fn update_body() -> Result<&'static Schema, SpecError> {
         .map_err(Clone::clone)
 }
 
-/// The header parameters of the operation `method path` (the path's and the operation's, by
-/// name), each with its schema, built once for every operation: what the sandbox holds a
-/// request's headers to.
+/// The header parameters of the operation `method path` of a built-in document (the path's
+/// and the operation's, by name), each with its schema, built once for every operation: what
+/// the sandbox holds the headers of a request to a hand-written handler to.
 pub(crate) fn header_parameters(
     path: &str,
     method: &str,
@@ -366,19 +366,21 @@ pub(crate) fn header_parameters(
     static TABLE: OnceLock<Result<Table, SpecError>> = OnceLock::new();
     let table = TABLE
         .get_or_init(|| {
-            let spec = document()?;
             let mut table = Table::new();
-            for operation in operations(spec)? {
-                let headers = operation
-                    .parameters
-                    .iter()
-                    .filter(|parameter| parameter["in"] == "header")
-                    .map(|parameter| Parameter::new(spec, parameter))
-                    .collect::<Result<_, _>>()?;
-                table.insert(
-                    (operation.path.to_owned(), operation.method.to_owned()),
-                    headers,
-                );
+            for built_in in partner_center_api::spec::DOCUMENTS {
+                let spec = document_named(built_in.name)?;
+                for operation in operations(spec)? {
+                    let headers = operation
+                        .parameters
+                        .iter()
+                        .filter(|parameter| parameter["in"] == "header")
+                        .map(|parameter| Parameter::new(spec, parameter))
+                        .collect::<Result<_, _>>()?;
+                    table.insert(
+                        (operation.path.to_owned(), operation.method.to_owned()),
+                        headers,
+                    );
+                }
             }
             Ok(table)
         })

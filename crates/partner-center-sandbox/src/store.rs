@@ -79,6 +79,14 @@ impl Store {
         self.read().entries.iter().filter_map(id).collect()
     }
 
+    /// Whether a referral other than `id` is of the engagement `engagement_id`.
+    pub(crate) fn has_related(&self, id: &str, engagement_id: &str) -> bool {
+        self.read().entries.iter().any(|e| {
+            let text = |name: &str| e.referral.get(name).and_then(Value::as_str);
+            text("engagementId") == Some(engagement_id) && text("id") != Some(id)
+        })
+    }
+
     /// Adds a referral (with an `id` the store does not have yet).
     pub(crate) fn insert(&self, referral: Value) {
         let mut inner = self.write();

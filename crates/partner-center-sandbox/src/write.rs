@@ -150,9 +150,91 @@ pub(crate) fn update(
             set(&mut updated, field, seed::timestamp(now));
         }
     }
-    set(&mut updated, "updatedDateTime", seed::timestamp(now));
+    set(
+        &mut updated,
+        "updatedDateTime",
+        seed::timestamp(change_time(current, now)),
+    );
     set(&mut updated, "eTag", new_etag());
     Ok(updated)
+}
+
+/// `current` with the JSON merge patch (RFC 7396) `patch` applied at `now`, without the API's
+/// rules (fields the service sets, the lifecycle): for a test to make a referral change as the
+/// service would change it. Only `id` cannot change (it is how the referral is found), and the
+/// result must still conform to the spec. It gets a new `eTag` and `updatedDateTime`, whatever
+/// the patch says of them.
+pub(crate) fn change(current: &Value, patch: &Value, now: DateTime<Utc>) -> Result<Value, Refusal> {
+    let Value::Object(fields) = patch else {
+        return Err(invalid(
+            "the body must be a JSON merge patch (a JSON object)",
+            "body",
+        ));
+    };
+    if fields
+        .get("id")
+        .is_some_and(|id| Some(id) != current.get("id"))
+    {
+        return Err(Refusal::Unprocessable {
+            message: "the id of a referral cannot change".to_owned(),
+            target: "id".to_owned(),
+        });
+    }
+    let mut changed = current.clone();
+    merge(&mut changed, patch);
+    set(
+        &mut changed,
+        "updatedDateTime",
+        seed::timestamp(change_time(current, now)),
+    );
+    set(&mut changed, "eTag", new_etag());
+    conforming(&changed).map_err(|refusal| match refusal {
+        Refusal::Invalid { message, target } => Refusal::Unprocessable {
+            message: format!("the changed referral would not be valid: {message}"),
+            target: target.unwrap_or_else(|| "body".to_owned()),
+        },
+        other => other,
+    })?;
+    Ok(changed)
+}
+
+/// RFC 7396: `patch`'s members replace `target`'s, `null` removes one, objects merge. As deep
+/// as the patch, which serde_json's parser keeps to 128 levels.
+fn merge(target: &mut Value, patch: &Value) {
+    let Value::Object(members) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(object) = target {
+        for (key, value) in members {
+            match value {
+                Value::Null => {
+                    object.remove(key);
+                }
+                value => merge(object.entry(key.clone()).or_insert(Value::Null), value),
+            }
+        }
+    }
+}
+
+/// When a change of `referral` made at `now` happened: `now`, or just after the referral's
+/// `updatedDateTime` when the clock has not passed it, so that each change is later than the
+/// last (by one 100 ns tick, the precision of the service's dates).
+fn change_time(referral: &Value, now: DateTime<Utc>) -> DateTime<Utc> {
+    let last = referral
+        .get("updatedDateTime")
+        .and_then(Value::as_str)
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .map(|last| last.with_timezone(&Utc));
+    let tick = Duration::nanoseconds(100);
+    match last {
+        // Within a tick of the last change, `now` would be written as the same date.
+        Some(last) if now < last + tick => last + tick,
+        _ => now,
+    }
 }
 
 /// Whether `If-Match` (the raw header value) lets an update of `referral` through: `*`, or its

@@ -150,22 +150,6 @@ const CLIENT_REQUEST_ID: &str = "0d9e4c2a-7b1f-4c3e-9a5d-2f6b8e1c4a70";
 const REFERRALS: &str = "/v1.0/engagements/referrals";
 const REFERRAL: &str = "/v1.0/engagements/referrals/{id}";
 
-/// A referral that can be created: the four required fields and a few more.
-fn new_referral() -> Value {
-    json!({
-        "name": "Fabrikam - Microsoft 365",
-        "type": "Independent",
-        "externalReferenceId": "CRM-000042",
-        "customerProfile": {
-            "name": "Fabrikam Inc",
-            "address": {"country": "US", "city": "Redmond"}
-        },
-        "consent": {"consentToContact": true},
-        "details": {"dealValue": 25000, "currency": "USD", "notes": "Roll-out"},
-        "team": [{"email": "adele.vance@contoso.example"}]
-    })
-}
-
 async fn request(
     method: Method,
     url: &str,
@@ -192,31 +176,56 @@ const METHODS: [&str; 8] = [
 
 /// Calls every operation of `document` on `sandbox` with a valid request, and checks each
 /// answer (a success) against the spec. Returns how many operations were called.
+///
+/// The calls go as a client's would for stateful operations: those that make something
+/// first (`POST`, then `PUT` and `PATCH`), then the others; and a path parameter takes the
+/// value of the field of its name in the latest answer that had one (the created referral's
+/// `id`, the test event's `correlationId`), else the spec's example.
 async fn call_every_operation(sandbox: &Sandbox, name: &str, document: Value) -> usize {
     let mut checker = Checker::of(document.clone());
-    let mut called = 0;
+    let mut operations: Vec<(&String, &str)> = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {
         for method in METHODS.iter().filter(|m| item.get(**m).is_some()) {
-            let call = ExampleCall::of(&document, path, method).unwrap_or_else(|e| panic!("{e}"));
-            let concrete = call.target(path);
-            let body = call.body;
-            let headers: Vec<(&str, &str)> = call
-                .parameters
-                .iter()
-                .filter(|(location, _, _)| location == "header")
-                .map(|(_, n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            let url = format!("{}{concrete}", sandbox.base_url());
-            let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response = request(http_method, &url, body.as_ref(), &headers).await;
-            let status = response.status();
-            let answer = checker.check(path, method, response).await;
-            assert!(
-                status.is_success(),
-                "{name}: {method} {concrete} answers {status}: {answer}"
-            );
-            called += 1;
+            operations.push((path, method));
         }
+    }
+    let rank = |method: &str| ["post", "put", "patch"].iter().position(|m| *m == method);
+    operations.sort_by_key(|(_, method)| rank(method).unwrap_or(3));
+    let mut answered: HashMap<String, String> = HashMap::new();
+    let mut called = 0;
+    for (path, method) in operations {
+        let mut call = ExampleCall::of(&document, path, method).unwrap_or_else(|e| panic!("{e}"));
+        for (location, parameter, value) in &mut call.parameters {
+            if let Some(earlier) = answered
+                .get(parameter.as_str())
+                .filter(|_| location == "path")
+            {
+                value.clone_from(earlier);
+            }
+        }
+        let concrete = call.target(path);
+        let body = call.body;
+        let headers: Vec<(&str, &str)> = call
+            .parameters
+            .iter()
+            .filter(|(location, _, _)| location == "header")
+            .map(|(_, n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let url = format!("{}{concrete}", sandbox.base_url());
+        let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let response = request(http_method, &url, body.as_ref(), &headers).await;
+        let status = response.status();
+        let answer = checker.check(path, method, response).await;
+        assert!(
+            status.is_success(),
+            "{name}: {method} {concrete} answers {status}: {answer}"
+        );
+        for (field, value) in answer.as_object().into_iter().flatten() {
+            if let Some(text) = value.as_str() {
+                answered.insert(field.clone(), text.to_owned());
+            }
+        }
+        called += 1;
     }
     called
 }
@@ -484,6 +493,84 @@ async fn error_responses_conform_to_the_spec() {
     assert_eq!(response.status(), 503);
     assert_eq!(header(response.headers(), "retry-after"), Some("4"));
     checker.check(REFERRAL, "get", response).await;
+}
+
+/// The webhook registration API, which the sandbox serves with state: each answer of a
+/// registration's life (none yet, made, made again, replaced, refused bodies, test events up to
+/// the rate limit and past it, a test event that does not exist) conforms to
+/// `spec/webhooks.openapi.yaml`, in its error shape (`{"code", "description"}`).
+#[tokio::test]
+async fn webhook_answers_conform_to_the_spec() {
+    const EVENTS: &str = "/webhooks/v1/registration/events";
+    const REGISTRATION: &str = "/webhooks/v1/registration";
+    const TESTS: &str = "/webhooks/v1/registration/validationEvents";
+    const TEST: &str = "/webhooks/v1/registration/validationEvents/{correlationId}";
+    let (_, document) = documents()
+        .into_iter()
+        .find(|(name, _)| *name == "webhooks")
+        .expect("the webhooks document");
+    let mut checker = Checker::of(document);
+    let sandbox = sandbox(0).await;
+    let base = sandbox.base_url();
+    let url = |path: &str| format!("{base}{path}");
+    let registration = json!({
+        "WebhookUrl": "http://127.0.0.1:9/events",
+        "WebhookEvents": ["referral-updated"],
+        "SignatureTokenToMsSignatureHeader": true
+    });
+    let replacement =
+        json!({"webhookUrl": "https://localhost/events", "webhookEvents": ["referral-created"]});
+    let not_a_url = json!({"WebhookUrl": "events", "WebhookEvents": ["referral-created"]});
+
+    let mut expect = async |path: &str, method: &str, status: u16, response: Response| {
+        assert_eq!(response.status(), status, "{method} {path}");
+        checker.check(path, method, response).await
+    };
+    let none = request(Method::GET, &url(REGISTRATION), None, &[]).await;
+    let error = expect(REGISTRATION, "get", 404, none).await;
+    assert_eq!(
+        error,
+        json!({"code": 404, "description": "No registration was found."})
+    );
+    let made = request(Method::POST, &url(REGISTRATION), Some(&registration), &[]).await;
+    let made = expect(REGISTRATION, "post", 200, made).await;
+    assert_eq!(made["webhookUrl"], "http://127.0.0.1:9/events");
+    let again = request(Method::POST, &url(REGISTRATION), Some(&registration), &[]).await;
+    assert_eq!(expect(REGISTRATION, "post", 409, again).await["code"], 409);
+    let refused = request(Method::POST, &url(REGISTRATION), Some(&not_a_url), &[]).await;
+    assert_eq!(
+        expect(REGISTRATION, "post", 400, refused).await["code"],
+        2000
+    );
+    let refused = request(Method::PUT, &url(REGISTRATION), Some(&json!([])), &[]).await;
+    expect(REGISTRATION, "put", 400, refused).await;
+    let replaced = request(Method::PUT, &url(REGISTRATION), Some(&replacement), &[]).await;
+    let replaced = expect(REGISTRATION, "put", 200, replaced).await;
+    assert_eq!(replaced["subscriberId"], made["subscriberId"]);
+    let view = request(Method::GET, &url(REGISTRATION), None, &[]).await;
+    assert_eq!(expect(REGISTRATION, "get", 200, view).await, replaced);
+    let events = request(Method::GET, &url(EVENTS), None, &[]).await;
+    expect(EVENTS, "get", 200, events).await;
+    let anonymous = send(base, Method::GET, EVENTS, None).await;
+    expect(EVENTS, "get", 401, anonymous).await;
+
+    let first = request(Method::POST, &url(TESTS), None, &[]).await;
+    let first = expect(TESTS, "post", 200, first).await;
+    let second = request(Method::POST, &url(TESTS), None, &[]).await;
+    expect(TESTS, "post", 200, second).await;
+    let third = request(Method::POST, &url(TESTS), None, &[]).await;
+    let retry_after: u64 = header(third.headers(), "retry-after")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(expect(TESTS, "post", 429, third).await["statusCode"], 429);
+    let id = first["correlationId"].as_str().unwrap();
+    let status = request(Method::GET, &url(&format!("{TESTS}/{id}")), None, &[]).await;
+    let status = expect(TEST, "get", 200, status).await;
+    assert_eq!(status["status"], "notSubscribed", "{status}");
+    let unknown = request(Method::GET, &url(&format!("{TESTS}/nope")), None, &[]).await;
+    assert_eq!(expect(TEST, "get", 404, unknown).await["code"], 404);
 }
 
 /// The gateway in front of Partner Center answers a throttled tenant with its own body

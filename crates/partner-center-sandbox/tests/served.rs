@@ -335,14 +335,15 @@ async fn the_documents_decide_the_methods_of_a_path_and_hand_written_handlers_wi
 
 const REFERRALS: &str = "/v1.0/engagements/referrals";
 
-/// A second document on the same origin, as the webhook registration API will be.
+/// A second document on the same origin, as the webhook registration API is (whose operations
+/// have handlers of their own: this one's are served from it).
 #[tokio::test]
 async fn documents_are_served_side_by_side_and_a_bad_one_stops_the_start() {
     let webhooks = r#"
 openapi: 3.0.3
 info: {title: Webhooks, version: "1"}
 paths:
-  /webhooks/v1/registration:
+  /notifications/v1/registration:
     get:
       operationId: getRegistration
       responses:
@@ -363,7 +364,7 @@ paths:
         .start()
         .await
         .unwrap();
-    let registration: Value = get(sandbox.base_url(), "/webhooks/v1/registration")
+    let registration: Value = get(sandbox.base_url(), "/notifications/v1/registration")
         .await
         .json()
         .await

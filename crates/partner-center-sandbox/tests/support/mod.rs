@@ -5,9 +5,26 @@
 use partner_center_sandbox::Sandbox;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, Response};
+use serde_json::{Value, json};
 
 /// The official example response, as the api crate carries it.
 pub const OFFICIAL_EXAMPLE: &str = partner_center_api::spec::OFFICIAL_EXAMPLE;
+
+/// A referral that can be created: the four required fields and a few more.
+pub fn new_referral() -> Value {
+    json!({
+        "name": "Fabrikam - Microsoft 365",
+        "type": "Independent",
+        "externalReferenceId": "CRM-000042",
+        "customerProfile": {
+            "name": "Fabrikam Inc",
+            "address": {"country": "US", "city": "Redmond"}
+        },
+        "consent": {"consentToContact": true},
+        "details": {"dealValue": 25000, "currency": "USD", "notes": "Roll-out"},
+        "team": [{"email": "adele.vance@contoso.example"}]
+    })
+}
 
 /// The path of a referral whose id is already percent-encoded (or needs no encoding).
 pub fn referral_path(encoded_id: &str) -> String {
