@@ -32,6 +32,8 @@
 //!   [`PartnerCenter::call`]; [`Response`] carries an answer's status and headers when asked
 //!   for ([`PartnerCenter::call_response`]). [`operations`] calls any of them by its id with
 //!   parameters given as text ([`PartnerCenter::execute`]): what the CLI's `api` command does.
+//! - [`webhooks`]: receiving Partner Center's callbacks when a referral changes, verified
+//!   (feature `webhooks`).
 //!
 //! Every request carries `Authorization: Bearer <token>`, `Accept: application/json` and fresh
 //! `client-request-id`, `MS-RequestId` and `MS-CorrelationId` GUIDs. The token never appears in
