@@ -390,6 +390,31 @@ pub(crate) enum WebhooksCommand {
         /// A test event's id, as `webhooks test` printed it.
         id: Option<String>,
     },
+    /// Receive Partner Center's webhooks: verify each (signature, certificate), and print each
+    /// new event as one NDJSON line `{"event": ...}` until Ctrl-C. Answers 200 to a verified
+    /// callback, 401 to a bad signature, 400 to a bad body; a repeated delivery is printed once.
+    ///
+    /// With --sandbox, a sandbox started in this process sends its events here (registered
+    /// at start), and its base URL is printed on stderr for changing its referrals.
+    Listen(ListenArgs),
+}
+
+/// Where and how `webhooks listen` receives.
+#[derive(Args)]
+pub(crate) struct ListenArgs {
+    /// The port to listen on (0: any free port; the address is printed on stderr).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) port: u16,
+    /// The address to listen on (0.0.0.0 for every interface, e.g. behind a tunnel).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: std::net::IpAddr,
+    /// Also read each event's referral and print it with the event (`"referral"`).
+    #[arg(long)]
+    pub(crate) fetch: bool,
+    /// Trust the sandbox at --base-url (`partner-center sandbox serve`) instead of Partner
+    /// Center: its test CA and its certificate URLs. Never for real callbacks.
+    #[arg(long)]
+    pub(crate) trust_sandbox: bool,
 }
 
 /// A registration's URL and events.

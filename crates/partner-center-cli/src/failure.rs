@@ -60,6 +60,14 @@ pub(crate) enum Failure {
     },
     #[error("the sandbox did not stop cleanly")]
     SandboxStop(#[source] io::Error),
+    #[error("cannot listen on {address}")]
+    Listen {
+        address: std::net::SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read the sandbox's webhook CA at {url}: {why}")]
+    SandboxCa { url: String, why: String },
     #[error("cannot wait for Ctrl-C")]
     Signal(#[source] io::Error),
     #[error("cannot start the async runtime")]

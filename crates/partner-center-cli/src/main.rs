@@ -9,6 +9,7 @@ mod args;
 mod auth;
 mod failure;
 mod input;
+mod listen;
 mod output;
 mod referrals;
 mod sandbox;
@@ -86,8 +87,8 @@ async fn run(cli: Global, command: Command) -> Result<(), Failure> {
             api::run(&client, call, args.all, format, &waiting).await
         }
         Command::Webhooks(command) => {
-            let (client, _sandbox) = connect(&cli, None).await?;
-            webhooks::run(&client, command).await
+            let (client, sandbox) = connect(&cli, None).await?;
+            webhooks::run(&client, command, sandbox.as_ref(), &cli.base_url).await
         }
         Command::Sandbox(SandboxCommand::Ids { data, limit }) => output::print(&sandbox::ids(
             &data,

@@ -162,7 +162,8 @@ impl Stopped {
     }
 }
 
-fn write_out(output: &str) -> Result<(), Stopped> {
+/// Writes `output` and a newline on stdout, saying why it could not.
+pub(crate) fn write_out(output: &str) -> Result<(), Stopped> {
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "{output}")
         .and_then(|()| stdout.flush())

@@ -2,10 +2,12 @@
 
 use partner_center::PartnerCenter;
 use partner_center::webhooks::WebhookEvent;
+use partner_center_sandbox::Sandbox;
 use serde::Serialize;
 
 use crate::args::{RegistrationArgs, WebhooksCommand};
 use crate::failure::Failure;
+use crate::listen::{self, Trust};
 use crate::output;
 
 /// The events a registration asks for when the command names none: every referral event.
@@ -16,8 +18,14 @@ const REFERRAL_EVENTS: [WebhookEvent; 4] = [
     WebhookEvent::RelatedReferralUpdated,
 ];
 
-/// Runs a `webhooks` command, printing its answer as JSON.
-pub(crate) async fn run(client: &PartnerCenter, command: WebhooksCommand) -> Result<(), Failure> {
+/// Runs a `webhooks` command, printing its answer as JSON; `sandbox` is the one `--sandbox`
+/// started, and `base_url` the one `--base-url` gave.
+pub(crate) async fn run(
+    client: &PartnerCenter,
+    command: WebhooksCommand,
+    sandbox: Option<&Sandbox>,
+    base_url: &str,
+) -> Result<(), Failure> {
     let webhooks = client.webhooks();
     match command {
         WebhooksCommand::Events => print(&webhooks.events().await?),
@@ -40,6 +48,14 @@ pub(crate) async fn run(client: &PartnerCenter, command: WebhooksCommand) -> Res
             print(&serde_json::json!({ "correlationId": id }))
         }
         WebhooksCommand::Test { id: Some(id) } => print(&webhooks.test_event(&id).await?),
+        WebhooksCommand::Listen(args) => {
+            let trust = match (sandbox, args.trust_sandbox) {
+                (Some(sandbox), _) => Trust::InProcess(sandbox),
+                (None, true) => Trust::At(base_url),
+                (None, false) => Trust::PartnerCenter,
+            };
+            listen::listen(client, trust, &args).await
+        }
     }
 }
 
