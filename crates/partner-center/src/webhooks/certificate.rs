@@ -113,7 +113,7 @@ impl Trust {
             .iter_organization()
             .map(|o| o.as_str().map_or_else(|_| "(not text)".to_owned(), kept))
             .collect();
-        if found.iter().any(|o| *o == self.organization) {
+        if found.contains(&self.organization) {
             return Ok(());
         }
         Err(Rejection::WrongIssuer {
