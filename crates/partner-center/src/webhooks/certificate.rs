@@ -15,10 +15,6 @@ use super::rejection::kept;
 /// The most certificates one PEM file may hold (a leaf and its intermediates).
 const MAX_PEM_CERTIFICATES: usize = 8;
 
-/// The algorithms a chain's signatures may use: all rustls-webpki has with aws-lc-rs.
-static CHAIN_ALGORITHMS: &[&dyn rustls::pki_types::SignatureVerificationAlgorithm] =
-    webpki::ALL_VERIFICATION_ALGS;
-
 /// The certificates of one file: DER (one certificate) or PEM (one or more, the leaf first).
 pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, Rejection> {
     let invalid = |why: &str| Rejection::CertificateInvalid(why.to_owned());
@@ -89,7 +85,8 @@ impl Trust {
             .map(|c| CertificateDer::from(c.as_ref()))
             .collect();
         let verified = end_entity.verify_for_usage(
-            CHAIN_ALGORITHMS,
+            // A chain's signatures: any algorithm rustls-webpki has with aws-lc-rs.
+            webpki::ALL_VERIFICATION_ALGS,
             &self.anchors,
             &intermediates,
             UnixTime::now(),
@@ -113,7 +110,7 @@ impl Trust {
             .iter_organization()
             .map(|o| o.as_str().map_or_else(|_| "(not text)".to_owned(), kept))
             .collect();
-        if found.iter().any(|o| *o == self.organization) {
+        if found.contains(&self.organization) {
             return Ok(());
         }
         Err(Rejection::WrongIssuer {

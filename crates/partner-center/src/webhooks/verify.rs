@@ -11,7 +11,7 @@ use reqwest::Url;
 use rustls::pki_types::CertificateDer;
 
 use super::certificate::{self, ChainError, Trust};
-use super::fetch::{self, Certificates, Fetcher, Limits};
+use super::fetch::{self, Fetcher, Limits};
 use super::rejection::kept;
 use super::{Event, Rejection, UrlRefusal, UrlRule};
 use crate::error::Error;
@@ -125,11 +125,8 @@ impl Verifier {
         let signed = Signed::from_headers(headers)?;
         let url = fetch::check_url(&inner.certificate_urls, signed.certificate_url)
             .map_err(|reason| Rejection::url_refused(signed.certificate_url, reason))?;
-        let certificates = self.trusted(&url).await?;
-        let leaf = certificates
-            .first()
-            .ok_or_else(|| Rejection::CertificateInvalid("no certificate".to_owned()))?;
-        certificate::end_entity(leaf)?
+        let leaf = self.trusted(&url).await?;
+        certificate::end_entity(&leaf)?
             .verify_signature(
                 webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
                 body,
@@ -144,10 +141,10 @@ impl Verifier {
         Event::from_slice(body).map_err(Rejection::BodyNotAnEvent)
     }
 
-    /// The certificates at `url` (the leaf first) once the leaf is trusted: chained to a root,
+    /// The leaf certificate at `url`, once trusted: chained to a root,
     /// through what came with it, the configured intermediates and those fetched from
     /// caIssuers URLs, and issued by the expected organization.
-    async fn trusted(&self, url: &Url) -> Result<Certificates, Rejection> {
+    async fn trusted(&self, url: &Url) -> Result<CertificateDer<'static>, Rejection> {
         let inner = &*self.inner;
         let fetched = inner.fetcher.certificates(url).await?;
         let Some((leaf, with_it)) = fetched.split_first() else {
@@ -156,11 +153,11 @@ impl Verifier {
         let mut intermediates: Vec<CertificateDer<'static>> = with_it.to_vec();
         // The certificate whose issuer is missing: the leaf, then each one fetched.
         let mut orphan = leaf.clone();
-        for fetches in 0.. {
+        for fetches in 0..=MAX_ISSUER_FETCHES {
             match inner.trust.chain(leaf, &intermediates) {
                 Ok(()) => {
                     inner.trust.check_issuer(leaf)?;
-                    return Ok(fetched);
+                    return Ok(leaf.clone());
                 }
                 Err(ChainError::Rejected(rejection)) => return Err(rejection),
                 Err(ChainError::UnknownIssuer) if fetches == MAX_ISSUER_FETCHES => break,
@@ -195,7 +192,7 @@ impl Verifier {
         match urls.first() {
             Some(refused) => Err(Rejection::CertificateNotTrusted(format!(
                 "its issuer is unknown, and its caIssuers URL {} is not allowed",
-                text::excerpt(&kept(refused), 256)
+                text::excerpt(refused, 256)
             ))),
             None => Ok(None),
         }
