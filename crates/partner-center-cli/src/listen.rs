@@ -37,7 +37,9 @@ pub(crate) async fn listen(
         Trust::PartnerCenter => Verifier::new()?,
         Trust::InProcess(sandbox) => {
             let ca = sandbox.webhook_ca_pem();
-            Verifier::builder().trust_sandbox(sandbox.base_url(), ca).build()?
+            Verifier::builder()
+                .trust_sandbox(sandbox.base_url(), ca)
+                .build()?
         }
         Trust::At(base_url) => {
             let ca = sandbox_ca(base_url).await?;
@@ -99,7 +101,10 @@ async fn line(client: &PartnerCenter, event: Event, fetch: bool) -> Value {
 
 /// The CA of the sandbox at `base_url`, read with a time and a size limit.
 async fn sandbox_ca(base_url: &str) -> Result<Vec<u8>, Failure> {
-    let url = format!("{}/_sandbox/webhooks/ca.pem", base_url.trim_end_matches('/'));
+    let url = format!(
+        "{}/_sandbox/webhooks/ca.pem",
+        base_url.trim_end_matches('/')
+    );
     let failed = |why: String| Failure::SandboxCa {
         url: url.clone(),
         why,
@@ -109,7 +114,11 @@ async fn sandbox_ca(base_url: &str) -> Result<Vec<u8>, Failure> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| failed(e.to_string()))?;
-    let mut response = http.get(&url).send().await.map_err(|e| failed(e.to_string()))?;
+    let mut response = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     if !response.status().is_success() {
         return Err(failed(format!("answered {}", response.status())));
     }

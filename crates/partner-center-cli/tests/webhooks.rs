@@ -6,9 +6,9 @@ mod support;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use std::process::Command;
 use partner_center_sandbox::{DeliveryOutcome, Sandbox};
 use serde_json::{Value, json};
+use std::process::Command;
 use support::*;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, ChildStdout};
@@ -34,18 +34,30 @@ fn json_of(output: &Output) -> Value {
 // The sandbox runs in this test's runtime while a command blocks a thread.
 #[tokio::test(flavor = "multi_thread")]
 async fn register_show_replace_and_test_events() {
-    let sandbox = Sandbox::start().await.unwrap();
+    let sandbox = Sandbox::builder()
+        .webhook_retry_delay(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
     let run = |args: &[&str]| partner_center(&sandbox).args(args).output().unwrap();
     let hook = "http://127.0.0.1:9/partner-center";
 
     assert_eq!(json_of(&run(&["webhooks", "show"])), Value::Null);
     let events = json_of(&run(&["webhooks", "events"]));
-    assert!(events.as_array().unwrap().contains(&json!("referral-updated")));
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .contains(&json!("referral-updated"))
+    );
 
     let registered = json_of(&run(&["webhooks", "register", hook]));
     assert_eq!(registered["webhookUrl"], hook);
     let every_referral_event = json!([
-        "referral-created", "referral-updated", "related-referral-created", "related-referral-updated"
+        "referral-created",
+        "referral-updated",
+        "related-referral-created",
+        "related-referral-updated"
     ]);
     assert_eq!(registered["webhookEvents"], every_referral_event);
     assert_eq!(registered["signatureTokenToMsSignatureHeader"], true);
@@ -55,15 +67,32 @@ async fn register_show_replace_and_test_events() {
     let refused = run(&["webhooks", "register", other, "--event", "referral-created"]);
     assert_eq!(refused.status.code(), Some(1));
     let line = stderr_of(&refused);
-    assert!(line.contains("registered already: http://127.0.0.1:9/partner-center"), "{line}");
+    assert!(
+        line.contains("registered already: http://127.0.0.1:9/partner-center"),
+        "{line}"
+    );
     assert!(line.contains("--replace"), "{line}");
     assert_eq!(json_of(&run(&["webhooks", "show"]))["webhookUrl"], hook);
 
-    let args = ["webhooks", "register", other, "--event", "test-created", "--replace"];
+    let args = [
+        "webhooks",
+        "register",
+        other,
+        "--event",
+        "test-created",
+        "--replace",
+    ];
     let replaced = json_of(&run(&args));
     assert_eq!(replaced["webhookUrl"], other);
     assert_eq!(replaced["webhookEvents"], json!(["test-created"]));
-    let args = ["webhooks", "update", hook, "--event", "test-created", "--authorization-header"];
+    let args = [
+        "webhooks",
+        "update",
+        hook,
+        "--event",
+        "test-created",
+        "--authorization-header",
+    ];
     let updated = json_of(&run(&args));
     assert_eq!(updated["webhookUrl"], hook);
     assert_eq!(updated["signatureTokenToMsSignatureHeader"], false);
@@ -74,7 +103,10 @@ async fn register_show_replace_and_test_events() {
     let status = json_of(&run(&["webhooks", "test", &id]));
     assert_eq!(status["correlationId"], id.as_str());
     // Nothing listens on port 9: the sandbox tried and says so.
-    assert!(!status["results"].as_array().unwrap().is_empty(), "{status}");
+    assert!(
+        !status["results"].as_array().unwrap().is_empty(),
+        "{status}"
+    );
 
     let unknown = run(&["webhooks", "register", hook, "--event", "referral-deleted"]);
     assert_eq!(unknown.status.code(), Some(2), "{}", stderr_of(&unknown));
@@ -93,7 +125,10 @@ async fn webhooks_commands_need_the_registration_apis_own_token() {
 
     assert_eq!(output.status.code(), Some(1));
     let line = stderr_of(&output);
-    assert!(line.contains("https://api.partnercenter.microsoft.com/.default"), "{line}");
+    assert!(
+        line.contains("https://api.partnercenter.microsoft.com/.default"),
+        "{line}"
+    );
     assert!(line.contains("--webhooks-token"), "{line}");
     assert!(!line.contains("referrals-token"), "{line}");
 }
@@ -116,17 +151,26 @@ impl Listener {
             .unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-        Self { child, stdout, stderr }
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
     }
 
     async fn stderr_line(&mut self) -> String {
         let line = tokio::time::timeout(GUARD, self.stderr.next_line()).await;
-        line.expect("a line on stderr").unwrap().expect("the listener is running")
+        line.expect("a line on stderr")
+            .unwrap()
+            .expect("the listener is running")
     }
 
     async fn event(&mut self) -> Value {
         let line = tokio::time::timeout(GUARD, self.stdout.next_line()).await;
-        let line = line.expect("an event").unwrap().expect("the listener is running");
+        let line = line
+            .expect("an event")
+            .unwrap()
+            .expect("the listener is running");
         serde_json::from_str(&line).unwrap()
     }
 
@@ -145,13 +189,22 @@ async fn listen_with_sandbox_prints_each_signed_event_with_its_referral() {
     let mut listener = Listener::start(command);
     listener.url().await;
     let line = listener.stderr_line().await;
-    let base = line.split_whitespace().nth(2).expect("the sandbox's URL").trim_end_matches(',');
+    let base = line
+        .split_whitespace()
+        .nth(2)
+        .expect("the sandbox's URL")
+        .trim_end_matches(',');
 
     // A change through the sandbox's control, as a user would make it.
     let id = OFFICIAL_ID;
     let control = format!("{base}/_sandbox/referrals/{id}");
     let patch = json!({"details": {"notes": "Call back on Monday"}});
-    let changed = reqwest::Client::new().patch(&control).json(&patch).send().await.unwrap();
+    let changed = reqwest::Client::new()
+        .patch(&control)
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
     assert!(changed.status().is_success(), "{}", changed.status());
 
     let line = listener.event().await;
@@ -175,7 +228,14 @@ async fn listen_trusts_a_sandbox_only_when_told_to() {
     command.args(["webhooks", "listen"]);
     let mut untrusting = Listener::start(command);
     let url = untrusting.url().await;
-    let register = ["webhooks", "register", &url, "--event", "referral-updated", "--replace"];
+    let register = [
+        "webhooks",
+        "register",
+        &url,
+        "--event",
+        "referral-updated",
+        "--replace",
+    ];
     json_of(&partner_center(&sandbox).args(register).output().unwrap());
 
     sandbox.touch_referral(OFFICIAL_ID).unwrap();
@@ -183,7 +243,10 @@ async fn listen_trusts_a_sandbox_only_when_told_to() {
 
     // Partner Center's verifier refuses the sandbox's certificate URL: 401 every time.
     assert_eq!(attempts.len(), 10, "{attempts:?}");
-    assert!(attempts.iter().all(|a| a.status == Some(401)), "{attempts:?}");
+    assert!(
+        attempts.iter().all(|a| a.status == Some(401)),
+        "{attempts:?}"
+    );
     assert_eq!(attempts[9].outcome, DeliveryOutcome::GivenUp);
     untrusting.child.kill().await.unwrap();
 

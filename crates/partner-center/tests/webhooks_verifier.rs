@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use partner_center::webhooks::{
-    WebhookEvent, Receiver, Rejection, UrlRefusal, UrlRule, Verifier, VerifierBuilder,
+    Receiver, Rejection, UrlRefusal, UrlRule, Verifier, VerifierBuilder, WebhookEvent,
 };
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, Issuer, KeyPair,
@@ -393,7 +393,10 @@ async fn unknown_event_names_are_kept() {
         )
         .await
         .unwrap();
-    assert_eq!(event.name(), &WebhookEvent::Other("referral-archived".into()));
+    assert_eq!(
+        event.name(),
+        &WebhookEvent::Other("referral-archived".into())
+    );
 }
 
 #[tokio::test]

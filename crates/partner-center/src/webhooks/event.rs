@@ -323,7 +323,10 @@ mod tests {
             "2024-05-01T10:00:00Z",
         ))
         .unwrap();
-        assert_eq!(event.name(), &WebhookEvent::Other("referral-deleted".into()));
+        assert_eq!(
+            event.name(),
+            &WebhookEvent::Other("referral-deleted".into())
+        );
         assert_eq!(event.name().as_str(), "referral-deleted");
         // Its resource is still a referral: the id is read.
         assert_eq!(
