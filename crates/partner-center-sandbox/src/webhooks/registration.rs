@@ -205,7 +205,7 @@ const FIELDS: [&str; 3] = [
 impl NewRegistration {
     /// Reads `body`: its keys in any case; `WebhookUrl` an absolute http(s) URL (http too, for
     /// receivers on this machine: the service takes https only), `WebhookEvents` one known
-    /// event name or more, `SignatureTokenToMsSignatureHeader` a boolean if given. Other
+    /// event name or more, `SignatureTokenToMsSignatureHeader` a boolean (not `null`) if given. Other
     /// fields are ignored.
     fn parse(body: Value) -> Result<Self, Refusal> {
         let Value::Object(fields) = body else {
@@ -230,8 +230,9 @@ impl NewRegistration {
             }
             None => return Err(invalid("WebhookEvents is required.", "WebhookEvents")),
         };
+        // Absent is false; `null` is not a boolean, as the spec has it.
         let ms_signature_header = match header {
-            None | Some(Value::Null) => false,
+            None => false,
             Some(Value::Bool(header)) => *header,
             Some(_) => {
                 return Err(invalid(
@@ -458,7 +459,7 @@ mod tests {
             assert_eq!(parse(body.clone()).as_ref(), Ok(&expected), "{body}");
         }
         let plain = parse(
-            json!({"webhookUrl": "http://127.0.0.1:9/", "webhookEvents": ["referral-updated"], "signatureTokenToMsSignatureHeader": null}),
+            json!({"webhookUrl": "http://127.0.0.1:9/", "webhookEvents": ["referral-updated"]}),
         );
         assert_eq!(plain.map(|r| r.ms_signature_header), Ok(false));
     }
@@ -519,6 +520,10 @@ mod tests {
             ),
             (
                 json!({"WebhookUrl": "https://a.example/", "WebhookEvents": events, "SignatureTokenToMsSignatureHeader": "yes"}),
+                "true or false",
+            ),
+            (
+                json!({"WebhookUrl": "https://a.example/", "WebhookEvents": events, "SignatureTokenToMsSignatureHeader": null}),
                 "true or false",
             ),
             (
