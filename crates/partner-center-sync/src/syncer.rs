@@ -80,7 +80,7 @@ impl fmt::Display for Summary {
             .map_or_else(|| "none".to_owned(), crate::store::instant_text);
         write!(
             f,
-            "sync ({}): {} pages, {} referrals seen, {} new versions, watermark {watermark}",
+            "sync ({}): pages {}, referrals seen {}, new versions {}, watermark {watermark}",
             self.kind, self.pages, self.seen, self.new_versions
         )
     }
