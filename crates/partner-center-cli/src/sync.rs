@@ -14,7 +14,12 @@ use crate::output::{self, Stopped};
 /// Runs `sync`, `sync status` or `sync export`.
 pub(crate) async fn run(cli: &Global, args: SyncArgs) -> Result<(), Failure> {
     let url = database(cli.sandbox, args.database)?;
-    let store = Store::open(&url).await?;
+    // Only a sync creates the database: `status` or `export` of a wrong path fails.
+    let store = if args.command.is_none() {
+        Store::open(&url).await?
+    } else {
+        Store::open_existing(&url).await?
+    };
     let outcome = match args.command {
         None => {
             // With --sandbox, the sandbox lives until the sync is done.

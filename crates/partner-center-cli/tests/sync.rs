@@ -116,7 +116,7 @@ async fn sync_with_the_sandbox_then_its_status_and_export() {
 }
 
 #[test]
-fn a_sandbox_sync_needs_its_own_database() {
+fn a_sandbox_sync_needs_its_own_database_and_reading_one_needs_it_to_exist() {
     let output = run(&["--sandbox", "sync"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -124,6 +124,19 @@ fn a_sandbox_sync_needs_its_own_database() {
         "{}",
         stderr_of(&output)
     );
+    let dir = tempfile::tempdir().unwrap();
+    let missing = database(dir.path());
+    for command in [&["status"][..], &["export", "--format", "csv"]] {
+        let output = run(&[&["sync"], command, &["--database", &missing]].concat());
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            stderr_of(&output).contains("database error"),
+            "{}",
+            stderr_of(&output)
+        );
+        assert_eq!(stdout_of(&output), "");
+    }
+    assert!(!dir.path().join("sync.db").exists());
     let output = run(&[
         "sync",
         "status",

@@ -225,12 +225,22 @@ impl Store {
     /// Opens (creating it if missing) the database at `url`, `sqlite:PATH`, and brings its
     /// schema up to date.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::connect(url, true).await
+    }
+
+    /// Opens the database at `url` as [`Store::open`] does, but fails if it does not exist:
+    /// for reading one back, where an empty new database would only hide a wrong path.
+    pub async fn open_existing(url: &str) -> Result<Self> {
+        Self::connect(url, false).await
+    }
+
+    async fn connect(url: &str, create: bool) -> Result<Self> {
         if !url.starts_with("sqlite:") {
             return Err(Error::UnsupportedDatabase(url_scheme(url).to_owned()));
         }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(Error::Database)?
-            .create_if_missing(true)
+            .create_if_missing(create)
             // WAL: readers (`sync status`) do not block a running sync. A committed page
             // survives the process being killed; a power cut may roll back the last pages,
             // watermark with them, and the next run fetches them again.
