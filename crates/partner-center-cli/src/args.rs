@@ -102,6 +102,10 @@ pub(crate) enum Command {
     /// The tenant's webhook registration: which events Partner Center sends, and where.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Keep a database in step with the referrals: the first run stores every referral, later
+    /// ones only those changed since (each distinct version kept). Prints a summary on
+    /// stderr; `sync status` and `sync export` read the database.
+    Sync(SyncArgs),
     /// Call any operation of the spec by its id, as the spec types it (with no operation: list
     /// them). Prints the answer's body exactly as the service sent it.
     Api(ApiArgs),
@@ -362,6 +366,42 @@ fn parse_order(text: &str) -> Result<(String, Direction), String> {
         return Err("the field to sort by is missing".to_owned());
     }
     Ok((field.to_owned(), direction))
+}
+
+#[derive(Args)]
+pub(crate) struct SyncArgs {
+    /// The database: sqlite:PATH (created if missing) [default: the user's data directory,
+    /// partner-center/sync.db; required with --sandbox].
+    #[arg(
+        long,
+        global = true,
+        env = "PARTNER_CENTER_SYNC_DATABASE",
+        value_name = "URL"
+    )]
+    pub(crate) database: Option<String>,
+    #[command(subcommand)]
+    pub(crate) command: Option<SyncCommand>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SyncCommand {
+    /// Print, as JSON, the referrals stored by status, the versions, the watermark, the last
+    /// run and the last failed one.
+    Status,
+    /// Print the current referrals stored: one JSON document a line as received (ndjson), or
+    /// CSV with the columns people filter on, for a CRM import.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// The JSON of each referral as received, one a line.
+    Ndjson,
+    /// A header, then a row a referral: id, etag, updated_at, status, ..., closing_at.
+    Csv,
 }
 
 #[derive(Subcommand)]

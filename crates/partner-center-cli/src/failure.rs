@@ -70,6 +70,21 @@ pub(crate) enum Failure {
     SandboxCa { url: String, why: String },
     #[error("cannot wait for Ctrl-C")]
     Signal(#[source] io::Error),
+    /// `sync`: the sync engine or its database.
+    #[error(transparent)]
+    Sync(#[from] partner_center_sync::Error),
+    #[error(
+        "with --sandbox, pass --database: the sandbox's referrals must not go into your sync database"
+    )]
+    SandboxDatabase,
+    #[error("no data directory on this system: pass --database")]
+    NoDataDirectory,
+    #[error("cannot create {}", .path.display())]
+    CreateDirectory {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),
 }

@@ -13,6 +13,7 @@ mod listen;
 mod output;
 mod referrals;
 mod sandbox;
+mod sync;
 mod waiting;
 mod webhooks;
 
@@ -90,6 +91,7 @@ async fn run(cli: Global, command: Command) -> Result<(), Failure> {
             let (client, sandbox) = connect(&cli, None).await?;
             webhooks::run(&client, command, sandbox.as_ref(), &cli.base_url).await
         }
+        Command::Sync(args) => sync::run(&cli, args).await,
         Command::Sandbox(SandboxCommand::Ids { data, limit }) => output::print(&sandbox::ids(
             &data,
             limit,

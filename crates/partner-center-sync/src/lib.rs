@@ -1,0 +1,73 @@
+//! Keep a database in step with the referrals of Microsoft Partner Center.
+//!
+//! A [`Syncer`] reads referrals with the `partner-center` SDK (its retry policy and page
+//! bounds) into a [`Store`], a SQLite database whose schema comes with the crate as
+//! migrations. The first run backfills every referral; later runs list only those updated
+//! since the watermark minus an overlap, in `updatedDateTime` order, de-duplicated on
+//! (`id`, `eTag`). The store keeps:
+//!
+//! - `referrals`: the current version of each, with the columns people filter on (status,
+//!   substatus, type, direction, qualification, customer name and country, deal value and
+//!   currency, closing date) and the JSON exactly as received;
+//! - `referral_versions`: every distinct (id, eTag) received, with when it was;
+//! - `sync_state` and `sync_runs`: the watermark, the last full sweep, whether the service
+//!   accepts the range filter, and each run with its counts and error.
+//!
+//! Each page commits in one transaction with the watermark it reaches, so a run killed at any
+//! point and started again loses no version and stores none twice. If the service refuses
+//! the `updatedDateTime` range filter (a 400), the store remembers it and later runs are full
+//! sweeps.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let sandbox = partner_center_sandbox::Sandbox::builder().referral_count(5).start().await?;
+//! # let dir = tempfile::tempdir()?;
+//! use partner_center_sync::{Store, Syncer};
+//!
+//! let client = partner_center::PartnerCenter::builder()
+//!     .base_url(sandbox.base_url())
+//!     .token("t")
+//!     .build()?;
+//! let store = Store::open(&format!("sqlite:{}", dir.path().join("sync.db").display())).await?;
+//! let syncer = Syncer::new(client, store);
+//! let first = syncer.run().await?; // the backfill
+//! assert_eq!(first.new_versions, 6);
+//! let second = syncer.run().await?; // incremental: nothing changed
+//! assert_eq!(second.new_versions, 0);
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
+
+mod store;
+mod syncer;
+
+pub use store::{COLUMNS, RunRecord, Status, Store, StoredReferral, SyncState};
+pub use syncer::{DEFAULT_MAX_PAGES, DEFAULT_OVERLAP, RunKind, Summary, Syncer};
+
+/// Why a sync, or reading its store, failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A call to Partner Center failed (after the client's retries).
+    #[error("a call to Partner Center failed")]
+    Call(#[source] partner_center::Error),
+    /// The database failed, or cannot be opened.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// The database's schema cannot be brought up to date.
+    #[error("cannot migrate the database's schema")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A referral cannot be encoded as JSON.
+    #[error("cannot encode a referral as JSON")]
+    Encode(#[source] serde_json::Error),
+    /// The database URL is of a kind not supported (yet): only `sqlite:PATH` is.
+    #[error("unsupported database {0:?}: use sqlite:PATH")]
+    UnsupportedDatabase(String),
+}
+
+/// A result of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
