@@ -154,6 +154,7 @@ impl Syncer {
             tracing::info!("the service refuses the updatedDateTime range filter: a full sweep");
         }
         let run = self.store.start_run(kind.as_str()).await?;
+        let started = Utc::now();
         let mut progress = Progress::default();
         let outcome = match state.watermark {
             Some(watermark) if kind == RunKind::Incremental => {
@@ -165,7 +166,9 @@ impl Syncer {
         match outcome {
             Ok(ran) => {
                 kind = ran;
-                let full = kind.is_full().then_some(progress.latest);
+                let full = kind
+                    .is_full()
+                    .then(|| sweep_watermark(progress.latest, started));
                 self.store.finish_run(run, None, full).await?;
                 Ok(Summary {
                     run_id: run,
@@ -289,8 +292,36 @@ impl Syncer {
     }
 }
 
+/// The watermark a full sweep leaves: the latest `updatedDateTime` it read, but never later
+/// than when it started. A referral changed during the sweep, after its page was read, has a
+/// later time than the start (give or take the clocks' skew, which the overlap covers): the
+/// next incremental run must still reach it, however late the referrals of the last pages were
+/// changed.
+fn sweep_watermark(latest: Option<DateTime<Utc>>, started: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    latest.map(|latest| latest.min(started))
+}
+
 impl From<partner_center::Error> for Error {
     fn from(error: partner_center::Error) -> Self {
         Self::Call(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_never_leaves_a_watermark_past_its_start() {
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        let started = at("2026-12-01T10:00:00Z");
+        // All read before the sweep began: the latest of them.
+        let before = Some(at("2026-11-30T09:00:00Z"));
+        assert_eq!(sweep_watermark(before, started), before);
+        // A referral of the last page changed during the sweep: the start, so that what changed
+        // on the pages read earlier is read again.
+        let during = Some(at("2026-12-01T10:20:00Z"));
+        assert_eq!(sweep_watermark(during, started), Some(started));
+        assert_eq!(sweep_watermark(None, started), None);
     }
 }
