@@ -4,13 +4,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use partner_center::PartnerCenter;
-use partner_center::webhooks::{Event, Receiver, Verifier, WebhookEvent};
+use partner_center::webhooks::{Event, Receiver, Verifier};
 use partner_center_sandbox::Sandbox;
 use serde_json::{Value, json};
 
 use crate::args::ListenArgs;
 use crate::failure::Failure;
 use crate::output;
+use crate::webhooks::REFERRAL_EVENTS;
 
 /// How long a repeated delivery is remembered, and how many events at most.
 const DEDUPE_WINDOW: Duration = Duration::from_secs(3600);
@@ -61,8 +62,7 @@ pub(crate) async fn listen(
     eprintln!("listening for Partner Center's webhooks on {url}; Ctrl-C stops");
     if let Trust::InProcess(sandbox) = &trust {
         // The in-process sandbox sends its events here; its referrals change through its API.
-        let events = [WebhookEvent::ReferralCreated, WebhookEvent::ReferralUpdated];
-        let register = client.webhooks().register(&url, events);
+        let register = client.webhooks().register(&url, REFERRAL_EVENTS);
         register.replace_existing(true).await?;
         eprintln!(
             "sandbox at {base}, registered to send here; change a referral: curl -X PATCH -d '{{}}' {base}/_sandbox/referrals/ID",

@@ -11,7 +11,7 @@ use crate::listen::{self, Trust};
 use crate::output;
 
 /// The events a registration asks for when the command names none: every referral event.
-const REFERRAL_EVENTS: [WebhookEvent; 4] = [
+pub(crate) const REFERRAL_EVENTS: [WebhookEvent; 4] = [
     WebhookEvent::ReferralCreated,
     WebhookEvent::ReferralUpdated,
     WebhookEvent::RelatedReferralCreated,
