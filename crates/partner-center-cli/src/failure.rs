@@ -66,8 +66,6 @@ pub(crate) enum Failure {
         #[source]
         source: io::Error,
     },
-    #[error("cannot read the sandbox's webhook CA at {url}: {why}")]
-    SandboxCa { url: String, why: String },
     #[error("cannot wait for Ctrl-C")]
     Signal(#[source] io::Error),
     /// `sync`: the sync engine or its database.

@@ -16,8 +16,6 @@ use crate::webhooks::REFERRAL_EVENTS;
 /// How long a repeated delivery is remembered, and how many events at most.
 const DEDUPE_WINDOW: Duration = Duration::from_secs(3600);
 const DEDUPE_CAPACITY: usize = 10_000;
-/// The sandbox's CA certificate is a kilobyte or two.
-const MAX_CA_BYTES: usize = 64 * 1024;
 
 /// Which sandbox the receiver trusts, if any: the one `--sandbox` started in this process, or
 /// the one at `--base-url` with `--trust-sandbox`. Nothing else ever trusts the sandbox's CA.
@@ -42,10 +40,10 @@ pub(crate) async fn listen(
                 .trust_sandbox(sandbox.base_url(), ca)
                 .build()?
         }
-        Trust::At(base_url) => {
-            let ca = sandbox_ca(base_url).await?;
-            Verifier::builder().trust_sandbox(base_url, ca).build()?
-        }
+        Trust::At(base_url) => Verifier::builder()
+            .trust_sandbox_at(base_url)
+            .await?
+            .build()?,
     };
     let (router, mut events) = Receiver::new(verifier)
         .dedupe(DEDUPE_WINDOW, DEDUPE_CAPACITY)
@@ -97,37 +95,4 @@ async fn line(client: &PartnerCenter, event: Event, fetch: bool) -> Value {
         }
     }
     line
-}
-
-/// The CA of the sandbox at `base_url`, read with a time and a size limit.
-async fn sandbox_ca(base_url: &str) -> Result<Vec<u8>, Failure> {
-    let url = format!(
-        "{}/_sandbox/webhooks/ca.pem",
-        base_url.trim_end_matches('/')
-    );
-    let failed = |why: String| Failure::SandboxCa {
-        url: url.clone(),
-        why,
-    };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| failed(e.to_string()))?;
-    let mut response = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(failed(format!("answered {}", response.status())));
-    }
-    let mut pem = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| failed(e.to_string()))? {
-        if pem.len() + chunk.len() > MAX_CA_BYTES {
-            return Err(failed(format!("larger than {MAX_CA_BYTES} bytes")));
-        }
-        pem.extend_from_slice(&chunk);
-    }
-    Ok(pem)
 }

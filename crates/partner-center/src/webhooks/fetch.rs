@@ -339,7 +339,7 @@ impl Fetcher {
 
     /// The body at `url`: a 2xx answer, at most `max_bytes` (refused as soon as it says or
     /// sends more), all within `timeout` (waiting for a download slot included).
-    async fn download(&self, url: &Url) -> Result<Vec<u8>, Rejection> {
+    pub(crate) async fn download(&self, url: &Url) -> Result<Vec<u8>, Rejection> {
         let limit = self.limits.max_bytes;
         let shown = || kept(url.as_str());
         let download = async {

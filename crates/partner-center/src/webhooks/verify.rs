@@ -436,6 +436,22 @@ impl VerifierBuilder {
         self
     }
 
+    /// [`Self::trust_sandbox`] with the CA the sandbox at `base_url` serves (a sandbox in
+    /// another process, e.g. `partner-center sandbox serve`), read as certificates are: no
+    /// redirect, within the size and time limits.
+    pub async fn trust_sandbox_at(self, base_url: &str) -> Result<Self, Error> {
+        let base_url = base_url.trim_end_matches('/');
+        let url = Url::parse(&format!("{base_url}/_sandbox/webhooks/ca.pem"))
+            .map_err(|e| Error::Config(format!("trust_sandbox_at: {base_url:?}: {e}")))?;
+        let fetcher =
+            Fetcher::new(self.limits.clone(), &self.tls_roots_pem).map_err(Error::Config)?;
+        let ca_pem = fetcher
+            .download(&url)
+            .await
+            .map_err(|e| Error::Config(format!("the sandbox's webhook CA: {e}")))?;
+        Ok(self.trust_sandbox(base_url, ca_pem))
+    }
+
     /// The verifier. Fails ([`Error::Config`]) on a certificate that does not decode, a
     /// sandbox URL that is not http(s), or if HTTPS cannot be set up.
     pub fn build(self) -> Result<Verifier, Error> {
