@@ -141,7 +141,7 @@ impl<P: TokenProvider + ?Sized> TokenProvider for std::sync::Arc<P> {
 
 /// Which scopes a [`StaticToken`] or an [`EnvToken`] serves, with what: `T` is a token or
 /// the name of a variable. A short list: there are as many scopes as spec documents.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 enum Scoped<T> {
     /// One value for each of these scopes.
     Each(Vec<(String, T)>),
@@ -250,32 +250,28 @@ impl TokenProvider for StaticToken {
 /// ```
 #[derive(Debug, Clone)]
 pub struct EnvToken {
-    variables: Vec<(String, String)>,
+    variables: Scoped<String>,
 }
 
 impl EnvToken {
     /// Reads the Referrals API's token ([`PARTNER_CENTER_SCOPE`]) from `variable`, e.g.
     /// `PARTNER_CENTER_TOKEN`.
     pub fn new(variable: impl Into<String>) -> Self {
+        let variables = vec![(PARTNER_CENTER_SCOPE.to_owned(), variable.into())];
         Self {
-            variables: vec![(PARTNER_CENTER_SCOPE.to_owned(), variable.into())],
+            variables: Scoped::Each(variables),
         }
     }
 
     /// Also reads the token of `scope`, from `variable`.
-    pub fn with(mut self, scope: impl Into<String>, variable: impl Into<String>) -> Self {
-        let scope = scope.into();
-        self.variables.retain(|(own, _)| *own != scope);
-        self.variables.push((scope, variable.into()));
-        self
+    pub fn with(self, scope: impl Into<String>, variable: impl Into<String>) -> Self {
+        Self {
+            variables: self.variables.with(scope.into(), variable.into()),
+        }
     }
 
     fn read(&self, scope: &str) -> Result<(AccessToken, &str), AuthError> {
-        let Some((_, variable)) = self.variables.iter().find(|(own, _)| own == scope) else {
-            return Err(AuthError::Missing(format!(
-                "no variable holds a token for the scope {scope}"
-            )));
-        };
+        let variable = self.variables.get(scope)?;
         match std::env::var(variable) {
             Ok(token) if !token.trim().is_empty() => Ok((AccessToken::new(token, None), variable)),
             _ => Err(AuthError::Missing(format!("{variable} is not set"))),
