@@ -43,7 +43,10 @@
 #![deny(missing_debug_implementations)]
 
 mod store;
+mod sweep_lock;
 mod syncer;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use store::{COLUMNS, RunRecord, Status, Store, StoredReferral, SyncState};
 pub use syncer::{DEFAULT_MAX_PAGES, DEFAULT_OVERLAP, RunKind, Summary, Syncer};
@@ -64,9 +67,23 @@ pub enum Error {
     /// A referral cannot be encoded as JSON.
     #[error("cannot encode a referral as JSON")]
     Encode(#[source] serde_json::Error),
-    /// The database URL is of a kind not supported (yet): only `sqlite:PATH` is.
-    #[error("unsupported database {0:?}: use sqlite:PATH")]
+    /// The database URL is of a kind not supported: `sqlite:PATH` and `postgres://...` are.
+    #[error("unsupported database {0:?}: use sqlite:PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedDatabase(String),
+    /// Another run (in this process or another, on this machine or, with PostgreSQL,
+    /// another) is sweeping this database: this one did nothing. The other run stores what
+    /// this one would have.
+    #[error("another sync is running on this database")]
+    SweepInProgress,
+    /// The lock file beside a SQLite database cannot be opened or locked.
+    #[error("cannot lock {}", path.display())]
+    Lock {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A result of this crate.

@@ -1,29 +1,35 @@
 //! [`Store`]: the SQLite database a sync keeps, its schema by embedded migrations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use partner_center::models::{Referral, Timestamp};
 use serde::Serialize;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, Executor, Row, Transaction};
 
+use crate::sweep_lock::{SweepLock, lock_path};
 use crate::{Error, Result};
 
-/// The schema, one file a version (`migrations/sqlite`), applied by [`Store::open`].
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+/// The schema, one file a version for each database (the same tables, in each one's types),
+/// applied by [`Store::open`].
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 /// A sync database: the current referrals, every version received, the sync state and the
 /// runs.
 ///
-/// Only SQLite for now (`sqlite:PATH`); the file is created if missing.
+/// SQLite (`sqlite:PATH`, the embedded default) or PostgreSQL (`postgres://...`, for shared
+/// and multi-instance use): one schema, one set of queries.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 /// Where the next run starts, and what the service was found to support.
@@ -221,40 +227,107 @@ pub(crate) struct PageOutcome {
     pub(crate) new_versions: u64,
 }
 
+/// The backend of a [`Store`]: what the one set of queries needs to know of it.
+#[derive(Clone, Debug)]
+enum Backend {
+    /// A file (or memory) database; the sweep lock is a lock on `lock_path`, `None` in memory.
+    Sqlite { lock_path: Option<PathBuf> },
+    /// A server; the sweep lock is a session advisory lock.
+    Postgres,
+}
+
+/// The most rows one multi-row statement carries: 14 values a row stays below SQLite's 32766
+/// bound parameters (and PostgreSQL's 65535), whatever a hostile page holds.
+const ROWS_A_STATEMENT: usize = 1000;
+
 impl Store {
-    /// Opens (creating it if missing) the database at `url`, `sqlite:PATH`, and brings its
-    /// schema up to date.
+    /// Opens the database at `url`, `sqlite:PATH` (the file created if missing) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist), and
+    /// brings its schema up to date.
     pub async fn open(url: &str) -> Result<Self> {
         Self::connect(url, true).await
     }
 
-    /// Opens the database at `url` as [`Store::open`] does, but fails if it does not exist:
-    /// for reading one back, where an empty new database would only hide a wrong path.
+    /// Opens the database at `url` as [`Store::open`] does, but fails if a SQLite file does
+    /// not exist: for reading one back, where an empty new database would only hide a wrong
+    /// path.
     pub async fn open_existing(url: &str) -> Result<Self> {
         Self::connect(url, false).await
     }
 
     async fn connect(url: &str, create: bool) -> Result<Self> {
-        if !url.starts_with("sqlite:") {
-            return Err(Error::UnsupportedDatabase(url_scheme(url).to_owned()));
+        // The drivers this crate was built with; an application that installed its own set
+        // first keeps it (and a missing driver is a connection error, not a panic).
+        let _ =
+            sqlx::any::install_drivers(&[sqlx::sqlite::any::DRIVER, sqlx::postgres::any::DRIVER]);
+        let scheme = url_scheme(url);
+        let (backend, migrator, url, pool) = match scheme {
+            "sqlite" => {
+                let options = SqliteConnectOptions::from_str(url).map_err(Error::Database)?;
+                let path = options.get_filename();
+                let in_memory = path.as_os_str().is_empty() || path == Path::new(":memory:");
+                let lock_path = (!in_memory).then(|| lock_path(path));
+                // The Any driver reads SQLite's options from the URL alone: `mode=rwc`
+                // creates the file. The pragmas follow on each connection.
+                let url = if create && !url.contains("mode=") {
+                    format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+                } else {
+                    url.to_owned()
+                };
+                // One writer at a time is all SQLite does; one connection avoids `database is
+                // busy` inside a process (other processes wait on its busy timeout).
+                let pool = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL: readers (`sync status`) do not block a running sync. A committed
+                            // page survives the process being killed; a power cut may roll back the
+                            // last pages, watermark with them, and the next run fetches them again.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    });
+                (Backend::Sqlite { lock_path }, &SQLITE_MIGRATIONS, url, pool)
+            }
+            "postgres" | "postgresql" => {
+                // A sweep holds one connection for its lock; the page writes and event upserts
+                // use the others.
+                let pool = AnyPoolOptions::new().max_connections(4);
+                (
+                    Backend::Postgres,
+                    &POSTGRES_MIGRATIONS,
+                    url.to_owned(),
+                    pool,
+                )
+            }
+            other => return Err(Error::UnsupportedDatabase(other.to_owned())),
+        };
+        let pool = pool.connect(&url).await.map_err(Error::Database)?;
+        migrator.run(&pool).await.map_err(Error::Migrate)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Takes the sweep lock: `None` if another process (or store) holds it. Held until the
+    /// guard drops, or the process dies: a killed sweep never blocks the next one.
+    pub(crate) async fn lock_sweep(&self) -> Result<Option<SweepLock>> {
+        match &self.backend {
+            Backend::Sqlite { lock_path: None } => Ok(Some(SweepLock::Unshared)),
+            Backend::Sqlite {
+                lock_path: Some(path),
+            } => SweepLock::file(path),
+            Backend::Postgres => {
+                let mut conn = self.pool.acquire().await?.detach();
+                let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(SWEEP_LOCK_KEY)
+                    .fetch_one(&mut conn)
+                    .await?;
+                Ok(locked.then(|| SweepLock::Session(conn)))
+            }
         }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(Error::Database)?
-            .create_if_missing(create)
-            // WAL: readers (`sync status`) do not block a running sync. A committed page
-            // survives the process being killed; a power cut may roll back the last pages,
-            // watermark with them, and the next run fetches them again.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true);
-        // One writer at a time is all SQLite does; one connection avoids `database is busy`.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(Error::Database)?;
-        MIGRATOR.run(&pool).await.map_err(Error::Migrate)?;
-        Ok(Self { pool })
     }
 
     /// The sync state.
@@ -264,17 +337,18 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
+        let supported: Option<i64> = row.try_get("range_filter_supported")?;
         Ok(SyncState {
             watermark: parse_time(row.try_get("watermark")?),
             last_full_sweep_at: parse_time(row.try_get("last_full_sweep_at")?),
-            range_filter_supported: row.try_get("range_filter_supported")?,
+            range_filter_supported: supported.map(|s| s != 0),
         })
     }
 
     /// Records whether the service accepts the `updatedDateTime` range filter.
     pub(crate) async fn set_range_filter_supported(&self, supported: bool) -> Result<()> {
-        sqlx::query("UPDATE sync_state SET range_filter_supported = ?")
-            .bind(supported)
+        sqlx::query("UPDATE sync_state SET range_filter_supported = $1")
+            .bind(i64::from(supported))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -282,18 +356,19 @@ impl Store {
 
     /// Starts recording a run of `kind`; its id.
     pub(crate) async fn start_run(&self, kind: &str) -> Result<i64> {
-        let row =
-            sqlx::query("INSERT INTO sync_runs (started_at, kind) VALUES (?, ?) RETURNING run_id")
-                .bind(instant_text(Utc::now()))
-                .bind(kind)
-                .fetch_one(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "INSERT INTO sync_runs (started_at, kind) VALUES ($1, $2) RETURNING run_id",
+        )
+        .bind(instant_text(Utc::now()))
+        .bind(kind)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(row.try_get("run_id")?)
     }
 
     /// Renames the run (a fallback changes its kind).
     pub(crate) async fn set_run_kind(&self, run: i64, kind: &str) -> Result<()> {
-        sqlx::query("UPDATE sync_runs SET kind = ? WHERE run_id = ?")
+        sqlx::query("UPDATE sync_runs SET kind = $1 WHERE run_id = $2")
             .bind(kind)
             .bind(run)
             .execute(&self.pool)
@@ -311,7 +386,7 @@ impl Store {
     ) -> Result<()> {
         let now = instant_text(Utc::now());
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE sync_runs SET finished_at = ?, error = ? WHERE run_id = ?")
+        sqlx::query("UPDATE sync_runs SET finished_at = $1, error = $2 WHERE run_id = $3")
             .bind(&now)
             .bind(error)
             .bind(run)
@@ -319,7 +394,7 @@ impl Store {
             .await?;
         if let Some(watermark) = full_sweep_watermark {
             advance_watermark(&mut tx, watermark).await?;
-            sqlx::query("UPDATE sync_state SET last_full_sweep_at = ?")
+            sqlx::query("UPDATE sync_state SET last_full_sweep_at = $1")
                 .bind(&now)
                 .execute(&mut *tx)
                 .await?;
@@ -328,81 +403,58 @@ impl Store {
         Ok(())
     }
 
+    /// Stores referrals received outside a run (a webhook's, fetched by id) in one
+    /// transaction, as a run's page is stored: a new (id, eTag) becomes a version, and the
+    /// current referral unless a later one is stored. Returns how many versions were new.
+    ///
+    /// Safe beside a running sweep, in this process or another: the current row is only
+    /// replaced by a later `updatedDateTime` (a compare-and-set in one statement).
+    pub async fn store_referrals(&self, referrals: &[Referral]) -> Result<u64> {
+        Ok(self.store_page(None, referrals, None).await?.new_versions)
+    }
+
     /// Stores one page in one transaction: each referral whose (id, eTag) is new becomes a
-    /// version and the current referral; the run's counts, and the watermark if given (never
-    /// moved back), commit with them.
+    /// version and, unless a later version is stored, the current referral; the run's counts
+    /// (if a run's page), and the watermark if given (never moved back), commit with them.
     pub(crate) async fn store_page(
         &self,
-        run: i64,
+        run: Option<i64>,
         referrals: &[Referral],
         watermark: Option<DateTime<Utc>>,
     ) -> Result<PageOutcome> {
         let received_at = instant_text(Utc::now());
-        let mut outcome = PageOutcome::default();
-        let mut tx = self.pool.begin().await?;
+        let mut rows = Vec::with_capacity(referrals.len());
         for referral in referrals {
-            outcome.seen += 1;
-            let Some(row) = StoredReferral::of(referral)? else {
-                tracing::warn!("a referral without an id was received; it is not stored");
-                continue;
-            };
-            let inserted = sqlx::query(
-                "INSERT INTO referral_versions (id, etag, updated_at, received_at, json) \
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (id, etag) DO NOTHING",
-            )
-            .bind(&row.id)
-            .bind(&row.etag)
-            .bind(&row.updated_at)
-            .bind(&received_at)
-            .bind(&row.json)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                continue;
+            match StoredReferral::of(referral)? {
+                Some(row) => rows.push(row),
+                None => tracing::warn!("a referral without an id was received; it is not stored"),
             }
-            outcome.new_versions += 1;
-            // An older version seen late (the overlap, a listing reordered while paging) is
-            // history, not the current referral.
+        }
+        // In (id, eTag) order, each once: concurrent writers (several instances on one
+        // PostgreSQL) then lock rows in one order and cannot deadlock.
+        rows.sort_unstable_by(|a, b| (&a.id, &a.etag).cmp(&(&b.id, &b.etag)));
+        rows.dedup_by(|a, b| a.id == b.id && a.etag == b.etag);
+        let mut outcome = PageOutcome {
+            seen: count_u64(referrals.len()),
+            new_versions: 0,
+        };
+        let mut tx = self.pool.begin().await?;
+        for chunk in rows.chunks(ROWS_A_STATEMENT) {
+            let new = insert_versions(&mut tx, chunk, &received_at).await?;
+            outcome.new_versions += count_u64(new.len());
+            upsert_current(&mut tx, &latest_by_id(chunk, &new)).await?;
+        }
+        if let Some(run) = run {
             sqlx::query(
-                "INSERT INTO referrals (id, etag, updated_at, status, substatus, type, direction, \
-                 qualification, customer_name, customer_country, deal_value, currency, closing_at, json) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET etag = excluded.etag, updated_at = excluded.updated_at, \
-                 status = excluded.status, substatus = excluded.substatus, type = excluded.type, \
-                 direction = excluded.direction, qualification = excluded.qualification, \
-                 customer_name = excluded.customer_name, customer_country = excluded.customer_country, \
-                 deal_value = excluded.deal_value, currency = excluded.currency, \
-                 closing_at = excluded.closing_at, json = excluded.json \
-                 WHERE referrals.updated_at IS NULL OR excluded.updated_at IS NULL \
-                 OR excluded.updated_at >= referrals.updated_at",
+                "UPDATE sync_runs SET pages = pages + 1, seen = seen + $1, \
+                 new_versions = new_versions + $2 WHERE run_id = $3",
             )
-            .bind(&row.id)
-            .bind(&row.etag)
-            .bind(&row.updated_at)
-            .bind(&row.status)
-            .bind(&row.substatus)
-            .bind(&row.referral_type)
-            .bind(&row.direction)
-            .bind(&row.qualification)
-            .bind(&row.customer_name)
-            .bind(&row.customer_country)
-            .bind(&row.deal_value)
-            .bind(&row.currency)
-            .bind(&row.closing_at)
-            .bind(&row.json)
+            .bind(count(outcome.seen))
+            .bind(count(outcome.new_versions))
+            .bind(run)
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "UPDATE sync_runs SET pages = pages + 1, seen = seen + ?, new_versions = new_versions + ? \
-             WHERE run_id = ?",
-        )
-        .bind(count(outcome.seen))
-        .bind(count(outcome.new_versions))
-        .bind(run)
-        .execute(&mut *tx)
-        .await?;
         advance_watermark(&mut tx, watermark).await?;
         tx.commit().await?;
         Ok(outcome)
@@ -410,22 +462,19 @@ impl Store {
 
     /// The recorded runs, oldest first.
     pub async fn runs(&self) -> Result<Vec<RunRecord>> {
-        let rows = sqlx::query(RUN_COLUMNS_ORDERED)
-            .fetch_all(&self.pool)
-            .await?;
+        let query = format!("{RUN_COLUMNS} ORDER BY run_id");
+        let rows = sqlx::query(&query).fetch_all(&self.pool).await?;
         rows.iter().map(run_record).collect()
     }
 
     /// Counts, the state, the last run and the last failed one.
     pub async fn status(&self) -> Result<Status> {
-        let referrals: i64 = sqlx::query("SELECT COUNT(*) AS n FROM referrals")
+        let referrals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM referrals")
             .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let versions: i64 = sqlx::query("SELECT COUNT(*) AS n FROM referral_versions")
+            .await?;
+        let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM referral_versions")
             .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+            .await?;
         let mut by_status = BTreeMap::new();
         let rows = sqlx::query(
             "SELECT COALESCE(status, '') AS status, COUNT(*) AS n FROM referrals GROUP BY 1",
@@ -466,7 +515,8 @@ impl Store {
     /// The versions stored of referral `id`, oldest `updatedDateTime` first: (eTag, JSON).
     pub async fn versions(&self, id: &str) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query(
-            "SELECT etag, json FROM referral_versions WHERE id = ? ORDER BY updated_at, rowid",
+            "SELECT etag, json FROM referral_versions WHERE id = $1 \
+             ORDER BY updated_at, received_at, etag",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -476,7 +526,7 @@ impl Store {
             .collect()
     }
 
-    /// Closes the database, waiting for its connection to finish.
+    /// Closes the database, waiting for its connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -484,16 +534,142 @@ impl Store {
 
 const RUN_COLUMNS: &str =
     "SELECT run_id, started_at, finished_at, kind, pages, seen, new_versions, error FROM sync_runs";
-const RUN_COLUMNS_ORDERED: &str = "SELECT run_id, started_at, finished_at, kind, pages, seen, new_versions, error FROM sync_runs ORDER BY run_id";
+
+/// The advisory lock a PostgreSQL sweep holds: any constant, the same in every instance
+/// ("pcsync" in ASCII).
+pub(crate) const SWEEP_LOCK_KEY: i64 = 0x7063_7379_6e63;
+
+/// `rows` groups of `width` numbered placeholders, `($1, $2), ($3, $4)`: the form both
+/// databases read (the values are bound, never written into the SQL).
+fn placeholders(rows: usize, width: usize) -> String {
+    let mut sql = String::with_capacity(rows * width * 5);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * width + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Inserts the versions of `rows` not stored yet; the (id, eTag) of those inserted.
+async fn insert_versions(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[StoredReferral],
+    received_at: &str,
+) -> Result<HashSet<(String, String)>> {
+    if rows.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = format!(
+        "INSERT INTO referral_versions (id, etag, updated_at, received_at, json) VALUES {} \
+         ON CONFLICT (id, etag) DO NOTHING RETURNING id, etag",
+        placeholders(rows.len(), 5)
+    );
+    let mut query = sqlx::query(&sql);
+    for row in rows {
+        query = query
+            .bind(&row.id)
+            .bind(&row.etag)
+            .bind(&row.updated_at)
+            .bind(received_at)
+            .bind(&row.json);
+    }
+    let inserted = query.fetch_all(&mut **tx).await?;
+    inserted
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("etag")?)))
+        .collect()
+}
+
+/// Of the rows whose version is `new`, the latest of each id (in id order): one statement
+/// may change a row only once.
+fn latest_by_id<'a>(
+    rows: &'a [StoredReferral],
+    new: &HashSet<(String, String)>,
+) -> Vec<&'a StoredReferral> {
+    let mut latest: Vec<&StoredReferral> = Vec::new();
+    for row in rows
+        .iter()
+        .filter(|r| new.contains(&(r.id.clone(), r.etag.clone())))
+    {
+        match latest.last_mut() {
+            Some(last) if last.id == row.id => {
+                if later_or_same(row.updated_at.as_deref(), last.updated_at.as_deref()) {
+                    *last = row;
+                }
+            }
+            _ => latest.push(row),
+        }
+    }
+    latest
+}
+
+/// The rule of [`upsert_current`]'s compare-and-set, for two versions of one page: a version
+/// without a time (drift) replaces any, as the statement does.
+fn later_or_same(candidate: Option<&str>, current: Option<&str>) -> bool {
+    match (candidate, current) {
+        (Some(candidate), Some(current)) => candidate >= current,
+        _ => true,
+    }
+}
+
+/// Makes each of `rows` the current referral unless a later version is stored: a
+/// compare-and-set on `updatedDateTime`, atomic in either database. An older version seen
+/// late (the overlap, a listing reordered while paging, an event fetched late) is history
+/// only.
+async fn upsert_current(tx: &mut Transaction<'_, Any>, rows: &[&StoredReferral]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO referrals (id, etag, updated_at, status, substatus, type, direction, \
+         qualification, customer_name, customer_country, deal_value, currency, closing_at, json) \
+         VALUES {} \
+         ON CONFLICT (id) DO UPDATE SET etag = excluded.etag, updated_at = excluded.updated_at, \
+         status = excluded.status, substatus = excluded.substatus, type = excluded.type, \
+         direction = excluded.direction, qualification = excluded.qualification, \
+         customer_name = excluded.customer_name, customer_country = excluded.customer_country, \
+         deal_value = excluded.deal_value, currency = excluded.currency, \
+         closing_at = excluded.closing_at, json = excluded.json \
+         WHERE referrals.updated_at IS NULL OR excluded.updated_at IS NULL \
+         OR excluded.updated_at >= referrals.updated_at",
+        placeholders(rows.len(), 14)
+    );
+    let mut query = sqlx::query(&sql);
+    for row in rows {
+        query = query
+            .bind(&row.id)
+            .bind(&row.etag)
+            .bind(&row.updated_at)
+            .bind(&row.status)
+            .bind(&row.substatus)
+            .bind(&row.referral_type)
+            .bind(&row.direction)
+            .bind(&row.qualification)
+            .bind(&row.customer_name)
+            .bind(&row.customer_country)
+            .bind(&row.deal_value)
+            .bind(&row.currency)
+            .bind(&row.closing_at)
+            .bind(&row.json);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
 
 /// Moves the watermark forward to `watermark`, never back.
 async fn advance_watermark(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     watermark: Option<DateTime<Utc>>,
 ) -> Result<()> {
     if let Some(watermark) = watermark {
         sqlx::query(
-            "UPDATE sync_state SET watermark = ?1 WHERE watermark IS NULL OR watermark < ?1",
+            "UPDATE sync_state SET watermark = $1 WHERE watermark IS NULL OR watermark < $1",
         )
         .bind(instant_text(watermark))
         .execute(&mut **tx)
@@ -502,12 +678,16 @@ async fn advance_watermark(
     Ok(())
 }
 
-/// A count as SQLite stores it (a page holds at most a few hundred).
+/// A count as the databases store it.
 fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn run_record(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord> {
+fn count_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+fn run_record(row: &AnyRow) -> Result<RunRecord> {
     Ok(RunRecord {
         run_id: row.try_get("run_id")?,
         started_at: row.try_get("started_at")?,
@@ -520,7 +700,7 @@ fn run_record(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord> {
     })
 }
 
-fn stored_referral(row: &sqlx::sqlite::SqliteRow) -> Result<StoredReferral> {
+fn stored_referral(row: &AnyRow) -> Result<StoredReferral> {
     Ok(StoredReferral {
         id: row.try_get("id")?,
         etag: row.try_get("etag")?,

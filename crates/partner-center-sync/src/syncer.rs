@@ -143,7 +143,20 @@ impl Syncer {
 
     /// One run: a full sweep the first time (or when the service refuses the range filter),
     /// then incremental. Recorded in `sync_runs` with its counts, and its error if it fails.
+    ///
+    /// One run sweeps a database at a time: while another holds it (another process,
+    /// another host on one PostgreSQL), this fails at once with [`Error::SweepInProgress`].
     pub async fn run(&self) -> Result<Summary> {
+        let Some(lock) = self.store.lock_sweep().await? else {
+            return Err(Error::SweepInProgress);
+        };
+        let outcome = self.sweep().await;
+        lock.release().await;
+        outcome
+    }
+
+    /// A run, the sweep lock held.
+    async fn sweep(&self) -> Result<Summary> {
         let state = self.store.state().await?;
         let mut kind = match (state.watermark, state.range_filter_supported) {
             (None, _) => RunKind::Full,
@@ -282,7 +295,7 @@ impl Syncer {
             .max();
         let stored = self
             .store
-            .store_page(run, referrals, latest.filter(|_| advance))
+            .store_page(Some(run), referrals, latest.filter(|_| advance))
             .await?;
         progress.pages += 1;
         progress.seen += stored.seen;

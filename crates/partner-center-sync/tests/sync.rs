@@ -1,5 +1,6 @@
 //! The sync engine against the sandbox over real HTTP (and a mock service that refuses the
-//! range filter), into SQLite in a temporary directory.
+//! range filter), into SQLite and PostgreSQL: each test runs against both (see
+//! `partner_center_sync::testing`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -7,9 +8,9 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use partner_center::PartnerCenter;
 use partner_center_sandbox::Sandbox;
-use partner_center_sync::{Error, RunKind, Store, StoredReferral, Syncer};
+use partner_center_sync::testing::{TestDatabase, run_suite};
+use partner_center_sync::{Error, RunKind, Store, StoredReferral, Syncer, suite};
 use serde_json::json;
-use tempfile::TempDir;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -32,9 +33,8 @@ fn client(base_url: &str) -> PartnerCenter {
         .unwrap()
 }
 
-async fn store(dir: &TempDir) -> Store {
-    let url = format!("sqlite:{}", dir.path().join("sync.db").display());
-    Store::open(&url).await.unwrap()
+async fn store(db: &TestDatabase) -> Store {
+    Store::open(db.url()).await.unwrap()
 }
 
 async fn stored(store: &Store) -> Vec<StoredReferral> {
@@ -64,11 +64,9 @@ async fn get_body(sandbox: &Sandbox, id: &str) -> String {
         .unwrap()
 }
 
-#[tokio::test]
-async fn the_first_sync_stores_every_referral_once_as_received() {
+async fn the_first_sync_stores_every_referral_once_as_received(db: TestDatabase) {
     let sandbox = sandbox().await;
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = Syncer::new(client(sandbox.base_url()), store(&dir).await);
+    let syncer = Syncer::new(client(sandbox.base_url()), store(&db).await);
 
     let summary = syncer.run().await.unwrap();
 
@@ -108,11 +106,9 @@ async fn the_first_sync_stores_every_referral_once_as_received() {
     );
 }
 
-#[tokio::test]
-async fn an_incremental_sync_stores_only_the_changed_referrals() {
+async fn an_incremental_sync_stores_only_the_changed_referrals(db: TestDatabase) {
     let sandbox = sandbox().await;
-    let dir = tempfile::tempdir().unwrap();
-    let syncer = Syncer::new(client(sandbox.base_url()), store(&dir).await);
+    let syncer = Syncer::new(client(sandbox.base_url()), store(&db).await);
     let full = syncer.run().await.unwrap();
 
     let unchanged = syncer.run().await.unwrap();
@@ -173,11 +169,9 @@ async fn an_incremental_sync_stores_only_the_changed_referrals() {
     );
 }
 
-#[tokio::test]
-async fn a_run_stopped_after_its_first_page_loses_and_duplicates_nothing() {
+async fn a_run_stopped_after_its_first_page_loses_and_duplicates_nothing(db: TestDatabase) {
     let sandbox = sandbox().await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+    let store = store(&db).await;
     let base = sandbox.base_url().to_owned();
     let stopped = Syncer::new(client(&base), store.clone()).max_pages(1);
 
@@ -253,8 +247,7 @@ fn filtered(request: &Request) -> bool {
     request.url.query_pairs().any(|(name, _)| name == "$filter")
 }
 
-#[tokio::test]
-async fn a_refused_range_filter_falls_back_to_full_sweeps() {
+async fn a_refused_range_filter_falls_back_to_full_sweeps(db: TestDatabase) {
     let service = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v1.0/engagements/referrals"))
@@ -273,9 +266,8 @@ async fn a_refused_range_filter_falls_back_to_full_sweeps() {
         })))
         .mount(&service)
         .await;
-    let dir = tempfile::tempdir().unwrap();
     let syncer =
-        Syncer::new(client(&service.uri()), store(&dir).await).overlap(Duration::from_secs(60));
+        Syncer::new(client(&service.uri()), store(&db).await).overlap(Duration::from_secs(60));
 
     let first = syncer.run().await.unwrap();
     assert_eq!((first.kind, first.new_versions), (RunKind::Full, 2));
@@ -314,11 +306,28 @@ async fn a_refused_range_filter_falls_back_to_full_sweeps() {
     assert_eq!(json, referral("a", "\"1\""));
 }
 
-#[tokio::test]
-async fn a_database_url_of_another_kind_is_refused() {
-    let error = Store::open("mysql://user:secret@host/db")
-        .await
+fn a_database_url_of_another_kind_is_refused() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let error = runtime
+        .block_on(Store::open("mysql://user:secret@host/db"))
         .unwrap_err();
     assert!(matches!(&error, Error::UnsupportedDatabase(scheme) if scheme == "mysql"));
     assert!(!error.to_string().contains("secret"));
+}
+
+fn main() {
+    run_suite(
+        suite![
+            the_first_sync_stores_every_referral_once_as_received,
+            an_incremental_sync_stores_only_the_changed_referrals,
+            a_run_stopped_after_its_first_page_loses_and_duplicates_nothing,
+            a_refused_range_filter_falls_back_to_full_sweeps
+        ],
+        &[(
+            "a_database_url_of_another_kind_is_refused",
+            a_database_url_of_another_kind_is_refused,
+        )],
+    )
 }
