@@ -370,8 +370,8 @@ fn parse_order(text: &str) -> Result<(String, Direction), String> {
 
 #[derive(Args)]
 pub(crate) struct SyncArgs {
-    /// The database: sqlite:PATH (created if missing) [default: the user's data directory,
-    /// partner-center/sync.db; required with --sandbox].
+    /// The database: sqlite:PATH (created if missing) or postgres://USER[:PASSWORD]@HOST/DB
+    /// [default: the user's data directory, partner-center/sync.db; required with --sandbox].
     #[arg(
         long,
         global = true,
@@ -379,6 +379,25 @@ pub(crate) struct SyncArgs {
         value_name = "URL"
     )]
     pub(crate) database: Option<String>,
+    /// Keep running: receive Partner Center's webhooks (verified) and store each changed
+    /// referral as it comes, with a reconciliation sweep at once and then periodically.
+    /// Register the receiver's public URL with `webhooks register` (with --sandbox, it
+    /// registers itself). Ctrl-C stops.
+    #[arg(long)]
+    pub(crate) listen: bool,
+    /// With --listen: seconds between the end of a reconciliation sweep and the next.
+    #[arg(
+        long,
+        default_value_t = 900,
+        value_name = "SECONDS",
+        requires = "listen"
+    )]
+    pub(crate) reconcile_every: u64,
+    /// With --listen: how many changed referrals are read at a time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), requires = "listen")]
+    pub(crate) fetch_concurrency: u16,
+    #[command(flatten)]
+    pub(crate) receiver: ReceiverArgs,
     #[command(subcommand)]
     pub(crate) command: Option<SyncCommand>,
 }
@@ -442,15 +461,22 @@ pub(crate) enum WebhooksCommand {
 /// Where and how `webhooks listen` receives.
 #[derive(Args)]
 pub(crate) struct ListenArgs {
+    #[command(flatten)]
+    pub(crate) receiver: ReceiverArgs,
+    /// Also read each event's referral and print it with the event (`"referral"`).
+    #[arg(long)]
+    pub(crate) fetch: bool,
+}
+
+/// The webhook receiver of `webhooks listen` and `sync --listen`.
+#[derive(Args)]
+pub(crate) struct ReceiverArgs {
     /// The port to listen on (0: any free port; the address is printed on stderr).
     #[arg(long, default_value_t = 0)]
     pub(crate) port: u16,
     /// The address to listen on (0.0.0.0 for every interface, e.g. behind a tunnel).
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) host: std::net::IpAddr,
-    /// Also read each event's referral and print it with the event (`"referral"`).
-    #[arg(long)]
-    pub(crate) fetch: bool,
     /// Trust the sandbox at --base-url (`partner-center sandbox serve`) instead of Partner
     /// Center: its test CA and its certificate URLs. Never for real callbacks.
     #[arg(long)]

@@ -11,6 +11,7 @@ mod failure;
 mod input;
 mod listen;
 mod output;
+mod progress;
 mod referrals;
 mod sandbox;
 mod sync;

@@ -49,11 +49,7 @@ pub(crate) async fn run(
         }
         WebhooksCommand::Test { id: Some(id) } => print(&webhooks.test_event(&id).await?),
         WebhooksCommand::Listen(args) => {
-            let trust = match (sandbox, args.trust_sandbox) {
-                (Some(sandbox), _) => Trust::InProcess(sandbox),
-                (None, true) => Trust::At(base_url),
-                (None, false) => Trust::PartnerCenter,
-            };
+            let trust = Trust::of(sandbox, args.receiver.trust_sandbox, base_url);
             listen::listen(client, trust, &args).await
         }
     }

@@ -1,5 +1,6 @@
-//! `partner-center sync`, `sync status` and `sync export`, against the sandbox over real HTTP,
-//! into SQLite in a temporary directory; and a sync killed with SIGKILL mid-run.
+//! `partner-center sync`, `sync status`, `sync export` and `sync --listen`, against the sandbox
+//! over real HTTP, each test into SQLite and into PostgreSQL (`partner_center_sync::testing`);
+//! a sync killed with SIGKILL mid-run, and two instances on one database.
 
 mod support;
 
@@ -9,8 +10,9 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use futures_util::TryStreamExt;
-use partner_center_sandbox::{Fault, Sandbox};
-use partner_center_sync::{COLUMNS, Store};
+use partner_center_sandbox::{DeliveryOutcome, Fault, Sandbox};
+use partner_center_sync::testing::{TestDatabase, run_suite};
+use partner_center_sync::{COLUMNS, Store, suite};
 use serde_json::Value;
 use support::*;
 
@@ -26,7 +28,7 @@ fn partner_center() -> Command {
     command
 }
 
-fn database(dir: &Path) -> String {
+fn sqlite(dir: &Path) -> String {
     format!("sqlite:{}", dir.join("sync.db").display())
 }
 
@@ -38,22 +40,29 @@ fn succeeded(output: &Output) {
     assert!(output.status.success(), "{}", stderr_of(output));
 }
 
-#[tokio::test]
-async fn sync_with_the_sandbox_then_its_status_and_export() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path());
+async fn sync_with_the_sandbox_then_its_status_and_export(db: TestDatabase) {
+    let db = db.url().to_owned();
 
     let first = run(&["--sandbox", "sync", "--database", &db]);
     succeeded(&first);
     assert_eq!(stdout_of(&first), "");
-    let line = stderr_of(&first);
+    // Not a terminal: a progress line every 10 pages, then the summary.
+    let lines = stderr_of(&first);
+    let lines: Vec<_> = lines.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "sync (full): 1000 of 2501 referrals, 1000 new versions, 10 pages",
+            "sync (full): 2000 of 2501 referrals, 2000 new versions, 20 pages"
+        ]
+    );
     assert!(
-        line.starts_with(
+        lines[2].starts_with(
             "sync (full): pages 26, referrals seen 2501, new versions 2501, watermark 20"
         ),
-        "{line}"
+        "{lines:?}"
     );
-    assert_eq!(line.lines().count(), 1);
+    assert_eq!(lines.len(), 3);
     // Each --sandbox run serves the same referrals: nothing new.
     let second = run(&["--sandbox", "sync", "--database", &db]);
     succeeded(&second);
@@ -115,7 +124,6 @@ async fn sync_with_the_sandbox_then_its_status_and_export() {
     assert_eq!(official, example);
 }
 
-#[test]
 fn a_sandbox_sync_needs_its_own_database_and_reading_one_needs_it_to_exist() {
     let output = run(&["--sandbox", "sync"]);
     assert_eq!(output.status.code(), Some(1));
@@ -125,7 +133,7 @@ fn a_sandbox_sync_needs_its_own_database_and_reading_one_needs_it_to_exist() {
         stderr_of(&output)
     );
     let dir = tempfile::tempdir().unwrap();
-    let missing = database(dir.path());
+    let missing = sqlite(dir.path());
     for command in [&["status"][..], &["export", "--format", "csv"]] {
         let output = run(&[&["sync"], command, &["--database", &missing]].concat());
         assert_eq!(output.status.code(), Some(1));
@@ -170,10 +178,10 @@ fn spawn_sync(sandbox: &Sandbox, db: &str) -> std::process::Child {
         .unwrap()
 }
 
-/// Syncs `sandbox` into `db` with a process killed (SIGKILL) while it waits for its second
-/// page, that is once its first page has committed; then syncs again to the end.
-async fn killed_then_resumed(sandbox: &Sandbox, db: &str) {
-    // The first page is answered at once; the second is held until long after the kill.
+/// `partner-center sync` of `sandbox` into `db`, started and held while it waits for its
+/// second page: its first page has committed, and it holds the sweep lock.
+async fn spawn_sync_held(sandbox: &Sandbox, db: &str) -> std::process::Child {
+    // The first page is answered at once; the second is held until long after the test.
     sandbox
         .faults()
         .push(Fault::Delay(Duration::from_millis(1)), 1);
@@ -190,6 +198,24 @@ async fn killed_then_resumed(sandbox: &Sandbox, db: &str) {
         tokio::time::sleep(Duration::from_millis(10)).await;
         waited += 1;
     }
+    child
+}
+
+/// `partner-center sync` of `sandbox` into `db`, to its end.
+fn sync_to_the_end(sandbox: &Sandbox, db: &str) -> Output {
+    let output = Process::new(assert_cmd::cargo::cargo_bin("partner-center"))
+        .args(["--base-url", sandbox.base_url(), "--token", "t"])
+        .args(["sync", "--database", db])
+        .output()
+        .unwrap();
+    succeeded(&output);
+    output
+}
+
+/// Syncs `sandbox` into `db` with a process killed (SIGKILL) while it waits for its second
+/// page, that is once its first page has committed; then syncs again to the end.
+async fn killed_then_resumed(sandbox: &Sandbox, db: &str) {
+    let mut child = spawn_sync_held(sandbox, db).await;
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert_eq!(
@@ -197,27 +223,20 @@ async fn killed_then_resumed(sandbox: &Sandbox, db: &str) {
         Some(9)
     );
 
-    let output = Process::new(assert_cmd::cargo::cargo_bin("partner-center"))
-        .args(["--base-url", sandbox.base_url(), "--token", "t"])
-        .args(["sync", "--database", db])
-        .output()
-        .unwrap();
-    succeeded(&output);
+    sync_to_the_end(sandbox, db);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_killed_mid_run_loses_and_duplicates_nothing() {
+async fn a_sync_killed_mid_run_loses_and_duplicates_nothing(db: TestDatabase) {
     let sandbox = Sandbox::builder()
         .referral_count(299)
         .start()
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path());
+    let db = db.url();
 
     // The backfill, killed after its first page of three.
-    killed_then_resumed(&sandbox, &db).await;
-    let store = Store::open(&db).await.unwrap();
+    killed_then_resumed(&sandbox, db).await;
+    let store = Store::open(db).await.unwrap();
     let status = store.status().await.unwrap();
     assert_eq!((status.referrals, status.versions), (300, 300));
     let runs = store.runs().await.unwrap();
@@ -232,8 +251,8 @@ async fn a_sync_killed_mid_run_loses_and_duplicates_nothing() {
         sandbox.touch_referral(id).unwrap();
     }
     store.close().await;
-    killed_then_resumed(&sandbox, &db).await;
-    let store = Store::open(&db).await.unwrap();
+    killed_then_resumed(&sandbox, db).await;
+    let store = Store::open(db).await.unwrap();
     let status = store.status().await.unwrap();
     assert_eq!((status.referrals, status.versions), (300, 550));
     for id in &ids[..250] {
@@ -253,4 +272,149 @@ async fn a_sync_killed_mid_run_loses_and_duplicates_nothing() {
         ("incremental", None)
     );
     store.close().await;
+}
+
+async fn two_instances_sweep_one_at_a_time(db: TestDatabase) {
+    let sandbox = Sandbox::builder()
+        .referral_count(299)
+        .start()
+        .await
+        .unwrap();
+    let db = db.url();
+    let mut first = spawn_sync_held(&sandbox, db).await;
+
+    // The second finds the sweep lock held: it does nothing, says so, and succeeds.
+    let second = sync_to_the_end(&sandbox, db);
+    assert!(
+        stderr_of(&second).starts_with("another sync is running on this database"),
+        "{}",
+        stderr_of(&second)
+    );
+    let store = Store::open(db).await.unwrap();
+    assert_eq!(store.status().await.unwrap().versions, 100);
+    assert_eq!(store.runs().await.unwrap().len(), 1);
+
+    // The lock goes with its holder, killed: the next sync sweeps, to the end.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let third = sync_to_the_end(&sandbox, db);
+    assert!(
+        stderr_of(&third).contains("sync (full): pages 3, referrals seen 300, new versions 200"),
+        "{}",
+        stderr_of(&third)
+    );
+    let status = store.status().await.unwrap();
+    assert_eq!((status.referrals, status.versions), (300, 300));
+    store.close().await;
+}
+
+/// The referrals changed below, and how many times each.
+const CHANGED: usize = 40;
+const ROUNDS: usize = 3;
+
+async fn sync_listen_stores_every_event_beside_another_instance(db: TestDatabase) {
+    let sandbox = Sandbox::builder()
+        .referral_count(299)
+        .webhook_retry_delay(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
+    let db = db.url();
+    let mut command = Process::new(assert_cmd::cargo::cargo_bin("partner-center"));
+    command
+        .args(["--base-url", sandbox.base_url(), "--token", "t"])
+        .args(["sync", "--listen", "--trust-sandbox", "--database", db])
+        .args(["--reconcile-every", "3600", "--fetch-concurrency", "8"]);
+    let mut listener = Listener::start(command);
+    let url = listener.url().await;
+    // Its first sweep, the backfill, then no other for an hour: what follows is the events'.
+    let backfill = listener.stderr_line().await;
+    assert!(
+        backfill.starts_with("reconciliation sync (full): pages 3, referrals seen 300"),
+        "{backfill}"
+    );
+    let client = partner_center::PartnerCenter::builder()
+        .base_url(sandbox.base_url())
+        .token_provider(partner_center::auth::StaticToken::for_every_scope("t"))
+        .build()
+        .unwrap();
+    let events = [partner_center::webhooks::WebhookEvent::ReferralUpdated];
+    let register = client.webhooks().register(&url, events);
+    register.replace_existing(true).await.unwrap();
+
+    // Another instance sweeps the same database while the changes come, each referral
+    // changed several times: fetched concurrently, the versions of one referral may be
+    // stored out of order.
+    let mut sweeper = spawn_sync(&sandbox, db);
+    let ids = sandbox.referral_ids();
+    for _ in 0..ROUNDS {
+        for id in &ids[..CHANGED] {
+            sandbox.touch_referral(id).unwrap();
+        }
+    }
+    // Each event delivered once, some after a retry: a receiver whose queue is full answers
+    // 503, and the sandbox, as Partner Center, tries again.
+    let attempts = sandbox.webhook_deliveries().wait_idle().await;
+    let delivered = attempts
+        .iter()
+        .filter(|a| a.outcome == DeliveryOutcome::Delivered)
+        .count();
+    assert_eq!(delivered, CHANGED * ROUNDS);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.outcome != DeliveryOutcome::GivenUp),
+        "an event was given up"
+    );
+    let mut stored = 0;
+    while stored < CHANGED * ROUNDS {
+        let line = listener.stderr_line().await;
+        assert!(
+            line.starts_with("event: referral ") && line.contains(" stored ("),
+            "{line}"
+        );
+        stored += 1;
+    }
+    listener.child.kill().await.unwrap();
+    assert!(sweeper.wait().unwrap().success());
+
+    // No sweep since the changes ended: each current row is the service's latest, as the
+    // events stored it, never an older version fetched late.
+    let store = Store::open(db).await.unwrap();
+    let current: std::collections::HashMap<_, _> = store
+        .referrals()
+        .map_ok(|r| (r.id.clone(), r))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(current.len(), 300);
+    for referral in sandbox.referrals() {
+        let id = referral.id.as_deref().unwrap();
+        let row = &current[id];
+        assert_eq!(Some(row.etag.as_str()), referral.e_tag.as_deref(), "{id}");
+        let versions = store.versions(id).await.unwrap();
+        assert_eq!(
+            versions.last().map(|v| v.0.as_str()),
+            Some(row.etag.as_str())
+        );
+        let mut etags: Vec<_> = versions.iter().map(|v| &v.0).collect();
+        etags.dedup();
+        assert_eq!(etags.len(), versions.len(), "{id}");
+    }
+    store.close().await;
+}
+
+fn main() {
+    run_suite(
+        suite![
+            sync_with_the_sandbox_then_its_status_and_export,
+            a_sync_killed_mid_run_loses_and_duplicates_nothing,
+            two_instances_sweep_one_at_a_time,
+            sync_listen_stores_every_event_beside_another_instance,
+        ],
+        &[(
+            "a_sandbox_sync_needs_its_own_database_and_reading_one_needs_it_to_exist",
+            a_sandbox_sync_needs_its_own_database_and_reading_one_needs_it_to_exist,
+        )],
+    )
 }

@@ -3,18 +3,13 @@
 
 mod support;
 
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use partner_center_sandbox::{DeliveryOutcome, Sandbox};
 use serde_json::{Value, json};
 use std::process::Command;
 use support::*;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStderr, ChildStdout};
-
-/// A guard against a hang, not a wait: each step below ends as soon as its line arrives.
-const GUARD: Duration = Duration::from_secs(60);
 
 /// `partner-center` pointed at `sandbox` with tokens for both APIs.
 fn partner_center(sandbox: &Sandbox) -> Command {
@@ -131,55 +126,6 @@ async fn webhooks_commands_need_the_registration_apis_own_token() {
     );
     assert!(line.contains("--webhooks-token"), "{line}");
     assert!(!line.contains("referrals-token"), "{line}");
-}
-
-/// A running `webhooks listen`, its output read line by line.
-struct Listener {
-    child: Child,
-    stdout: Lines<BufReader<ChildStdout>>,
-    stderr: Lines<BufReader<ChildStderr>>,
-}
-
-impl Listener {
-    fn start(command: Command) -> Self {
-        let mut command = tokio::process::Command::from(command);
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-        Self {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    async fn stderr_line(&mut self) -> String {
-        let line = tokio::time::timeout(GUARD, self.stderr.next_line()).await;
-        line.expect("a line on stderr")
-            .unwrap()
-            .expect("the listener is running")
-    }
-
-    async fn event(&mut self) -> Value {
-        let line = tokio::time::timeout(GUARD, self.stdout.next_line()).await;
-        let line = line
-            .expect("an event")
-            .unwrap()
-            .expect("the listener is running");
-        serde_json::from_str(&line).unwrap()
-    }
-
-    /// The URL it listens on, from its first line on stderr.
-    async fn url(&mut self) -> String {
-        let line = self.stderr_line().await;
-        let url = line.split_whitespace().find(|w| w.starts_with("http://"));
-        url.expect("the address").trim_end_matches(';').to_owned()
-    }
 }
 
 #[tokio::test]

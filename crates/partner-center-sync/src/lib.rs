@@ -1,14 +1,15 @@
 //! Keep a database in step with the referrals of Microsoft Partner Center.
 //!
-//! A [`Syncer`] reads referrals with the `partner-center` SDK (its retry policy and page
-//! bounds) into a [`Store`], a SQLite database whose schema comes with the crate as
-//! migrations. The first run backfills every referral; later runs list only those updated
-//! since the watermark minus an overlap, in `updatedDateTime` order, de-duplicated on
-//! (`id`, `eTag`). The store keeps:
+//! A [`Syncer`] reads referrals with the `partner-center` SDK (its retry policy, rate limit
+//! and page bounds) into a [`Store`]: SQLite (`sqlite:PATH`, the embedded default) or
+//! PostgreSQL (`postgres://...`, for shared and multi-instance use), one schema by
+//! migrations, one set of queries. The first run backfills every referral; later runs list
+//! only those updated since the watermark minus an overlap, in `updatedDateTime` order,
+//! de-duplicated on (`id`, `eTag`). The store keeps:
 //!
 //! - `referrals`: the current version of each, with the columns people filter on (status,
 //!   substatus, type, direction, qualification, customer name and country, deal value and
-//!   currency, closing date) and the JSON exactly as received;
+//!   currency, closing date) and the JSON as received;
 //! - `referral_versions`: every distinct (id, eTag) received, with when it was;
 //! - `sync_state` and `sync_runs`: the watermark, the last full sweep, whether the service
 //!   accepts the range filter, and each run with its counts and error.
@@ -17,6 +18,14 @@
 //! point and started again loses no version and stores none twice. If the service refuses
 //! the `updatedDateTime` range filter (a 400), the store remembers it and later runs are full
 //! sweeps.
+//!
+//! Several instances may share a database. One sweeps at a time (a PostgreSQL advisory lock,
+//! a lock file beside a SQLite database; both go with a killed holder): another run meanwhile
+//! fails at once with [`Error::SweepInProgress`]. The current row of a referral is replaced
+//! only by a later `updatedDateTime`, in one statement, so a version stored late (an event
+//! fetched concurrently, another instance's page) never hides a later one.
+//! [`Syncer::follow`] drives a sync from change notices (webhooks), with periodic
+//! reconciliation sweeps for what they missed.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -42,14 +51,16 @@
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
 
+mod follow;
 mod store;
 mod sweep_lock;
 mod syncer;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use follow::Followed;
 pub use store::{COLUMNS, RunRecord, Status, Store, StoredReferral, SyncState};
-pub use syncer::{DEFAULT_MAX_PAGES, DEFAULT_OVERLAP, RunKind, Summary, Syncer};
+pub use syncer::{DEFAULT_MAX_PAGES, DEFAULT_OVERLAP, Progress, RunKind, Summary, Syncer};
 
 /// Why a sync, or reading its store, failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,14 +1,14 @@
 //! [`Syncer`]: one run of a sync, a full sweep or an incremental one, page by page.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::StreamExt;
 use partner_center::PartnerCenter;
 use partner_center::error::Report;
-use partner_center::models::Referral;
-use partner_center::paging::Pages;
+use partner_center::paging::{Page, Pages};
 use partner_center::referrals::{Direction, Filter, MAX_PAGE_SIZE};
 
 use crate::store::Store;
@@ -96,20 +96,59 @@ impl fmt::Display for Summary {
 /// writing only what it did not store before.
 #[derive(Clone, Debug)]
 pub struct Syncer {
-    client: PartnerCenter,
+    pub(crate) client: PartnerCenter,
     store: Store,
     overlap: Duration,
     max_pages: usize,
+    observer: Observer,
 }
 
-/// A run's progress so far.
-#[derive(Default)]
-struct Progress {
-    pages: u64,
-    seen: u64,
-    new_versions: u64,
+/// A run's progress so far, as [`Syncer::on_progress`] sees it after each page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// The run's kind (so far: an incremental run may turn into a fallback).
+    pub kind: RunKind,
+    /// Pages read and committed.
+    pub pages: u64,
+    /// Referrals received.
+    pub seen: u64,
+    /// Referrals received with an (id, eTag) not stored before.
+    pub new_versions: u64,
+    /// How many referrals the listing holds, if the service said (`@odata.count`).
+    pub total: Option<u64>,
     /// The latest `updatedDateTime` received.
     latest: Option<DateTime<Utc>>,
+}
+
+impl Progress {
+    fn new(kind: RunKind) -> Self {
+        Self {
+            kind,
+            pages: 0,
+            seen: 0,
+            new_versions: 0,
+            total: None,
+            latest: None,
+        }
+    }
+}
+
+/// What [`Syncer::on_progress`] calls.
+type ProgressFn = dyn Fn(&Progress) + Send + Sync;
+
+/// What is told of each page: nothing by default.
+#[derive(Clone, Default)]
+struct Observer(Option<Arc<ProgressFn>>);
+
+impl fmt::Debug for Observer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Observer(set)"
+        } else {
+            "Observer(none)"
+        })
+    }
 }
 
 impl Syncer {
@@ -120,7 +159,15 @@ impl Syncer {
             store,
             overlap: DEFAULT_OVERLAP,
             max_pages: DEFAULT_MAX_PAGES,
+            observer: Observer::default(),
         }
+    }
+
+    /// Calls `observer` after each page a run commits: for a progress bar. It runs on the
+    /// sync's task, between pages: keep it short.
+    pub fn on_progress(mut self, observer: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.observer = Observer(Some(Arc::new(observer)));
+        self
     }
 
     /// How far before the watermark an incremental run starts ([`DEFAULT_OVERLAP`]).
@@ -168,7 +215,7 @@ impl Syncer {
         }
         let run = self.store.start_run(kind.as_str()).await?;
         let started = Utc::now();
-        let mut progress = Progress::default();
+        let mut progress = Progress::new(kind);
         let outcome = match state.watermark {
             Some(watermark) if kind == RunKind::Incremental => {
                 self.incremental(run, watermark, state.range_filter_supported, &mut progress)
@@ -224,6 +271,7 @@ impl Syncer {
             .filter(Filter::updated_since(since))
             .order_by("updatedDateTime", Direction::Ascending)
             .top(MAX_PAGE_SIZE)
+            .count(true)
             .max_pages(self.max_pages)
             .pages();
         match pages.next().await {
@@ -236,6 +284,7 @@ impl Syncer {
                 self.store
                     .set_run_kind(run, RunKind::Fallback.as_str())
                     .await?;
+                progress.kind = RunKind::Fallback;
                 self.full(run, progress).await?;
                 Ok(RunKind::Fallback)
             }
@@ -244,7 +293,7 @@ impl Syncer {
                 if supported.is_none() {
                     self.store.set_range_filter_supported(true).await?;
                 }
-                self.commit(run, &first.items, true, progress).await?;
+                self.commit(run, &first, true, progress).await?;
                 self.rest(run, pages, true, progress).await?;
                 Ok(RunKind::Incremental)
             }
@@ -260,6 +309,7 @@ impl Syncer {
             .list()
             .order_by("createdDateTime", Direction::Ascending)
             .top(MAX_PAGE_SIZE)
+            .count(true)
             .max_pages(self.max_pages)
             .pages();
         self.rest(run, pages, false, progress).await
@@ -275,7 +325,7 @@ impl Syncer {
     ) -> Result<()> {
         while let Some(page) = pages.next().await {
             let page = page?;
-            self.commit(run, &page.items, advance, progress).await?;
+            self.commit(run, &page, advance, progress).await?;
         }
         Ok(())
     }
@@ -285,10 +335,11 @@ impl Syncer {
     async fn commit(
         &self,
         run: i64,
-        referrals: &[Referral],
+        page: &Page,
         advance: bool,
         progress: &mut Progress,
     ) -> Result<()> {
+        let referrals = &page.items;
         let latest = referrals
             .iter()
             .filter_map(|r| r.updated_date_time.as_ref()?.instant())
@@ -301,6 +352,12 @@ impl Syncer {
         progress.seen += stored.seen;
         progress.new_versions += stored.new_versions;
         progress.latest = progress.latest.max(latest);
+        if let Some(count) = page.count {
+            progress.total = u64::try_from(count).ok();
+        }
+        if let Some(observer) = &self.observer.0 {
+            observer(progress);
+        }
         Ok(())
     }
 }

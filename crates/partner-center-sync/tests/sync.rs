@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use partner_center::PartnerCenter;
+use partner_center::models::Referral;
 use partner_center_sandbox::Sandbox;
 use partner_center_sync::testing::{TestDatabase, run_suite};
 use partner_center_sync::{Error, RunKind, Store, StoredReferral, Syncer, suite};
@@ -232,10 +233,14 @@ async fn a_run_stopped_after_its_first_page_loses_and_duplicates_nothing(db: Tes
 }
 
 fn referral(id: &str, etag: &str) -> serde_json::Value {
+    referral_at(id, etag, "2026-11-30T10:00:00Z")
+}
+
+fn referral_at(id: &str, etag: &str, updated: &str) -> serde_json::Value {
     json!({
         "id": id,
         "eTag": etag,
-        "updatedDateTime": "2026-11-30T10:00:00Z",
+        "updatedDateTime": updated,
         "status": "New",
         "substatus": "Pending",
         "details": {"dealValue": 12345.67, "currency": "EUR"},
@@ -317,9 +322,80 @@ fn a_database_url_of_another_kind_is_refused() {
     assert!(!error.to_string().contains("secret"));
 }
 
+/// Version `n` of referral `id`, updated `n` minutes after 10:00.
+fn version(id: &str, n: u32) -> Referral {
+    let updated = format!("2026-11-30T10:{n:02}:00Z");
+    serde_json::from_value(referral_at(id, &format!("\"{n}\""), &updated)).unwrap()
+}
+
+async fn current_etag(store: &Store, id: &str) -> String {
+    let rows = stored(store).await;
+    rows.into_iter().find(|r| r.id == id).unwrap().etag
+}
+
+async fn a_version_stored_late_never_replaces_a_later_one(db: TestDatabase) {
+    let store = store(&db).await;
+    assert_eq!(store.store_referrals(&[version("a", 2)]).await.unwrap(), 1);
+    // Fetched before, stored after: history, not the current referral.
+    assert_eq!(store.store_referrals(&[version("a", 1)]).await.unwrap(), 1);
+    assert_eq!(current_etag(&store, "a").await, "\"2\"");
+    let etags: Vec<_> = store
+        .versions("a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.0)
+        .collect();
+    assert_eq!(etags, ["\"1\"", "\"2\""]);
+    // A repeated notice stores nothing.
+    assert_eq!(store.store_referrals(&[version("a", 2)]).await.unwrap(), 0);
+    // One page with both, the later first.
+    let page = [version("b", 2), version("b", 1), version("b", 2)];
+    assert_eq!(store.store_referrals(&page).await.unwrap(), 2);
+    assert_eq!(current_etag(&store, "b").await, "\"2\"");
+
+    // Two instances (two stores, their own connections) storing the versions of the same
+    // referrals at once, in opposite orders, one transaction a version.
+    let other = Store::open(db.url()).await.unwrap();
+    let ids: Vec<String> = (0..20).map(|i| format!("r{i:02}")).collect();
+    let versions: Vec<Referral> = ids
+        .iter()
+        .flat_map(|id| (1..=5).map(|n| version(id, n)))
+        .collect();
+    let forward = {
+        let (store, versions) = (store.clone(), versions.clone());
+        tokio::spawn(async move {
+            for v in &versions {
+                store
+                    .store_referrals(std::slice::from_ref(v))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let backward = {
+        let versions = versions.clone();
+        tokio::spawn(async move {
+            for v in versions.iter().rev() {
+                other
+                    .store_referrals(std::slice::from_ref(v))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    forward.await.unwrap();
+    backward.await.unwrap();
+    for id in &ids {
+        assert_eq!(current_etag(&store, id).await, "\"5\"", "{id}");
+        assert_eq!(store.versions(id).await.unwrap().len(), 5, "{id}");
+    }
+}
+
 fn main() {
     run_suite(
         suite![
+            a_version_stored_late_never_replaces_a_later_one,
             the_first_sync_stores_every_referral_once_as_received,
             an_incremental_sync_stores_only_the_changed_referrals,
             a_run_stopped_after_its_first_page_loses_and_duplicates_nothing,
