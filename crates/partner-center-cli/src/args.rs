@@ -507,6 +507,8 @@ pub(crate) enum SandboxCommand {
         port: u16,
         #[command(flatten)]
         data: SandboxData,
+        #[command(flatten)]
+        changes: SandboxChanges,
     },
     /// List the referrals the sandbox serves (those of `--sandbox` without options): id,
     /// customer, status...
@@ -517,6 +519,19 @@ pub(crate) enum SandboxCommand {
         #[arg(long, default_value_t = 25)]
         limit: usize,
     },
+}
+
+/// How `sandbox serve` changes its referrals over time, as a live service does: for a sync
+/// or a webhook receiver to follow.
+#[derive(Args)]
+pub(crate) struct SandboxChanges {
+    /// Every SECONDS, change the next --changes referrals (in `sandbox ids` order, round
+    /// robin): each gets a new eTag and updatedDateTime, and its webhook event is sent.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) change_every: Option<u64>,
+    /// With --change-every: how many referrals change each time.
+    #[arg(long, default_value_t = 1, requires = "change_every")]
+    pub(crate) changes: usize,
 }
 
 /// Which referrals a sandbox serves.

@@ -98,7 +98,11 @@ async fn run(cli: Global, command: Command) -> Result<(), Failure> {
             limit,
             cli.output.unwrap_or(Output::Table),
         )?),
-        Command::Sandbox(SandboxCommand::Serve { port, data }) => sandbox::serve(port, &data).await,
+        Command::Sandbox(SandboxCommand::Serve {
+            port,
+            data,
+            changes,
+        }) => sandbox::serve(port, &data, &changes).await,
         Command::Login {
             tenant,
             client_id,

@@ -2,7 +2,9 @@
 
 use partner_center_sandbox::{OFFICIAL_REFERRAL_ID, Sandbox};
 
-use crate::args::{Output, SandboxData};
+use std::time::Duration;
+
+use crate::args::{Output, SandboxChanges, SandboxData};
 use crate::failure::Failure;
 use crate::output;
 
@@ -50,8 +52,39 @@ pub(crate) fn ids(data: &SandboxData, limit: usize, format: Output) -> Result<St
     }
 }
 
+/// `--change-every`: changes referrals for ever, a line on stderr each time; without it,
+/// never ends.
+async fn change(sandbox: &Sandbox, changes: &SandboxChanges) {
+    let (Some(every), ids) = (changes.change_every, sandbox.referral_ids()) else {
+        return std::future::pending().await;
+    };
+    let mut next = ids.iter().cycle();
+    let mut ticks = tokio::time::interval(Duration::from_secs(every));
+    // The first tick is at once: the first change comes one period after the start.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let mut changed = Vec::with_capacity(changes.changes);
+        for id in next.by_ref().take(changes.changes) {
+            match sandbox.touch_referral(id) {
+                Ok(_) => changed.push(id.as_str()),
+                Err(error) => eprintln!("cannot change referral {id}: {error}"),
+            }
+        }
+        eprintln!(
+            "changed {} referrals: {}",
+            changed.len(),
+            changed.join(", ")
+        );
+    }
+}
+
 /// `sandbox serve`: runs until Ctrl-C, then stops cleanly.
-pub(crate) async fn serve(port: u16, data: &SandboxData) -> Result<(), Failure> {
+pub(crate) async fn serve(
+    port: u16,
+    data: &SandboxData,
+    changes: &SandboxChanges,
+) -> Result<(), Failure> {
     let sandbox =
         data.builder()
             .port(port)
@@ -68,10 +101,14 @@ pub(crate) async fn serve(port: u16, data: &SandboxData) -> Result<(), Failure> 
          Partner Center sandbox with {count} referrals; any bearer token is accepted. Ctrl-C stops it.\n\
          Try:    curl -H 'Authorization: Bearer {TOKEN}' {base}/v1.0/engagements/referrals/{OFFICIAL_REFERRAL_ID}\n\
          List:   curl -H 'Authorization: Bearer {TOKEN}' '{base}/v1.0/engagements/referrals?$filter=status%20eq%20%27New%27&$top=5'\n\
-         Faults: curl -X POST -d '{{\"fault\":\"throttle\",\"retryAfterSeconds\":2}}' {base}/_sandbox/faults",
+         Faults: curl -X POST -d '{{\"fault\":\"throttle\",\"retryAfterSeconds\":2}}' {base}/_sandbox/faults\n\
+         Change: curl -X PATCH -d '{{\"status\":\"Active\"}}' {base}/_sandbox/referrals/ID",
         count = sandbox.referral_ids().len(),
     ))?;
-    tokio::signal::ctrl_c().await.map_err(Failure::Signal)?;
+    tokio::select! {
+        signal = tokio::signal::ctrl_c() => signal.map_err(Failure::Signal)?,
+        () = change(&sandbox, changes) => {}
+    }
     sandbox.shutdown().await.map_err(Failure::SandboxStop)?;
     eprintln!("sandbox stopped");
     Ok(())

@@ -218,6 +218,54 @@ mod serve {
         assert_eq!(stderr, "sandbox stopped\n");
     }
 
+    #[tokio::test]
+    async fn serve_changes_its_referrals_over_time_when_asked() {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_partner-center"));
+        command.args([
+            "sandbox",
+            "serve",
+            "--seed",
+            "3",
+            "--count",
+            "4",
+            "--change-every",
+            "1",
+            "--changes",
+            "2",
+        ]);
+        let mut server = Listener::start(command);
+        let base_url = server.stdout_line().await;
+        // Each second, the next two referrals in `sandbox ids` order, round robin.
+        let original = partner_center_sandbox::Sandbox::builder()
+            .seed(3)
+            .referral_count(4)
+            .referrals();
+        let ids: Vec<_> = original.iter().map(|r| r.id.clone().unwrap()).collect();
+        for round in [&ids[0..2], &ids[2..4], &ids[4..5]] {
+            let line = server.stderr_line().await;
+            let first_two = line.split_once(": ").unwrap().1;
+            assert!(first_two.starts_with(&round.join(", ")), "{line}");
+        }
+        let client = reqwest::Client::new();
+        for (id, before) in ids[..4].iter().zip(&original) {
+            let now: Value = client
+                .get(format!("{base_url}/v1.0/engagements/referrals/{id}"))
+                .bearer_auth("sandbox")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_ne!(now["eTag"].as_str(), before.e_tag.as_deref(), "{id}");
+            assert_eq!(
+                now["status"].as_str(),
+                before.status.as_ref().map(|s| s.as_str())
+            );
+        }
+        server.child.kill().await.unwrap();
+    }
+
     #[test]
     fn serve_on_a_taken_port_fails_with_a_clear_error() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -60,6 +60,13 @@ impl Listener {
             .expect("the listener is running")
     }
 
+    pub async fn stdout_line(&mut self) -> String {
+        let line = tokio::time::timeout(GUARD, self.stdout.next_line()).await;
+        line.expect("a line on stdout")
+            .unwrap()
+            .expect("the process is running")
+    }
+
     pub async fn event(&mut self) -> Value {
         let line = tokio::time::timeout(GUARD, self.stdout.next_line()).await;
         let line = line
