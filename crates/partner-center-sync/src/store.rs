@@ -1,4 +1,4 @@
-//! [`Store`]: the SQLite database a sync keeps, its schema by embedded migrations.
+//! [`Store`]: the database a sync keeps (SQLite or PostgreSQL), its schema by embedded migrations.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
