@@ -37,6 +37,8 @@ bin=$target/debug/partner-center
 rm -rf "$work"
 mkdir -p "$work"
 log=$work/serve.log
+# Made here, not by the background job's redirection: the loops below read it at once.
+: >"$log"
 "$bin" sandbox serve --port 0 >"$log" 2>&1 &
 server=$!
 
@@ -55,7 +57,7 @@ trap 'stop || true' EXIT
 # The first line the server prints is its base URL.
 base_url=
 for _ in $(seq 100); do
-    base_url=$(head -n 1 "$log")
+    base_url=$(head -n 1 "$log" || true)
     [[ $base_url == http://127.0.0.1:* ]] && break
     kill -0 "$server" 2>/dev/null || break
     sleep 0.1

@@ -274,6 +274,67 @@ async fn a_sync_killed_mid_run_loses_and_duplicates_nothing(db: TestDatabase) {
     store.close().await;
 }
 
+/// Waits (bounded: 60 s) until a session of `db` waits on a lock in a statement starting
+/// with `statement`.
+async fn blocked_in(db: &mut sqlx::PgConnection, statement: &str) {
+    for _ in 0..6_000 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND query LIKE $1",
+        )
+        .bind(format!("{statement}%"))
+        .fetch_one(&mut *db)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no session waited in {statement}");
+}
+
+async fn a_sync_killed_inside_a_page_transaction_leaves_no_trace_of_it(db: TestDatabase) {
+    use sqlx::Connection;
+
+    let sandbox = Sandbox::builder()
+        .referral_count(299)
+        .start()
+        .await
+        .unwrap();
+    let db = db.url();
+    let store = Store::open(db).await.unwrap();
+    // The referrals table locked against writes: the first page's transaction stores its
+    // versions, then waits on its first write to `referrals`, inside the transaction.
+    let mut locker = sqlx::PgConnection::connect(db).await.unwrap();
+    let mut lock = locker.begin().await.unwrap();
+    sqlx::query("LOCK TABLE referrals IN SHARE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let mut child = spawn_sync(&sandbox, db);
+    let mut watcher = sqlx::PgConnection::connect(db).await.unwrap();
+    blocked_in(&mut watcher, "INSERT INTO referrals").await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Killed in the middle of it, the transaction left nothing: not its versions either.
+    let status = store.status().await.unwrap();
+    assert_eq!((status.referrals, status.versions), (0, 0));
+    let runs = store.runs().await.unwrap();
+    assert_eq!(
+        (runs.len(), runs[0].pages, runs[0].finished_at.as_deref()),
+        (1, 0, None)
+    );
+    lock.rollback().await.unwrap();
+
+    // Run again, the sync stores every referral once.
+    sync_to_the_end(&sandbox, db);
+    let status = store.status().await.unwrap();
+    assert_eq!((status.referrals, status.versions), (300, 300));
+    store.close().await;
+}
+
 async fn two_instances_sweep_one_at_a_time(db: TestDatabase) {
     let sandbox = Sandbox::builder()
         .referral_count(299)
@@ -412,6 +473,7 @@ fn main() {
             two_instances_sweep_one_at_a_time,
             sync_listen_stores_every_event_beside_another_instance,
         ],
+        suite![a_sync_killed_inside_a_page_transaction_leaves_no_trace_of_it],
         &[(
             "a_sandbox_sync_needs_its_own_database_and_reading_one_needs_it_to_exist",
             a_sandbox_sync_needs_its_own_database_and_reading_one_needs_it_to_exist,

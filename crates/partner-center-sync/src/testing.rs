@@ -114,13 +114,17 @@ pub fn postgres_server() -> Option<String> {
 /// One test of a suite: it gets a new database.
 pub type Test = fn(TestDatabase) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// Runs `tests` against each backend (named `sqlite::NAME` and `postgres::NAME`) on a
-/// multi-threaded runtime each, and `once` a time each: the `main` of a test binary with
-/// `harness = false`. Exits the process.
-pub fn run_suite(tests: &[(&'static str, Test)], once: &[(&'static str, fn())]) -> ! {
+/// Runs `tests` against each backend (named `sqlite::NAME` and `postgres::NAME`), and
+/// `postgres` (what only a server can show, e.g. a process killed while it waits on a row
+/// lock) against PostgreSQL alone, each on a multi-threaded runtime; and `once` a time each:
+/// the `main` of a test binary with `harness = false`. Exits the process.
+pub fn run_suite(
+    tests: &[(&'static str, Test)],
+    postgres: &[(&'static str, Test)],
+    once: &[(&'static str, fn())],
+) -> ! {
     let arguments = Arguments::from_args();
-    let postgres = postgres_server().is_some();
-    if !postgres {
+    if postgres_server().is_none() {
         if std::env::var_os(REQUIRE_POSTGRES_VAR).is_some() {
             eprintln!(
                 "{REQUIRE_POSTGRES_VAR} is set but {POSTGRES_URL_VAR} is not: the PostgreSQL suite cannot run"
@@ -132,14 +136,17 @@ pub fn run_suite(tests: &[(&'static str, Test)], once: &[(&'static str, fn())]) 
              to a server's URL, e.g. what `scripts/postgres.sh start target/postgres` prints"
         );
     }
+    let server = postgres_server().is_some();
     let mut trials = Vec::new();
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        for &(name, test) in tests {
-            let trial = Trial::test(format!("{}::{name}", backend.name()), move || {
-                on_runtime(test, backend)
-            });
-            trials.push(trial.with_ignored_flag(backend == Backend::Postgres && !postgres));
-        }
+    let runs = [Backend::Sqlite, Backend::Postgres]
+        .into_iter()
+        .flat_map(|backend| tests.iter().map(move |test| (backend, test)))
+        .chain(postgres.iter().map(|test| (Backend::Postgres, test)));
+    for (backend, &(name, test)) in runs {
+        let trial = Trial::test(format!("{}::{name}", backend.name()), move || {
+            on_runtime(test, backend)
+        });
+        trials.push(trial.with_ignored_flag(backend == Backend::Postgres && !server));
     }
     for &(name, test) in once {
         trials.push(Trial::test(name, move || {

@@ -401,6 +401,7 @@ fn main() {
             a_run_stopped_after_its_first_page_loses_and_duplicates_nothing,
             a_refused_range_filter_falls_back_to_full_sweeps
         ],
+        &[],
         &[(
             "a_database_url_of_another_kind_is_refused",
             a_database_url_of_another_kind_is_refused,
