@@ -2,8 +2,9 @@
 # A throwaway PostgreSQL server on loopback for the sync tests and benchmarks: the real server,
 # from Debian's packages (installed if absent), in a cluster of its own under DIR.
 #
-#   scripts/postgres.sh start DIR [PORT]   initializes DIR if new, starts the server, creates the
-#                                          database `partner_center` and prints its URL
+#   scripts/postgres.sh start DIR [PORT]   initializes DIR if new, starts the server (on PORT, or
+#                                          the first free port from 55432), creates the database
+#                                          `partner_center` and prints its URL
 #   scripts/postgres.sh stop DIR           stops it
 #
 # The tests read the URL from PARTNER_CENTER_TEST_POSTGRES_URL, the benchmark from
@@ -15,7 +16,7 @@ usage() { echo "usage: $0 start DIR [PORT] | stop DIR" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 command=$1
 dir=$(mkdir -p "$2" && cd "$2" && pwd)
-port=${3:-55432}
+port=${3:-}
 
 bin_dir() {
     local initdb
@@ -49,6 +50,16 @@ start)
         as_owner "$bin/initdb" --pgdata "$data" --username postgres --auth trust \
             --encoding UTF8 --locale C.UTF-8 >"$dir/initdb.log"
     fi
+    if [ -f "$dir/port" ]; then
+        port=$(cat "$dir/port")
+    elif [ -z "$port" ]; then
+        # The first port nothing listens on (bash connects to it to know).
+        port=55432
+        while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+            port=$((port + 1))
+        done
+    fi
+    echo "$port" >"$dir/port"
     if ! as_owner "$bin/pg_ctl" --pgdata "$data" status >/dev/null 2>&1; then
         # Durability is not what the tests measure: fsync off keeps a 2-core CI fast. The
         # socket stays in DIR, not /var/run (which may not exist or be writable).
