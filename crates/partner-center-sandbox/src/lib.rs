@@ -595,7 +595,7 @@ impl SandboxBuilder {
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
         let (store, faults, shutdown) = (
-            Store::new(self.referrals()).map_err(io::Error::other)?,
+            Store::new(seed::generate(self.seed, self.referral_count)).map_err(io::Error::other)?,
             Faults::default(),
             CancellationToken::new(),
         );

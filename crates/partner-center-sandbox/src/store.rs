@@ -1,12 +1,23 @@
 //! [`Store`]: the referrals a sandbox serves.
+//!
+//! Each referral is kept as its compact JSON text, not as a `Value` tree (a map node and a
+//! string for every field: several times the text), with the few fields that listing reads
+//! for every referral at hand beside it: the top-level date-times (the common filters and
+//! every sort), the engagement. The JSON is decoded only for what a request shows, and for a
+//! filter on other fields only the fields it reads.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use chrono::{DateTime, Utc};
 use partner_center_api::types::Referral;
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
-use crate::query::{Cursor, ListQuery};
+use crate::query::{self, Cursor, ListQuery};
 
 /// The typed form of a referral's JSON. Decoded from its text, not with
 /// `serde_json::from_value`, which hands a number past 64 bits over as a 128-bit integer: an
@@ -15,8 +26,17 @@ pub(crate) fn typed(referral: &Value) -> serde_json::Result<Referral> {
     serde_json::from_str(&referral.to_string())
 }
 
-/// The referrals of one sandbox, as JSON, in the order they were added; shared by its handlers
-/// and its handle. Every one conforms to the spec's `Referral` (writes are checked first).
+/// The top-level date-time fields of a `Referral` in the spec: an entry has them at hand.
+const DATE_FIELDS: [&str; 5] = [
+    "createdDateTime",
+    "updatedDateTime",
+    "expirationDateTime",
+    "acceptedDateTime",
+    "closedDateTime",
+];
+
+/// The referrals of one sandbox, in the order they were added; shared by its handlers and its
+/// handle. Every one conforms to the spec's `Referral` (writes are checked first).
 #[derive(Clone, Debug)]
 pub(crate) struct Store {
     inner: Arc<RwLock<Inner>>,
@@ -24,16 +44,126 @@ pub(crate) struct Store {
 
 #[derive(Debug, Default)]
 struct Inner {
+    /// In the order of creation: an entry's index is its insertion number, the tie-breaker
+    /// of every sort.
     entries: Vec<Entry>,
     /// Where each id's entry is in `entries`.
-    by_id: HashMap<String, usize>,
+    by_id: HashMap<Box<str>, usize>,
 }
 
 #[derive(Debug)]
 struct Entry {
-    /// The insertion number: the order of creation, and the tie-breaker of every sort.
-    seq: u64,
-    referral: Value,
+    /// The referral's JSON as `Value` writes it (compact, keys in order): decoding it and
+    /// writing it again gives the same text.
+    json: Box<str>,
+    /// The instants of [`DATE_FIELDS`] (`None`: missing, or not a date-time).
+    dates: [Option<DateTime<Utc>>; DATE_FIELDS.len()],
+    /// Its `engagementId`, which every change looks for in the others (webhooks).
+    engagement_id: Option<Box<str>>,
+}
+
+impl Entry {
+    fn new(referral: &Value) -> Self {
+        let text = |field: &str| referral.get(field).and_then(Value::as_str);
+        Self {
+            json: referral.to_string().into_boxed_str(),
+            dates: DATE_FIELDS.map(|field| referral.get(field).and_then(crate::filter::instant)),
+            engagement_id: text("engagementId").map(Box::from),
+        }
+    }
+
+    fn decode(&self) -> Value {
+        // `Value` wrote the text, and every stored referral decoded from its text when it was
+        // written (see `typed`): it parses.
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    /// The referral with only its top-level fields `wanted`, for what reads no others: most
+    /// of the text is skipped rather than decoded.
+    fn decode_fields(&self, wanted: &[&str]) -> Value {
+        let mut json = serde_json::Deserializer::from_str(&self.json);
+        // As in `decode`: the text parses.
+        Fields(wanted)
+            .deserialize(&mut json)
+            .map_or(Value::Null, Value::Object)
+    }
+
+    /// The instant of the top-level date-time field `name`, when the entry has it at hand.
+    fn date(&self, name: &str) -> Option<Option<DateTime<Utc>>> {
+        let index = DATE_FIELDS.iter().position(|field| *field == name)?;
+        self.dates.get(index).copied()
+    }
+
+    /// The instant of the date-time field `path`: at hand for a top-level one, else read from
+    /// its JSON, `json()`.
+    fn date_at<'v>(
+        &self,
+        path: &[String],
+        json: impl FnOnce() -> &'v Value,
+    ) -> Option<DateTime<Utc>> {
+        if let [name] = path
+            && let Some(date) = self.date(name)
+        {
+            return date;
+        }
+        query::date_at(json(), path)
+    }
+}
+
+/// Decodes a referral's JSON keeping only these top-level fields.
+struct Fields<'w>(&'w [&'w str]);
+
+impl<'de> DeserializeSeed<'de> for Fields<'_> {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Fields<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a referral (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Map::new();
+        while let Some(Key(name)) = map.next_key()? {
+            if self.0.contains(&name.as_ref()) {
+                fields.insert(name.into_owned(), map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// A field name, borrowed from the text unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(name)))
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(name.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
 }
 
 /// One page of a listing.
@@ -47,7 +177,8 @@ pub(crate) struct Page {
 }
 
 impl Store {
-    pub(crate) fn new(referrals: Vec<Referral>) -> serde_json::Result<Self> {
+    /// A store of `referrals`, taken one at a time.
+    pub(crate) fn new(referrals: impl IntoIterator<Item = Referral>) -> serde_json::Result<Self> {
         let store = Self {
             inner: Arc::default(),
         };
@@ -61,7 +192,7 @@ impl Store {
     pub(crate) fn get(&self, id: &str) -> Option<Value> {
         let inner = self.read();
         let index = *inner.by_id.get(id)?;
-        inner.entries.get(index).map(|e| e.referral.clone())
+        inner.entries.get(index).map(Entry::decode)
     }
 
     /// Every referral, in order.
@@ -69,32 +200,42 @@ impl Store {
         self.read()
             .entries
             .iter()
-            // Every stored referral conforms to the spec, so it decodes.
-            .filter_map(|e| typed(&e.referral).ok())
+            // Every stored referral conforms to the spec, so it decodes; its text is what
+            // `typed` decodes.
+            .filter_map(|e| serde_json::from_str(&e.json).ok())
             .collect()
     }
 
     /// Every referral's id, in order.
     pub(crate) fn ids(&self) -> Vec<String> {
-        self.read().entries.iter().filter_map(id).collect()
+        let inner = self.read();
+        let mut ids = vec![None; inner.entries.len()];
+        for (id, &index) in &inner.by_id {
+            if let Some(slot) = ids.get_mut(index) {
+                *slot = Some(id.to_string());
+            }
+        }
+        ids.into_iter().flatten().collect()
     }
 
     /// Whether a referral other than `id` is of the engagement `engagement_id`.
     pub(crate) fn has_related(&self, id: &str, engagement_id: &str) -> bool {
-        self.read().entries.iter().any(|e| {
-            let text = |name: &str| e.referral.get(name).and_then(Value::as_str);
-            text("engagementId") == Some(engagement_id) && text("id") != Some(id)
+        let inner = self.read();
+        let own = inner.by_id.get(id).copied();
+        inner.entries.iter().enumerate().any(|(index, e)| {
+            e.engagement_id.as_deref() == Some(engagement_id) && Some(index) != own
         })
     }
 
     /// Adds a referral (with an `id` the store does not have yet).
     pub(crate) fn insert(&self, referral: Value) {
+        let entry = Entry::new(&referral);
         let mut inner = self.write();
-        let (index, seq) = (inner.entries.len(), inner.entries.len() as u64);
+        let index = inner.entries.len();
         if let Some(id) = referral.get("id").and_then(Value::as_str) {
-            inner.by_id.insert(id.to_owned(), index);
+            inner.by_id.insert(id.into(), index);
         }
-        inner.entries.push(Entry { seq, referral });
+        inner.entries.push(entry);
     }
 
     /// Replaces the referral `id` with what `change` makes of it, atomically: no other write
@@ -107,42 +248,85 @@ impl Store {
         let mut inner = self.write();
         let index = *inner.by_id.get(id)?;
         let entry = inner.entries.get_mut(index)?;
-        Some(change(&entry.referral).inspect(|updated| entry.referral = updated.clone()))
+        Some(change(&entry.decode()).inspect(|updated| *entry = Entry::new(updated)))
     }
 
     /// The page of referrals `query` asks for.
     pub(crate) fn page(&self, query: &ListQuery) -> Page {
         let inner = self.read();
-        let mut matching: Vec<(Vec<_>, &Entry)> = inner
-            .entries
-            .iter()
-            .filter(|e| query.filter.as_ref().is_none_or(|f| f.matches(&e.referral)))
-            .map(|e| (query.keys(&e.referral), e))
-            .collect();
-        matching.sort_by(|(a, x), (b, y)| query.compare((a, x.seq), (b, y.seq)));
-        let start = query.after.as_ref().map_or(0, |after| {
-            matching.partition_point(|(keys, e)| {
+        let at_hand = |name: &str| DATE_FIELDS.contains(&name);
+        let dates_only = query
+            .filter
+            .as_ref()
+            .is_none_or(|f| f.reads_only_dates(&at_hand));
+        // What a filter on other fields, or a sort by a nested date, reads of each referral.
+        let mut read: Vec<&str> = query
+            .filter
+            .as_ref()
+            .map(|f| f.fields())
+            .unwrap_or_default();
+        read.extend(query.sort_fields());
+        let mut count = 0;
+        // The sort keys of the matching referrals after the cursor, `key_count` a referral, in
+        // one buffer; and where each referral's start, with its insertion number.
+        let key_count = query.key_count();
+        let mut keys = Vec::new();
+        let mut rest: Vec<(usize, usize)> = Vec::new();
+        for (index, entry) in inner.entries.iter().enumerate() {
+            let decoded = OnceCell::new();
+            let json = || decoded.get_or_init(|| entry.decode_fields(&read));
+            let matches = match &query.filter {
+                None => true,
+                Some(filter) if dates_only => {
+                    filter.matches_dates(&|name| entry.date(name).flatten())
+                }
+                Some(filter) => filter.matches(json()),
+            };
+            if !matches {
+                continue;
+            }
+            count += 1;
+            let start = keys.len();
+            query.keys_into(&mut keys, |path| entry.date_at(path, json));
+            let after = query.after.as_ref().is_none_or(|after| {
                 query
-                    .compare((keys, e.seq), (&after.keys, after.seq))
-                    .is_le()
-            })
-        });
-        let rest = matching.get(start..).unwrap_or_default();
+                    .compare((&keys[start..], index as u64), (&after.keys, after.seq))
+                    .is_gt()
+            });
+            if after {
+                rest.push((start, index));
+            } else {
+                keys.truncate(start);
+            }
+        }
+        let keys_of = |start: usize| &keys[start..start + key_count];
+        let order = |(a, x): &(usize, usize), (b, y): &(usize, usize)| {
+            query.compare((keys_of(*a), *x as u64), (keys_of(*b), *y as u64))
+        };
+        // Only the first `$skip + $top` (and one more, to tell whether there is a next page)
+        // need sorting: the order is total (insertion numbers break ties).
+        let needed = query.skip.saturating_add(query.top).saturating_add(1);
+        if rest.len() > needed {
+            rest.select_nth_unstable_by(needed - 1, order);
+            rest.truncate(needed);
+        }
+        rest.sort_unstable_by(order);
         let shown = rest.get(query.skip..).unwrap_or_default();
         let (page, more) = match shown.get(..query.top) {
             Some(page) => (page, shown.len() > query.top),
             None => (shown, false),
         };
-        let next = page.last().filter(|_| more).map(|(keys, e)| Cursor {
-            keys: keys.clone(),
-            seq: e.seq,
+        let next = page.last().filter(|_| more).map(|(start, index)| Cursor {
+            keys: keys_of(*start).to_vec(),
+            seq: *index as u64,
         });
         Page {
             referrals: page
                 .iter()
-                .map(|(_, e)| query.project(&e.referral))
+                .filter_map(|(_, index)| inner.entries.get(*index))
+                .map(|e| query.project(&e.decode()))
                 .collect(),
-            count: matching.len(),
+            count,
             next,
         }
     }
@@ -156,8 +340,4 @@ impl Store {
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-fn id(entry: &Entry) -> Option<String> {
-    entry.referral.get("id")?.as_str().map(str::to_owned)
 }
