@@ -1,6 +1,7 @@
 //! The HTTP side: the routes of the spec, the service's headers, authentication and faults.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -57,6 +58,8 @@ pub(crate) struct AppState {
     /// Every operation of the documents: where each request goes.
     pub(crate) routes: Arc<Routes>,
     pub(crate) webhooks: Webhooks,
+    /// API requests received so far (`GET /_sandbox/requests`).
+    pub(crate) requests: Arc<AtomicU64>,
 }
 
 /// The referral operations with a handler of their own here (path template, method).
@@ -94,6 +97,10 @@ pub(crate) fn router(state: AppState) -> Router {
                 .fallback(|| async { not_allowed("POST, DELETE") }),
         )
         .route(
+            "/_sandbox/requests",
+            get(request_count).fallback(|| async { not_allowed("GET") }),
+        )
+        .route(
             "/_sandbox/referrals/{id}",
             patch(change_referral).fallback(|| async { not_allowed("PATCH") }),
         )
@@ -126,6 +133,7 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
     if outside_api(request.uri().path()) {
         return next.run(request).await;
     }
+    state.requests.fetch_add(1, Ordering::Relaxed);
     let fault = state.faults.next();
     match &fault {
         Some(Fault::Throttle { retry_after }) => return throttled(*retry_after),
@@ -451,6 +459,12 @@ async fn clear_faults(State(state): State<AppState>) -> Response {
 
 fn pending(faults: &Faults) -> Response {
     json(StatusCode::OK, &json!({ "pending": faults.pending() }))
+}
+
+/// `GET /_sandbox/requests`: how many API requests the sandbox has received.
+async fn request_count(State(state): State<AppState>) -> Response {
+    let requests = state.requests.load(Ordering::Relaxed);
+    json(StatusCode::OK, &json!({ "requests": requests }))
 }
 
 /// `PATCH /_sandbox/referrals/{id}`: changes a referral with a JSON merge patch (RFC 7396; an
