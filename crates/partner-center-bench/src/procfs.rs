@@ -29,6 +29,19 @@ pub(crate) fn cpu_ns(pid: u32) -> io::Result<u64> {
     Ok(total)
 }
 
+/// The value of the memory line `field` of `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in kB.
+pub(crate) fn status_kb(pid: u32, field_name: &str) -> io::Result<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    field(&text, field_name)
+        .and_then(|value| value.trim_end_matches(" kB").trim().parse().ok())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("/proc/{pid}/status has no {field_name}"),
+            )
+        })
+}
+
 /// The machine's CPU time so far, from the `cpu` line of `/proc/stat` (clock ticks, all CPUs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct MachineTicks {
