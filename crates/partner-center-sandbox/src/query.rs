@@ -35,9 +35,16 @@ pub(crate) struct QueryError {
 
 /// One key of `$orderby`: a date-time field, ascending or descending.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct SortKey {
+pub(crate) struct SortKey {
     path: Vec<String>,
     descending: bool,
+}
+
+impl SortKey {
+    /// The date-time field it sorts by.
+    pub(crate) fn path(&self) -> &[String] {
+        &self.path
+    }
 }
 
 /// A position in a listing: just after the referral with these sort keys and this insertion
@@ -176,6 +183,11 @@ impl ListQuery {
         keys.extend(self.order.iter().map(|key| date(&key.path)));
     }
 
+    /// The keys of `$orderby`, in order.
+    pub(crate) fn order(&self) -> &[SortKey] {
+        &self.order
+    }
+
     /// The top-level fields `$orderby` sorts by (those its paths start from).
     pub(crate) fn sort_fields(&self) -> impl Iterator<Item = &str> {
         self.order
@@ -209,6 +221,11 @@ impl ListQuery {
             })
             .find(|o| o.is_ne())
             .unwrap_or_else(|| a.1.cmp(&b.1))
+    }
+
+    /// Whether `$select` keeps only some fields.
+    pub(crate) fn selects(&self) -> bool {
+        self.select.is_some()
     }
 
     /// `referral` with only the `$select`ed fields (and its id), or whole.

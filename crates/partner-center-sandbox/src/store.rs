@@ -10,14 +10,14 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 use partner_center_api::types::Referral;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::query::{self, Cursor, ListQuery};
+use crate::query::{self, Cursor, ListQuery, SortKey};
 
 /// The typed form of a referral's JSON. Decoded from its text, not with
 /// `serde_json::from_value`, which hands a number past 64 bits over as a 128-bit integer: an
@@ -49,7 +49,22 @@ struct Inner {
     entries: Vec<Entry>,
     /// Where each id's entry is in `entries`.
     by_id: HashMap<Box<str>, usize>,
+    /// The last order a listing of top-level dates asked for, until the next write: a
+    /// listing reads page after page in the same order.
+    sorted: Mutex<Option<Sorted>>,
 }
+
+/// Every entry, in the order of one `$orderby`.
+#[derive(Debug)]
+struct Sorted {
+    order: Vec<SortKey>,
+    /// Indexes into `entries`.
+    indexes: Vec<usize>,
+}
+
+/// A referral's sort keys when they are all top-level dates (as many as there are date
+/// fields, at most: a sort by one field twice is no fast path).
+type DateKeys = [Option<DateTime<Utc>>; DATE_FIELDS.len()];
 
 #[derive(Debug)]
 struct Entry {
@@ -169,9 +184,10 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 /// One page of a listing.
 #[derive(Debug)]
 pub(crate) struct Page {
-    pub(crate) referrals: Vec<Value>,
-    /// How many referrals match in all.
-    pub(crate) count: usize,
+    /// The referrals' JSON, as `Value` writes it.
+    pub(crate) referrals: Vec<String>,
+    /// How many referrals match in all, when `$count=true` asks.
+    pub(crate) count: Option<usize>,
     /// Where the next page starts, when there is one.
     pub(crate) next: Option<Cursor>,
 }
@@ -236,6 +252,7 @@ impl Store {
             inner.by_id.insert(id.into(), index);
         }
         inner.entries.push(entry);
+        inner.forget_order();
     }
 
     /// Replaces the referral `id` with what `change` makes of it, atomically: no other write
@@ -248,7 +265,11 @@ impl Store {
         let mut inner = self.write();
         let index = *inner.by_id.get(id)?;
         let entry = inner.entries.get_mut(index)?;
-        Some(change(&entry.decode()).inspect(|updated| *entry = Entry::new(updated)))
+        let changed = change(&entry.decode()).inspect(|updated| *entry = Entry::new(updated));
+        if changed.is_ok() {
+            inner.forget_order();
+        }
+        Some(changed)
     }
 
     /// The page of referrals `query` asks for.
@@ -259,6 +280,109 @@ impl Store {
             .filter
             .as_ref()
             .is_none_or(|f| f.reads_only_dates(&at_hand));
+        match date_slots(query) {
+            Some(slots) if dates_only => inner.dates_page(query, &slots),
+            _ => inner.any_page(query, dates_only),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        // No code holding the lock can panic, and every write is one assignment: a poisoned
+        // lock still guards consistent data.
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Where each sort key of `query` is in an entry's dates, when every one is at hand (and
+/// there are no more than the dates).
+fn date_slots(query: &ListQuery) -> Option<Vec<usize>> {
+    let slots = query
+        .order()
+        .iter()
+        .map(|key| match key.path() {
+            [name] => DATE_FIELDS.iter().position(|field| field == name),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    (slots.len() <= DATE_FIELDS.len()).then_some(slots)
+}
+
+impl Inner {
+    fn forget_order(&mut self) {
+        *self
+            .sorted
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The page of a query that reads top-level dates only, its sort keys at `slots` of the
+    /// dates: read in the order kept for it (made if need be) from the cursor on, only as far
+    /// as the page goes (all the way only to count, for `$count=true`).
+    fn dates_page(&self, query: &ListQuery, slots: &[usize]) -> Page {
+        let key_count = slots.len();
+        let keys = |index: usize| -> DateKeys {
+            let mut keys = DateKeys::default();
+            if let Some(entry) = self.entries.get(index) {
+                for (key, slot) in keys.iter_mut().zip(slots) {
+                    *key = entry.dates.get(*slot).copied().flatten();
+                }
+            }
+            keys
+        };
+        let mut sorted = self.sorted.lock().unwrap_or_else(PoisonError::into_inner);
+        if sorted.as_ref().is_none_or(|s| s.order != query.order()) {
+            let mut indexes: Vec<usize> = (0..self.entries.len()).collect();
+            indexes.sort_unstable_by(|a, b| {
+                let (x, y) = (keys(*a), keys(*b));
+                query.compare((&x[..key_count], *a as u64), (&y[..key_count], *b as u64))
+            });
+            *sorted = Some(Sorted {
+                order: query.order().to_vec(),
+                indexes,
+            });
+        }
+        let indexes = sorted.as_ref().map_or(&[][..], |s| &s.indexes[..]);
+        let matches = |index: &usize| {
+            let entry = self.entries.get(*index);
+            query.filter.as_ref().is_none_or(|filter| {
+                filter.matches_dates(&|name| entry.and_then(|e| e.date(name)).flatten())
+            })
+        };
+        let start = query.after.as_ref().map_or(0, |after| {
+            indexes.partition_point(|index| {
+                let keys = keys(*index);
+                let position = (&keys[..key_count], *index as u64);
+                query.compare(position, (&after.keys, after.seq)).is_le()
+            })
+        });
+        let needed = query.skip.saturating_add(query.top).saturating_add(1);
+        let rest: Vec<usize> = indexes
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(matches)
+            .take(needed)
+            .collect();
+        let count = query
+            .count
+            .then(|| indexes.iter().filter(|i| matches(i)).count());
+        let (referrals, next) = self.cut(query, &rest, |index| keys(index)[..key_count].to_vec());
+        Page {
+            referrals,
+            count,
+            next,
+        }
+    }
+
+    /// The page of any query: every referral read (what the filter and the sort read of it
+    /// decoded, when not at hand), the matching ones after the cursor ordered as far as the
+    /// page goes.
+    fn any_page(&self, query: &ListQuery, dates_only: bool) -> Page {
         // What a filter on other fields, or a sort by a nested date, reads of each referral.
         let mut read: Vec<&str> = query
             .filter
@@ -272,7 +396,7 @@ impl Store {
         let key_count = query.key_count();
         let mut keys = Vec::new();
         let mut rest: Vec<(usize, usize)> = Vec::new();
-        for (index, entry) in inner.entries.iter().enumerate() {
+        for (index, entry) in self.entries.iter().enumerate() {
             let decoded = OnceCell::new();
             let json = || decoded.get_or_init(|| entry.decode_fields(&read));
             let matches = match &query.filter {
@@ -311,33 +435,109 @@ impl Store {
             rest.truncate(needed);
         }
         rest.sort_unstable_by(order);
+        let indexes: Vec<usize> = rest.iter().map(|(_, index)| *index).collect();
+        let (referrals, next) = self.cut(query, &indexes, |index| {
+            rest.iter()
+                .find(|(_, i)| *i == index)
+                .map_or_else(Vec::new, |(start, _)| keys_of(*start).to_vec())
+        });
+        Page {
+            referrals,
+            count: query.count.then_some(count),
+            next,
+        }
+    }
+
+    /// `$skip` and `$top` applied to `rest` (the matching referrals after the cursor, in
+    /// order, at least the first `$skip + $top + 1` of them): the page's referrals, and where
+    /// the next page starts (`keys` gives a referral's sort keys).
+    fn cut(
+        &self,
+        query: &ListQuery,
+        rest: &[usize],
+        keys: impl Fn(usize) -> Vec<Option<DateTime<Utc>>>,
+    ) -> (Vec<String>, Option<Cursor>) {
         let shown = rest.get(query.skip..).unwrap_or_default();
         let (page, more) = match shown.get(..query.top) {
             Some(page) => (page, shown.len() > query.top),
             None => (shown, false),
         };
-        let next = page.last().filter(|_| more).map(|(start, index)| Cursor {
-            keys: keys_of(*start).to_vec(),
+        let next = page.last().filter(|_| more).map(|index| Cursor {
+            keys: keys(*index),
             seq: *index as u64,
         });
-        Page {
-            referrals: page
-                .iter()
-                .filter_map(|(_, index)| inner.entries.get(*index))
-                .map(|e| query.project(&e.decode()))
-                .collect(),
-            count,
-            next,
+        // Whole, a referral is its stored text: decoding and writing it would give the same.
+        let referrals = page
+            .iter()
+            .filter_map(|index| self.entries.get(*index))
+            .map(|e| {
+                if query.selects() {
+                    query.project(&e.decode()).to_string()
+                } else {
+                    e.json.to_string()
+                }
+            })
+            .collect();
+        (referrals, next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every page of `query`, following the cursors, read by `page`; the referral at `touch`
+    /// is changed after the first page (a write between pages).
+    fn listing(
+        store: &Store,
+        query: &str,
+        touch: &str,
+        page: impl Fn(&Inner, &ListQuery) -> Page,
+    ) -> Vec<(Vec<String>, Option<usize>)> {
+        let mut query = ListQuery::parse(Some(query)).unwrap();
+        let mut pages = Vec::new();
+        loop {
+            let next = {
+                let page = page(&store.read(), &query);
+                pages.push((page.referrals, page.count));
+                page.next
+            };
+            if pages.len() == 1 {
+                store
+                    .update(touch, |r| {
+                        let mut r = r.clone();
+                        r["updatedDateTime"] = "2025-07-01T00:00:00.0000000Z".into();
+                        Ok::<_, ()>(r)
+                    })
+                    .unwrap()
+                    .unwrap();
+            }
+            match next {
+                Some(cursor) => query.after = Some(cursor),
+                None => return pages,
+            }
         }
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Inner> {
-        // No code holding the lock can panic, and every write is one assignment: a poisoned
-        // lock still guards consistent data.
-        self.inner.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    #[test]
+    fn the_order_kept_for_dates_gives_the_pages_that_reading_every_referral_does() {
+        for query in [
+            "$top=40",
+            "$orderby=createdDateTime desc&$top=17&$count=true",
+            "$filter=updatedDateTime ge 2025-05-01T00:00:00Z and not (closedDateTime lt \
+             2025-05-20T00:00:00Z)&$orderby=updatedDateTime&$top=9&$skip=2&$count=true",
+            "$orderby=closedDateTime,createdDateTime desc&$top=13",
+        ] {
+            // Two stores alike, as each listing changes its own.
+            let [kept, read] = [(); 2].map(|()| Store::new(crate::seed::generate(3, 200)).unwrap());
+            let touch = kept.ids()[150].clone();
+            assert!(date_slots(&ListQuery::parse(Some(query)).unwrap()).is_some());
+            let dates = |inner: &Inner, q: &ListQuery| {
+                inner.dates_page(q, &date_slots(q).unwrap_or_default())
+            };
+            let expected = listing(&read, query, &touch, |inner, q| inner.any_page(q, false));
+            assert!(expected.len() > 1, "{query}");
+            assert_eq!(listing(&kept, query, &touch, dates), expected, "{query}");
+        }
     }
 }
