@@ -372,11 +372,10 @@ const SYNC_SPEED_GOAL: f64 = 0.80;
 /// An incremental run after 1% changed may make at most this share of a full sweep's requests.
 const INCREMENTAL_REQUESTS_GOAL: f64 = 0.02;
 
-/// What the sandbox holds a referral at `size`: its resident memory less an empty sandbox's,
-/// over the referrals.
-fn sandbox_bytes(sync: &SyncResult, size: &SizeResult) -> f64 {
-    size.sandbox_rss_kb.saturating_sub(sync.sandbox_empty_kb) as f64 * 1024.0
-        / size.referrals as f64
+/// What the sandbox holds a referral at `size` with `rss_kb` resident: that less an empty
+/// sandbox's, over the referrals.
+fn sandbox_bytes(sync: &SyncResult, size: &SizeResult, rss_kb: u64) -> f64 {
+    rss_kb.saturating_sub(sync.sandbox_empty_kb) as f64 * 1024.0 / size.referrals as f64
 }
 
 /// What was measured, or why it was not.
@@ -501,7 +500,12 @@ fn sync_goals(sync: &SyncResult) -> Vec<Goal> {
             },
         });
     }
-    let bytes = sandbox_bytes(sync, large);
+    // The more of seeded and after the runs (which adds the order kept for a listing).
+    let bytes = sandbox_bytes(
+        sync,
+        large,
+        large.sandbox_rss_kb.max(large.sandbox_rss_after_kb),
+    );
     goals.push(Goal {
         what: format!("sandbox: resident bytes a referral, {n} referrals"),
         measured: format!("{bytes:.0} B"),
@@ -617,28 +621,31 @@ fn write_sync(out: &mut String, sync: &SyncResult) -> std::fmt::Result {
     }
     writeln!(
         out,
-        "\n| sandbox | resident, MiB | peak, MiB | bytes a referral |"
+        "\n| sandbox | resident once seeded, MiB | peak while seeding, MiB | bytes a referral \
+         | resident after the runs, MiB | bytes a referral |"
     )?;
-    writeln!(out, "|---:|---:|---:|---:|")?;
+    writeln!(out, "|---:|---:|---:|---:|---:|---:|")?;
     writeln!(
         out,
-        "| official example only | {:.1} | | |",
+        "| official example only | {:.1} | | | | |",
         sync.sandbox_empty_kb as f64 / 1024.0
     )?;
     for size in &sync.sizes {
         writeln!(
             out,
-            "| {} referrals | {:.1} | {:.1} | {:.0} |",
+            "| {} referrals | {:.1} | {:.1} | {:.0} | {:.1} | {:.0} |",
             size.referrals,
             size.sandbox_rss_kb as f64 / 1024.0,
             size.sandbox_hwm_kb as f64 / 1024.0,
-            sandbox_bytes(sync, size)
+            sandbox_bytes(sync, size, size.sandbox_rss_kb),
+            size.sandbox_rss_after_kb as f64 / 1024.0,
+            sandbox_bytes(sync, size, size.sandbox_rss_after_kb)
         )?;
     }
     writeln!(
         out,
-        "\nBytes a referral: the seeded sandbox's `VmRSS` less that of one with the official \
-         example only, over the referrals.\n"
+        "\nBytes a referral: the sandbox's `VmRSS` less that of one with the official example \
+         only (once it serves), over the referrals; the goal takes the larger of the two.\n"
     )
 }
 

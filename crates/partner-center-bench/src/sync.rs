@@ -31,6 +31,8 @@ pub(crate) struct SizeResult {
     /// The sandbox's resident memory once seeded, and its peak, in kB.
     pub(crate) sandbox_rss_kb: u64,
     pub(crate) sandbox_hwm_kb: u64,
+    /// Its resident memory after serving every run, in kB.
+    pub(crate) sandbox_rss_after_kb: u64,
     pub(crate) list: Runs,
     pub(crate) sqlite: Runs,
     /// `Err`: why it was not run.
@@ -234,6 +236,7 @@ fn measure_size(
         referrals,
         sandbox_rss_kb,
         sandbox_hwm_kb,
+        sandbox_rss_after_kb: sandbox.rss_kb()?,
         list,
         sqlite,
         postgres,
