@@ -533,8 +533,9 @@ fn write_sync(out: &mut String, sync: &SyncResult) -> std::fmt::Result {
          or the sync's `referrals seen`) over the wall time of the process; peak memory is its \
          `VmHWM` (`/proc/<pid>/status`, read every {} ms while it runs); requests are the API \
          requests the sandbox answered meanwhile (`GET /_sandbox/requests`); CPU is every \
-         thread's (`schedstat`), the CLI's as last read before it exits. The first runs are \
-         made {} times, interleaved (list, SQLite, PostgreSQL, list, ...), each sync into an \
+         thread's (`schedstat`), the CLI's as last read before it exits, PostgreSQL's that of \
+         the processes named `postgres` (a local server), none of them counted in \
+         the last column. The first runs are made {} times, interleaved (list, SQLite, PostgreSQL, list, ...), each sync into an \
          empty database; the median by referrals/s is shown, the range in brackets, and the \
          highest peak. The incremental run follows the last of them, once.\n",
         if sync.sizes.iter().any(|s| s.postgres.is_ok()) {
@@ -548,10 +549,10 @@ fn write_sync(out: &mut String, sync: &SyncResult) -> std::fmt::Result {
     )?;
     writeln!(
         out,
-        "| command | referrals | referrals/s | seconds | CPU s | sandbox CPU s | peak memory, \
-         MiB | requests | other processes, % of a CPU |"
+        "| command | referrals | referrals/s | seconds | CPU s | sandbox CPU s | PostgreSQL \
+         CPU s | peak memory, MiB | requests | other processes, % of a CPU |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for size in &sync.sizes {
         let n = size.referrals;
         runs_row(
@@ -659,16 +660,18 @@ fn runs_row(
 ) -> std::fmt::Result {
     let runs = match runs {
         Ok(runs) => runs,
-        Err(reason) => return writeln!(out, "| {what} | {n} | {reason} | | | | | | |"),
+        Err(reason) => return writeln!(out, "| {what} | {n} | {reason} | | | | | | | |"),
     };
     let (run, (low, high)) = (runs.median(), runs.range());
     writeln!(
         out,
-        "| {what} | {n} | {:.0} ({low:.0} - {high:.0}) | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.0} |",
+        "| {what} | {n} | {:.0} ({low:.0} - {high:.0}) | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} \
+         | {:.0} |",
         run.per_second(),
         run.elapsed.as_secs_f64(),
         run.cpu.as_secs_f64(),
         run.sandbox_cpu.as_secs_f64(),
+        run.database_cpu.as_secs_f64(),
         runs.peak_kb() as f64 / 1024.0,
         run.requests,
         run.others_cpus * 100.0
@@ -679,16 +682,17 @@ fn run_row(out: &mut String, what: &str, n: usize, run: Result<&Run, &String>) -
     match run {
         Ok(run) => writeln!(
             out,
-            "| {what} | {n} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.0} |",
+            "| {what} | {n} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.0} |",
             run.per_second(),
             run.elapsed.as_secs_f64(),
             run.cpu.as_secs_f64(),
             run.sandbox_cpu.as_secs_f64(),
+            run.database_cpu.as_secs_f64(),
             run.peak_kb as f64 / 1024.0,
             run.requests,
             run.others_cpus * 100.0
         ),
-        Err(reason) => writeln!(out, "| {what} | {n} | {reason} | | | | | | |"),
+        Err(reason) => writeln!(out, "| {what} | {n} | {reason} | | | | | | | |"),
     }
 }
 

@@ -16,6 +16,9 @@ use crate::procfs;
 /// The environment variable naming a PostgreSQL server to sync into
 /// (`postgres://user:password@host:port/database`); the PostgreSQL rows need it.
 pub(crate) const POSTGRES_URL_VARIABLE: &str = "PARTNER_CENTER_BENCH_POSTGRES_URL";
+/// The name of the PostgreSQL server's processes: their CPU time is the database's, not a
+/// neighbour's.
+const POSTGRES_PROCESS: &str = "postgres";
 /// The token the CLI sends: a sandbox takes any.
 const TOKEN: &str = "bench";
 /// One referral in this many is changed before the incremental run: 1%.
@@ -60,9 +63,10 @@ pub(crate) struct Run {
     pub(crate) requests: u64,
     /// Referrals it received: lines printed, or referrals seen by the sync.
     pub(crate) referrals: u64,
-    /// The CPU time it used, and the sandbox meanwhile.
+    /// The CPU time it used, and the sandbox and the PostgreSQL server meanwhile.
     pub(crate) cpu: Duration,
     pub(crate) sandbox_cpu: Duration,
+    pub(crate) database_cpu: Duration,
     /// The CPU time every other process used meanwhile, in CPUs (0.25: a quarter of one).
     pub(crate) others_cpus: f64,
 }
@@ -256,12 +260,13 @@ fn remove_sqlite(path: &Path) {
 
 fn report(what: &str, run: &Run) {
     eprintln!(
-        "  {what:<30} {:>8.0} referrals/s, {:>7.2} s (CPU {:.2} s, sandbox {:.2} s, others \
-         {:>3.0}% of a CPU), peak {:>7} kB, {} requests",
+        "  {what:<30} {:>8.0} referrals/s, {:>7.2} s (CPU {:.2} s, sandbox {:.2} s, database \
+         {:.2} s, others {:>3.0}% of a CPU), peak {:>7} kB, {} requests",
         run.per_second(),
         run.elapsed.as_secs_f64(),
         run.cpu.as_secs_f64(),
         run.sandbox_cpu.as_secs_f64(),
+        run.database_cpu.as_secs_f64(),
         run.others_cpus * 100.0,
         run.peak_kb,
         run.requests
@@ -514,18 +519,23 @@ impl Sandbox {
         let stderr = stdout.with_extension("stderr");
         let before = self.requests()?;
         let sandbox_before = procfs::cpu_ns(self.child.id()).map_err(|e| e.to_string())?;
+        let database_before = procfs::named_cpu_ns(POSTGRES_PROCESS).map_err(|e| e.to_string())?;
         let machine_before = procfs::machine_ticks().map_err(|e| e.to_string())?;
         let (elapsed, peak_kb, cpu_ns) = run_measured(command, stdout, &stderr)?;
         let machine_after = procfs::machine_ticks().map_err(|e| e.to_string())?;
         let sandbox_cpu_ns =
             procfs::cpu_ns(self.child.id()).map_err(|e| e.to_string())? - sandbox_before;
+        let database_cpu_ns = procfs::named_cpu_ns(POSTGRES_PROCESS)
+            .map_err(|e| e.to_string())?
+            .saturating_sub(database_before);
         let requests = self.requests()? - before;
         let referrals = referrals(stdout, &stderr);
         let _ = fs::remove_file(&stderr);
         let elapsed_ns = elapsed.as_nanos() as f64;
         let others_ns = machine_after.busy_cpus_since(&machine_before) * elapsed_ns
             - cpu_ns as f64
-            - sandbox_cpu_ns as f64;
+            - sandbox_cpu_ns as f64
+            - database_cpu_ns as f64;
         Ok(Run {
             elapsed,
             peak_kb,
@@ -533,6 +543,7 @@ impl Sandbox {
             referrals: referrals?,
             cpu: Duration::from_nanos(cpu_ns),
             sandbox_cpu: Duration::from_nanos(sandbox_cpu_ns),
+            database_cpu: Duration::from_nanos(database_cpu_ns),
             others_cpus: (others_ns / elapsed_ns).max(0.0),
         })
     }
