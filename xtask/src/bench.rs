@@ -1,7 +1,7 @@
-//! `cargo xtask bench`: builds crates/partner-center-bench in release and runs it, the server
-//! and the clients pinned to separate CPUs when `taskset` and two CPUs are there. The bench
-//! crate depends on the SDK, so it is a separate binary, not a dependency: xtask must build
-//! even when the generated code is stale.
+//! `cargo xtask bench`: builds crates/partner-center-bench (and the CLI it runs) in release and
+//! runs it, the server and the clients pinned to separate CPUs when `taskset` and two CPUs are
+//! there. The bench crate depends on the SDK, so it is a separate binary, not a dependency:
+//! xtask must build even when the generated code is stale.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,11 +15,19 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let build = Command::new(&cargo)
         .current_dir(root)
-        .args(["build", "--release", "-p", "partner-center-bench"])
+        // The sync benchmark runs the CLI's release binary, next to the bench's.
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "partner-center-bench",
+            "-p",
+            "partner-center-cli",
+        ])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !build.success() {
-        return Err("building partner-center-bench failed".into());
+        return Err("building partner-center-bench and partner-center-cli failed".into());
     }
 
     // `cargo run` on an up-to-date build only starts the binary, wherever the target dir is.

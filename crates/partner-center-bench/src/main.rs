@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: how fast the `partner-center` SDK decodes and fetches a referral,
-//! measured against `serde_json::Value`, a raw hyper client and bare reqwest. It prints the
-//! results and writes them to `BENCHMARKS.md`.
+//! measured against `serde_json::Value`, a raw hyper client and bare reqwest, and how the
+//! `partner-center` CLI syncs a sandbox's referrals into a database. It prints the results
+//! and writes them to `BENCHMARKS.md`.
 //!
 //! One binary plays three roles so that the server and each client run are separate processes
 //! (pinned to separate CPUs, with their CPU time read from `/proc`): without a subcommand it
@@ -11,6 +12,7 @@ mod decode;
 mod procfs;
 mod report;
 mod server;
+mod sync;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -67,6 +69,17 @@ struct Options {
     /// Measure the decode only (no round trips), print it, write nothing.
     #[arg(long)]
     decode_only: bool,
+    /// Run the sync benchmark only (section 4), print it, write nothing unless --out is given.
+    #[arg(long, conflicts_with = "decode_only")]
+    sync_only: bool,
+    /// The numbers of generated referrals the sync benchmark runs at, smallest first (default
+    /// 10000,100000; 1000,5000 with --quick).
+    #[arg(long, value_delimiter = ',', value_name = "N,N")]
+    sync_sizes: Option<Vec<usize>>,
+    /// How many times the sync benchmark's first runs are made at each size, the median is
+    /// reported (default 3; 1 with --quick).
+    #[arg(long)]
+    sync_runs: Option<usize>,
     /// Where to write the results (default: BENCHMARKS.md at the workspace root).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -84,7 +97,7 @@ struct Options {
 }
 
 /// How much a run measures.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Plan {
     quick: bool,
     decode_rounds: usize,
@@ -92,6 +105,8 @@ pub(crate) struct Plan {
     runs: usize,
     requests: usize,
     warmup: usize,
+    sync_sizes: Vec<usize>,
+    sync_runs: usize,
 }
 
 impl Plan {
@@ -109,6 +124,17 @@ impl Plan {
             requests,
             // Enough to open every connection and settle the allocator before measuring.
             warmup: (requests / 10).max(IN_FLIGHT[1] * 10),
+            sync_runs: options
+                .sync_runs
+                .unwrap_or(if quick { 1 } else { 3 })
+                .max(1),
+            sync_sizes: options.sync_sizes.clone().unwrap_or_else(|| {
+                if quick {
+                    vec![1_000, 5_000]
+                } else {
+                    vec![10_000, 100_000]
+                }
+            }),
         }
     }
 }
@@ -139,6 +165,17 @@ fn bench(options: &Options) -> Result<(), String> {
             "warning: server and client are not pinned to separate CPUs; ratios from unpinned \
              runs are not evidence (use `cargo xtask bench`)"
         );
+    }
+
+    if options.sync_only {
+        let sync = sync::run(&plan.sync_sizes, plan.sync_runs, options.server_cpu)?;
+        let text = report::render_sync(&sync);
+        println!("{text}");
+        if let Some(out) = &options.out {
+            std::fs::write(out, text)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        }
+        return Ok(());
     }
 
     eprintln!(
@@ -201,6 +238,9 @@ fn bench(options: &Options) -> Result<(), String> {
     }
     drop(server);
 
+    eprintln!("sync: at {:?} referrals", plan.sync_sizes);
+    let sync = sync::run(&plan.sync_sizes, plan.sync_runs, options.server_cpu)?;
+
     let trips = samples
         .into_iter()
         .map(|(kind, in_flight, runs)| TripRow {
@@ -218,11 +258,12 @@ fn bench(options: &Options) -> Result<(), String> {
         plan,
         decode,
         trips,
+        sync,
     };
     let text = report.render();
     println!("{text}");
 
-    let out = match (&options.out, plan.quick) {
+    let out = match (&options.out, report.plan.quick) {
         (Some(out), _) => Some(out.clone()),
         (None, false) => Some(workspace_root().join("BENCHMARKS.md")),
         (None, true) => None,

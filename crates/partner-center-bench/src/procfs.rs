@@ -29,6 +29,59 @@ pub(crate) fn cpu_ns(pid: u32) -> io::Result<u64> {
     Ok(total)
 }
 
+/// The CPU time of every process whose name (`/proc/<pid>/comm`) is `name`, e.g. the
+/// `postgres` server's, in nanoseconds: each one's own and its children's that have ended
+/// (`/proc/<pid>/stat`: utime, stime, cutime, cstime), so that a server's connection
+/// processes count though they end with the client. Clock ticks of 10 ms (`USER_HZ`), coarser
+/// than [`cpu_ns`], which loses the threads that have ended.
+pub(crate) fn named_cpu_ns(name: &str) -> io::Result<u64> {
+    let mut ticks = 0;
+    for process in fs::read_dir("/proc")? {
+        let path = process?.path();
+        if path
+            .file_name()
+            .and_then(|n| n.to_str()?.parse::<u32>().ok())
+            .is_none()
+        {
+            continue;
+        }
+        // A process may end between the listing and the reads.
+        if fs::read_to_string(path.join("comm")).is_ok_and(|comm| comm.trim() == name) {
+            let stat = fs::read_to_string(path.join("stat")).unwrap_or_default();
+            ticks += parse_times(&stat).unwrap_or(0);
+        }
+    }
+    Ok(ticks * 10_000_000)
+}
+
+/// utime + stime + cutime + cstime of a `/proc/<pid>/stat` line, in clock ticks: fields 14 to
+/// 17, counted after the command name (in brackets, and may hold spaces).
+fn parse_times(stat: &str) -> Option<u64> {
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    // After the name, the first field is the 3rd (state): the 14th is at index 11.
+    fields
+        .get(11..15)?
+        .iter()
+        .map(|field| field.parse::<u64>().ok())
+        .sum()
+}
+
+/// The value of the memory line `field` of `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in kB.
+pub(crate) fn status_kb(pid: u32, field_name: &str) -> io::Result<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    field(&text, field_name)
+        .and_then(|value| value.trim_end_matches(" kB").trim().parse().ok())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("/proc/{pid}/status has no {field_name}"),
+            )
+        })
+}
+
 /// The machine's CPU time so far, from the `cpu` line of `/proc/stat` (clock ticks, all CPUs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct MachineTicks {
@@ -269,6 +322,18 @@ mod tests {
         let earlier = parse_stat(stat).unwrap();
         assert_eq!(later.busy_cpus_since(&earlier) / online_cpus() as f64, 0.5);
         assert_eq!(earlier.busy_cpus_since(&earlier), 0.0);
+    }
+
+    #[test]
+    fn the_cpu_times_of_a_stat_line_with_its_children() {
+        let stat = "10307 (postgres) S 1 10307 10307 0 -1 4194560 2364 41890 0 0 12 20 300 \
+                    400 20 0 1 0 3563830 225402880 7292 18446744073709551615";
+        assert_eq!(parse_times(stat), Some(12 + 20 + 300 + 400));
+        assert_eq!(
+            parse_times("1 (a b) c) S 1 2 3 4 5 6 7 8 9 10 1 2 3 4 5"),
+            Some(10)
+        );
+        assert_eq!(parse_times("1 (short) S 1 2"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use crate::client::Kind;
 use crate::decode::DecodeResult;
 use crate::procfs::Machine;
+use crate::sync::{Incremental, Run, Runs, SizeResult, SyncResult};
 use crate::{IN_FLIGHT, Plan};
 
 /// The median and range of a set of measurements.
@@ -49,14 +50,17 @@ pub(crate) struct Report {
     pub(crate) plan: Plan,
     pub(crate) decode: DecodeResult,
     pub(crate) trips: Vec<TripRow>,
+    pub(crate) sync: SyncResult,
 }
 
 /// One line of the goals table.
 struct Goal {
     what: String,
-    ratio: f64,
+    /// What was measured, as shown (`0.84x`, `3012 B`).
+    measured: String,
     target: String,
-    met: bool,
+    /// Whether it is met, or why it was not measured.
+    met: Result<bool, String>,
     /// Whether other processes may have moved the numbers it rests on.
     disturbed: bool,
     /// The SDK's req/s over raw hyper + the same decode's, for the round-trip goals.
@@ -85,17 +89,17 @@ impl Report {
         let mut goals = vec![
             Goal {
                 what: "decode: lossless `Referral` time / `Value` time".into(),
-                ratio: decode,
+                measured: format!("{decode:.2}x"),
                 target: "<= 0.80".into(),
-                met: decode <= 0.80,
+                met: Ok(decode <= 0.80),
                 disturbed: self.decode.others_cpus > crate::QUIET,
                 vs_hyper: None,
             },
             Goal {
                 what: "decode floor (issue 4: no slower than `Value`)".into(),
-                ratio: decode,
+                measured: format!("{decode:.2}x"),
                 target: "<= 1.00".into(),
-                met: decode <= 1.0,
+                met: Ok(decode <= 1.0),
                 disturbed: self.decode.others_cpus > crate::QUIET,
                 vs_hyper: None,
             },
@@ -109,15 +113,16 @@ impl Report {
             let disturbed = |kind| 2 * self.trip(kind, in_flight).disturbed_runs >= self.plan.runs;
             goals.push(Goal {
                 what: format!("SDK / bare reqwest + `.json()`, req/s, {in_flight} in flight"),
-                ratio: vs_reqwest,
+                measured: format!("{vs_reqwest:.2}x"),
                 target: format!(">= {target:.2}"),
-                met: vs_reqwest >= target,
+                met: Ok(vs_reqwest >= target),
                 disturbed: [Kind::Sdk, Kind::Reqwest, Kind::Hyper]
                     .into_iter()
                     .any(disturbed),
                 vs_hyper: Some(vs_hyper),
             });
         }
+        goals.extend(sync_goals(&self.sync));
         goals
     }
 
@@ -182,7 +187,11 @@ impl Report {
         )?;
         writeln!(out, "|---|---:|---|---|---:|")?;
         for goal in self.goals() {
-            let verdict = if goal.met { "yes" } else { "**no**" };
+            let verdict = match &goal.met {
+                Ok(true) => "yes",
+                Ok(false) => "**no**",
+                Err(reason) => reason,
+            };
             let disturbed = if goal.disturbed {
                 " (disturbed by other processes: rerun on a quiet machine)"
             } else {
@@ -193,8 +202,8 @@ impl Report {
                 .map_or_else(|| "-".into(), |ratio| format!("{ratio:.2}x"));
             writeln!(
                 out,
-                "| {} | {:.2}x | {} | {verdict}{disturbed} | {vs_hyper} |",
-                goal.what, goal.ratio, goal.target
+                "| {} | {} | {} | {verdict}{disturbed} | {vs_hyper} |",
+                goal.what, goal.measured, goal.target
             )?;
         }
         writeln!(out)?;
@@ -327,6 +336,8 @@ impl Report {
         }
         writeln!(out)?;
 
+        write_sync(out, &self.sync)?;
+
         writeln!(out, "## Reproduce\n")?;
         writeln!(out, "```sh")?;
         writeln!(
@@ -337,13 +348,395 @@ impl Report {
             out,
             "cargo xtask bench --quick   # a smoke run: prints, writes nothing (unless --out PATH)"
         )?;
+        writeln!(
+            out,
+            "cargo xtask bench --sync-only   # section 4 alone: prints, writes nothing (unless --out PATH)"
+        )?;
         writeln!(out, "```\n")?;
         writeln!(
             out,
-            "Options: `--requests N`, `--runs N`, `--out PATH`. Close other work first: on 2 \
-             vCPUs a busy neighbour shows up in every number."
+            "Options: `--requests N`, `--runs N`, `--sync-sizes N,N`, `--sync-runs N`, `--out PATH`; \
+             `{}=postgres://...` adds the PostgreSQL rows (its database is emptied). Close other \
+             work first: on 2 vCPUs a busy neighbour shows up in every number.",
+            crate::sync::POSTGRES_URL_VARIABLE
         )
     }
+}
+
+/// The most the sandbox may hold a referral (issue 13), in bytes.
+const SANDBOX_BYTES_GOAL: f64 = 5_000.0;
+/// "Flat": the peak memory at the largest size over the smallest's may be at most this.
+const FLAT_MEMORY_GOAL: f64 = 1.20;
+/// A first sync's referrals a second over the list's may be at least this.
+const SYNC_SPEED_GOAL: f64 = 0.80;
+/// An incremental run after 1% changed may make at most this share of a full sweep's requests.
+const INCREMENTAL_REQUESTS_GOAL: f64 = 0.02;
+
+/// What the sandbox holds a referral at `size` with `rss_kb` resident: that less an empty
+/// sandbox's, over the referrals.
+fn sandbox_bytes(sync: &SyncResult, size: &SizeResult, rss_kb: u64) -> f64 {
+    rss_kb.saturating_sub(sync.sandbox_empty_kb) as f64 * 1024.0 / size.referrals as f64
+}
+
+/// What was measured, or why it was not.
+type Measured<'r, T> = Result<T, &'r String>;
+
+fn sync_goals(sync: &SyncResult) -> Vec<Goal> {
+    let (Some(small), Some(large)) = (sync.sizes.first(), sync.sizes.last()) else {
+        return Vec::new();
+    };
+    let n = large.referrals;
+    let not_measured = |reason: &String| Goal {
+        what: String::new(),
+        measured: "-".into(),
+        target: String::new(),
+        met: Err(reason.clone()),
+        disturbed: false,
+        vs_hyper: None,
+    };
+    let mut goals = Vec::new();
+    for (database, run) in [
+        ("SQLite", Ok(&large.sqlite)),
+        ("PostgreSQL", large.postgres.as_ref()),
+    ] {
+        let what = format!(
+            "sync: first sync into {database} / `referrals list --all`, referrals/s, {n} referrals"
+        );
+        let target = format!(">= {SYNC_SPEED_GOAL:.2}");
+        goals.push(match run {
+            Ok(runs) => {
+                let ratio = runs.median().per_second() / large.list.median().per_second();
+                let disturbed = [runs, &large.list]
+                    .iter()
+                    .any(|runs| runs.median().others_cpus > crate::QUIET);
+                Goal {
+                    what,
+                    measured: format!("{ratio:.2}x"),
+                    target,
+                    met: Ok(ratio >= SYNC_SPEED_GOAL),
+                    disturbed,
+                    vs_hyper: None,
+                }
+            }
+            Err(reason) => Goal {
+                what,
+                target,
+                ..not_measured(reason)
+            },
+        });
+    }
+    let peaks: [(&str, Measured<(&Runs, &Runs)>); 3] = [
+        ("sync into SQLite", Ok((&small.sqlite, &large.sqlite))),
+        (
+            "sync into PostgreSQL",
+            small
+                .postgres
+                .as_ref()
+                .and_then(|s| Ok((s, large.postgres.as_ref()?))),
+        ),
+        ("`referrals list --all`", Ok((&small.list, &large.list))),
+    ];
+    for (what, runs) in peaks {
+        let what = format!(
+            "{what}: peak memory at {n} / at {} referrals (flat)",
+            small.referrals
+        );
+        let target = format!("<= {FLAT_MEMORY_GOAL:.2}");
+        goals.push(match runs {
+            Ok((small, large)) => {
+                let ratio = large.peak_kb() as f64 / small.peak_kb() as f64;
+                Goal {
+                    what,
+                    measured: format!("{ratio:.2}x"),
+                    target,
+                    met: Ok(ratio <= FLAT_MEMORY_GOAL),
+                    disturbed: false,
+                    vs_hyper: None,
+                }
+            }
+            Err(reason) => Goal {
+                what,
+                target,
+                ..not_measured(reason)
+            },
+        });
+    }
+    for (database, full, incremental) in [
+        ("SQLite", Ok(&large.sqlite), Ok(&large.incremental)),
+        (
+            "PostgreSQL",
+            large.postgres.as_ref(),
+            large.postgres_incremental.as_ref(),
+        ),
+    ] {
+        let what = format!(
+            "sync into {database}: incremental run's requests / a full sweep's, 1% changed, \
+             {n} referrals (and exactly the changed versions stored)"
+        );
+        let target = format!("<= {INCREMENTAL_REQUESTS_GOAL:.2}, exact");
+        goals.push(match full.and_then(|full| Ok((full, incremental?))) {
+            Ok((full, incremental)) => {
+                let ratio = incremental.run.requests as f64 / full.median().requests as f64;
+                Goal {
+                    what,
+                    measured: format!(
+                        "{ratio:.3}x{}",
+                        if incremental.exact() {
+                            ", exact"
+                        } else {
+                            ", **not exact**"
+                        }
+                    ),
+                    target,
+                    met: Ok(ratio <= INCREMENTAL_REQUESTS_GOAL && incremental.exact()),
+                    disturbed: false,
+                    vs_hyper: None,
+                }
+            }
+            Err(reason) => Goal {
+                what,
+                target,
+                ..not_measured(reason)
+            },
+        });
+    }
+    // The more of seeded and after the runs (which adds the order kept for a listing).
+    let bytes = sandbox_bytes(
+        sync,
+        large,
+        large.sandbox_rss_kb.max(large.sandbox_rss_after_kb),
+    );
+    goals.push(Goal {
+        what: format!("sandbox: resident bytes a referral, {n} referrals"),
+        measured: format!("{bytes:.0} B"),
+        target: format!("<= {SANDBOX_BYTES_GOAL:.0} B"),
+        met: Ok(bytes <= SANDBOX_BYTES_GOAL),
+        disturbed: false,
+        vs_hyper: None,
+    });
+    goals
+}
+
+/// Section 4: the sync benchmark.
+fn write_sync(out: &mut String, sync: &SyncResult) -> std::fmt::Result {
+    writeln!(out, "## 4. Sync into a database\n")?;
+    writeln!(
+        out,
+        "The release `partner-center` binary, each command its own process on the clients' \
+         CPU, against `partner-center sandbox serve --count N` (its own process, on the \
+         server's CPU), started afresh for each size: `referrals list --all --output ndjson` \
+         (stdout to a file), then a first `sync --database sqlite:PATH` (the backfill: every \
+         referral, ordered by `createdDateTime`){}. Then one referral in {} (from the first \
+         listed) is changed with `PATCH /_sandbox/referrals/{{id}}` (new `details.notes`: a new \
+         `eTag` and `updatedDateTime`), and `sync` runs again (incremental: `updatedDateTime \
+         ge` the watermark less the overlap). Referrals/s is referrals received (lines printed, \
+         or the sync's `referrals seen`) over the wall time of the process; peak memory is its \
+         `VmHWM` (`/proc/<pid>/status`, read every {} ms while it runs); requests are the API \
+         requests the sandbox answered meanwhile (`GET /_sandbox/requests`); CPU is every \
+         thread's (`schedstat`), the CLI's as last read before it exits, PostgreSQL's that of \
+         the processes named `postgres` (a local server), none of them counted in \
+         the last column. The first runs are made {} times, interleaved (list, SQLite, PostgreSQL, list, ...), each sync into an \
+         empty database; the median by referrals/s is shown, the range in brackets, and the \
+         highest peak. The incremental run follows the last of them, once.\n",
+        if sync.sizes.iter().any(|s| s.postgres.is_ok()) {
+            " and one into PostgreSQL"
+        } else {
+            ""
+        },
+        crate::sync::CHANGE_EVERY,
+        crate::sync::POLL.as_millis(),
+        sync.sizes.first().map_or(0, |size| size.list.len())
+    )?;
+    writeln!(
+        out,
+        "| command | referrals | referrals/s | seconds | CPU s | sandbox CPU s | PostgreSQL \
+         CPU s | peak memory, MiB | requests | other processes, % of a CPU |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for size in &sync.sizes {
+        let n = size.referrals;
+        runs_row(
+            out,
+            "`referrals list --all --output ndjson`",
+            n,
+            Ok(&size.list),
+        )?;
+        runs_row(out, "`sync` into SQLite (first run)", n, Ok(&size.sqlite))?;
+        runs_row(
+            out,
+            "`sync` into PostgreSQL (first run)",
+            n,
+            size.postgres.as_ref(),
+        )?;
+        run_row(
+            out,
+            "`sync` into SQLite (incremental, 1% changed)",
+            n,
+            Ok(&size.incremental.run),
+        )?;
+        run_row(
+            out,
+            "`sync` into PostgreSQL (incremental, 1% changed)",
+            n,
+            size.postgres_incremental.as_ref().map(|i| &i.run),
+        )?;
+    }
+    writeln!(
+        out,
+        "\n| referrals | sync SQLite / list, referrals/s | sync PostgreSQL / list, referrals/s |"
+    )?;
+    writeln!(out, "|---:|---:|---:|")?;
+    for size in &sync.sizes {
+        let ratio = |runs: Result<&Runs, &String>| match runs {
+            Ok(runs) => format!(
+                "{:.2}x",
+                runs.median().per_second() / size.list.median().per_second()
+            ),
+            Err(reason) => reason.clone(),
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            size.referrals,
+            ratio(Ok(&size.sqlite)),
+            ratio(size.postgres.as_ref())
+        )?;
+    }
+    writeln!(
+        out,
+        "\n| incremental run | referrals | changed | requests | full sweep's requests | \
+         new versions stored | versions before -> after | exactly the changed |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---|")?;
+    for size in &sync.sizes {
+        for (database, full, incremental) in [
+            ("SQLite", Ok(&size.sqlite), Ok(&size.incremental)),
+            (
+                "PostgreSQL",
+                size.postgres.as_ref(),
+                size.postgres_incremental.as_ref(),
+            ),
+        ] {
+            incremental_row(out, database, size.referrals, full, incremental)?;
+        }
+    }
+    writeln!(
+        out,
+        "\n| sandbox | resident once seeded, MiB | peak while seeding, MiB | bytes a referral \
+         | resident after the runs, MiB | bytes a referral |"
+    )?;
+    writeln!(out, "|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(
+        out,
+        "| official example only | {:.1} | | | | |",
+        sync.sandbox_empty_kb as f64 / 1024.0
+    )?;
+    for size in &sync.sizes {
+        writeln!(
+            out,
+            "| {} referrals | {:.1} | {:.1} | {:.0} | {:.1} | {:.0} |",
+            size.referrals,
+            size.sandbox_rss_kb as f64 / 1024.0,
+            size.sandbox_hwm_kb as f64 / 1024.0,
+            sandbox_bytes(sync, size, size.sandbox_rss_kb),
+            size.sandbox_rss_after_kb as f64 / 1024.0,
+            sandbox_bytes(sync, size, size.sandbox_rss_after_kb)
+        )?;
+    }
+    writeln!(
+        out,
+        "\nBytes a referral: the sandbox's `VmRSS` less that of one with the official example \
+         only (once it serves), over the referrals; the goal takes the larger of the two.\n"
+    )
+}
+
+/// A first-run row: the median run (by referrals a second), the range in brackets, the
+/// highest peak.
+fn runs_row(
+    out: &mut String,
+    what: &str,
+    n: usize,
+    runs: Result<&Runs, &String>,
+) -> std::fmt::Result {
+    let runs = match runs {
+        Ok(runs) => runs,
+        Err(reason) => return writeln!(out, "| {what} | {n} | {reason} | | | | | | | |"),
+    };
+    let (run, (low, high)) = (runs.median(), runs.range());
+    writeln!(
+        out,
+        "| {what} | {n} | {:.0} ({low:.0} - {high:.0}) | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} \
+         | {:.0} |",
+        run.per_second(),
+        run.elapsed.as_secs_f64(),
+        run.cpu.as_secs_f64(),
+        run.sandbox_cpu.as_secs_f64(),
+        run.database_cpu.as_secs_f64(),
+        runs.peak_kb() as f64 / 1024.0,
+        run.requests,
+        run.others_cpus * 100.0
+    )
+}
+
+fn run_row(out: &mut String, what: &str, n: usize, run: Result<&Run, &String>) -> std::fmt::Result {
+    match run {
+        Ok(run) => writeln!(
+            out,
+            "| {what} | {n} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.0} |",
+            run.per_second(),
+            run.elapsed.as_secs_f64(),
+            run.cpu.as_secs_f64(),
+            run.sandbox_cpu.as_secs_f64(),
+            run.database_cpu.as_secs_f64(),
+            run.peak_kb as f64 / 1024.0,
+            run.requests,
+            run.others_cpus * 100.0
+        ),
+        Err(reason) => writeln!(out, "| {what} | {n} | {reason} | | | | | | | |"),
+    }
+}
+
+fn incremental_row(
+    out: &mut String,
+    database: &str,
+    n: usize,
+    full: Result<&Runs, &String>,
+    incremental: Result<&Incremental, &String>,
+) -> std::fmt::Result {
+    match full.and_then(|full| Ok((full, incremental?))) {
+        Ok((full, i)) => writeln!(
+            out,
+            "| {database} | {n} | {} | {} | {} | {} | {} -> {} | {} |",
+            i.changed,
+            i.run.requests,
+            full.median().requests,
+            i.new_versions,
+            i.versions_before,
+            i.versions_after,
+            if i.exact() { "yes" } else { "**no**" }
+        ),
+        Err(reason) => writeln!(out, "| {database} | {n} | {reason} | | | | | |"),
+    }
+}
+
+/// What `--sync-only` prints.
+pub(crate) fn render_sync(sync: &SyncResult) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_sync(&mut out, sync);
+    for goal in sync_goals(sync) {
+        let verdict = match &goal.met {
+            Ok(true) => "yes".to_owned(),
+            Ok(false) => "NO".to_owned(),
+            Err(reason) => reason.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "- {}: {} (target {}): {verdict}",
+            goal.what, goal.measured, goal.target
+        );
+    }
+    out
 }
 
 /// `median (min - max)` with `decimals` decimals.

@@ -54,6 +54,28 @@ impl Filter {
     pub(crate) fn matches(&self, referral: &Value) -> bool {
         self.0.eval(&mut vec![referral])
     }
+
+    /// The top-level fields of a referral the filter reads (those its paths start from): a
+    /// referral with these alone matches as it does whole.
+    pub(crate) fn fields(&self) -> Vec<&str> {
+        let mut fields = Vec::new();
+        self.0.fields(&mut fields);
+        fields
+    }
+
+    /// Whether the filter reads nothing but top-level date-time fields that `known` says a
+    /// store has at hand, each compared with a date-time: then [`Filter::matches_dates`]
+    /// evaluates it without the referral's JSON.
+    pub(crate) fn reads_only_dates(&self, known: &dyn Fn(&str) -> bool) -> bool {
+        self.0.reads_only_dates(known)
+    }
+
+    /// Whether a referral whose top-level date-time field `name` holds the instant
+    /// `date(name)` (`None`: missing, or not a date-time) matches, as [`Filter::matches`]
+    /// would decide on its JSON. Only for a filter that [`Filter::reads_only_dates`].
+    pub(crate) fn matches_dates(&self, date: &dyn Fn(&str) -> Option<DateTime<Utc>>) -> bool {
+        self.0.eval_dates(date)
+    }
 }
 
 /// The instant a JSON date-time string stands for, if it is one.
@@ -156,9 +178,63 @@ impl Expr {
             }
         }
     }
+
+    /// See [`Filter::fields`].
+    fn fields<'e>(&'e self, fields: &mut Vec<&'e str>) {
+        match self {
+            Expr::And(terms) | Expr::Or(terms) => terms.iter().for_each(|t| t.fields(fields)),
+            Expr::Not(term) => term.fields(fields),
+            Expr::Compare { path, .. } => path.add_root_field(fields),
+            Expr::Lambda { path, body, .. } => {
+                path.add_root_field(fields);
+                body.fields(fields);
+            }
+        }
+    }
+
+    /// See [`Filter::reads_only_dates`].
+    fn reads_only_dates(&self, known: &dyn Fn(&str) -> bool) -> bool {
+        match self {
+            Expr::And(terms) | Expr::Or(terms) => terms.iter().all(|t| t.reads_only_dates(known)),
+            Expr::Not(term) => term.reads_only_dates(known),
+            Expr::Compare {
+                path,
+                literal: Literal::DateTime(_),
+                ..
+            } => path.scope == 0 && matches!(path.fields.as_slice(), [name] if known(name)),
+            // The rest needs the JSON: `eq null` tells a missing date from text that is not
+            // one, a lambda reads arrays.
+            Expr::Compare { .. } | Expr::Lambda { .. } => false,
+        }
+    }
+
+    /// [`Expr::eval`] of an expression that [`Expr::reads_only_dates`].
+    fn eval_dates(&self, date: &dyn Fn(&str) -> Option<DateTime<Utc>>) -> bool {
+        match self {
+            Expr::And(terms) => terms.iter().all(|t| t.eval_dates(date)),
+            Expr::Or(terms) => terms.iter().any(|t| t.eval_dates(date)),
+            Expr::Not(term) => !term.eval_dates(date),
+            Expr::Compare {
+                path,
+                op,
+                literal: Literal::DateTime(at),
+            } => compare_instant(path.fields.first().and_then(|name| date(name)), *op, at),
+            Expr::Compare { .. } | Expr::Lambda { .. } => false,
+        }
+    }
 }
 
 impl Path {
+    /// Adds the top-level field the path starts from, if it starts from the referral (a path
+    /// in a lambda starts from its variable, under the lambda's own path).
+    fn add_root_field<'e>(&'e self, fields: &mut Vec<&'e str>) {
+        if let (0, Some(name)) = (self.scope, self.fields.first())
+            && !fields.contains(&name.as_str())
+        {
+            fields.push(name);
+        }
+    }
+
     fn resolve<'v>(&self, env: &[&'v Value]) -> Option<&'v Value> {
         lookup(env.get(self.scope)?, &self.fields)
     }
@@ -170,23 +246,26 @@ fn compare(value: Option<&Value>, op: Op, literal: &Literal) -> bool {
         Literal::Null => value.is_none(),
         Literal::String(text) => value.and_then(Value::as_str) == Some(text.as_str()),
         Literal::Bool(flag) => value.and_then(Value::as_bool) == Some(*flag),
-        Literal::DateTime(at) => {
-            let Some(instant) = value.and_then(instant) else {
-                // Ordering a missing date is false; it is only ever "not equal".
-                return op == Op::Ne;
-            };
-            return match op {
-                Op::Eq => instant == *at,
-                Op::Ne => instant != *at,
-                Op::Gt => instant > *at,
-                Op::Ge => instant >= *at,
-                Op::Lt => instant < *at,
-                Op::Le => instant <= *at,
-            };
-        }
+        Literal::DateTime(at) => return compare_instant(value.and_then(instant), op, at),
     };
     // The parser allows only eq/ne with non-date literals.
     equal == (op == Op::Eq)
+}
+
+/// `instant op at`, with a missing (or not date-time) value as `None`.
+fn compare_instant(instant: Option<DateTime<Utc>>, op: Op, at: &DateTime<Utc>) -> bool {
+    let Some(instant) = instant else {
+        // Ordering a missing date is false; it is only ever "not equal".
+        return op == Op::Ne;
+    };
+    match op {
+        Op::Eq => instant == *at,
+        Op::Ne => instant != *at,
+        Op::Gt => instant > *at,
+        Op::Ge => instant >= *at,
+        Op::Lt => instant < *at,
+        Op::Le => instant <= *at,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -576,6 +655,70 @@ mod tests {
         assert!(matches("not (status eq 'Closed') and NOT_A_FIELD eq null"));
         assert!(!matches("not status eq 'New'"));
         assert!(matches("((((status eq 'New'))))"));
+    }
+
+    #[test]
+    fn a_filter_of_top_level_dates_decides_on_the_dates_alone_as_on_the_json() {
+        let top_level = |name: &str| name.ends_with("DateTime");
+        let mut odd = referral();
+        odd["createdDateTime"] = json!("not a date");
+        odd["updatedDateTime"] = json!(7);
+        for filter in [
+            "updatedDateTime ge 2025-05-20T08:30:00Z",
+            "updatedDateTime lt 2025-05-20T08:30:00Z or createdDateTime eq 2025-05-01T10:00:00Z",
+            "not (closedDateTime ne 2025-01-01T00:00:00Z) and (acceptedDateTime le 2030-01-01T00:00:00Z)",
+            "createdDateTime ne 2025-05-01T10:00:00Z",
+        ] {
+            let parsed = Filter::parse(filter).unwrap();
+            assert!(parsed.reads_only_dates(&top_level), "{filter}");
+            for referral in [referral(), odd.clone()] {
+                let date = |name: &str| referral.get(name).and_then(instant);
+                assert_eq!(
+                    parsed.matches_dates(&date),
+                    parsed.matches(&referral),
+                    "{filter} on {referral}"
+                );
+            }
+        }
+        for filter in [
+            "status eq 'New' and updatedDateTime ge 2025-05-20T08:30:00Z",
+            "closedDateTime eq null",
+            "customerProfile/createdDateTime ge 2025-05-20T08:30:00Z",
+            "team/any(t: t/addedDateTime ge 2025-05-20T08:30:00Z)",
+        ] {
+            let parsed = Filter::parse(filter).unwrap();
+            assert!(!parsed.reads_only_dates(&top_level), "{filter}");
+        }
+        let parsed = Filter::parse("updatedDateTime ge 2025-05-20T08:30:00Z").unwrap();
+        assert!(!parsed.reads_only_dates(&|name| name == "createdDateTime"));
+    }
+
+    #[test]
+    fn a_referral_with_the_fields_a_filter_reads_matches_as_it_does_whole() {
+        for (filter, fields) in [
+            ("status eq 'New'", vec!["status"]),
+            (
+                "not (customerProfile/address/country eq 'US') or status eq 'New' and \
+                 team/any(t: t/email eq 'a' and t/tags/all(g: g eq 'x'))",
+                vec!["customerProfile", "status", "team"],
+            ),
+            (
+                "updatedDateTime ge 2025-05-20T08:30:00Z or status eq null",
+                vec!["updatedDateTime", "status"],
+            ),
+        ] {
+            let parsed = Filter::parse(filter).unwrap();
+            assert_eq!(parsed.fields(), fields, "{filter}");
+            let whole = referral();
+            let only: serde_json::Map<String, Value> = whole
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(name, _)| fields.contains(&name.as_str()))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
+            assert_eq!(parsed.matches(&Value::Object(only)), parsed.matches(&whole));
+        }
     }
 
     #[test]

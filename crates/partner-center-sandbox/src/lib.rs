@@ -121,6 +121,7 @@
 //! |---|---|
 //! | `POST /_sandbox/faults`, `DELETE /_sandbox/faults` | queues a fault, clears the queue (below) |
 //! | `PATCH /_sandbox/referrals/{id}` | changes a referral with a JSON merge patch, as [`Sandbox::change_referral`] does (an empty body or `{}` touches it): `200` with the referral |
+//! | `GET /_sandbox/requests` | `{"requests": N}`: how many API requests (every route but these) it has answered, for counting what a client sends |
 //! | `GET /_sandbox/webhooks/deliveries` | the delivery log: `{"recorded", "pending", "deliveries": [{"eventName", "resourceUri", "correlationId", "url", "attempt", "status", "error", "outcome", "at"}]}` |
 //! | `GET /_sandbox/webhooks/ca.pem` | the test CA, PEM |
 //! | `GET /cert/sandbox.cer` | the signing certificate, DER (`application/pkix-cert`): where `X-MS-Certificate-Url` points |
@@ -595,7 +596,7 @@ impl SandboxBuilder {
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
         let (store, faults, shutdown) = (
-            Store::new(self.referrals()).map_err(io::Error::other)?,
+            Store::new(seed::generate(self.seed, self.referral_count)).map_err(io::Error::other)?,
             Faults::default(),
             CancellationToken::new(),
         );
@@ -607,6 +608,7 @@ impl SandboxBuilder {
             shutdown: shutdown.clone(),
             routes,
             webhooks: webhooks.clone(),
+            requests: Arc::default(),
         });
         let stopped = shutdown.clone().cancelled_owned();
         let server = tokio::spawn(async move {

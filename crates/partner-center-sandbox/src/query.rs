@@ -35,9 +35,16 @@ pub(crate) struct QueryError {
 
 /// One key of `$orderby`: a date-time field, ascending or descending.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct SortKey {
+pub(crate) struct SortKey {
     path: Vec<String>,
     descending: bool,
+}
+
+impl SortKey {
+    /// The date-time field it sorts by.
+    pub(crate) fn path(&self) -> &[String] {
+        &self.path
+    }
 }
 
 /// A position in a listing: just after the referral with these sort keys and this insertion
@@ -165,12 +172,33 @@ impl ListQuery {
         })
     }
 
-    /// The sort keys of `referral` for this query's `$orderby`.
-    pub(crate) fn keys(&self, referral: &Value) -> Vec<Option<DateTime<Utc>>> {
+    /// Appends to `keys` the sort keys of a referral for this query's `$orderby` (one a sort
+    /// key), `date(path)` being the instant its date-time field `path` holds (see
+    /// [`date_at`]). Appended, so that a listing keeps every referral's in one buffer.
+    pub(crate) fn keys_into(
+        &self,
+        keys: &mut Vec<Option<DateTime<Utc>>>,
+        mut date: impl FnMut(&[String]) -> Option<DateTime<Utc>>,
+    ) {
+        keys.extend(self.order.iter().map(|key| date(&key.path)));
+    }
+
+    /// The keys of `$orderby`, in order.
+    pub(crate) fn order(&self) -> &[SortKey] {
+        &self.order
+    }
+
+    /// The top-level fields `$orderby` sorts by (those its paths start from).
+    pub(crate) fn sort_fields(&self) -> impl Iterator<Item = &str> {
         self.order
             .iter()
-            .map(|key| filter::lookup(referral, &key.path).and_then(filter::instant))
-            .collect()
+            .filter_map(|key| key.path.first())
+            .map(String::as_str)
+    }
+
+    /// How many sort keys a referral has: those of `$orderby`.
+    pub(crate) fn key_count(&self) -> usize {
+        self.order.len()
     }
 
     /// Orders two positions as `$orderby` does; equal keys keep the order of creation.
@@ -193,6 +221,11 @@ impl ListQuery {
             })
             .find(|o| o.is_ne())
             .unwrap_or_else(|| a.1.cmp(&b.1))
+    }
+
+    /// Whether `$select` keeps only some fields.
+    pub(crate) fn selects(&self) -> bool {
+        self.select.is_some()
     }
 
     /// `referral` with only the `$select`ed fields (and its id), or whole.
@@ -222,6 +255,11 @@ impl ListQuery {
         link.extend(form_urlencoded::byte_serialize(cursor.token().as_bytes()));
         link
     }
+}
+
+/// The instant the date-time field `path` of `referral` (its JSON) holds, if it holds one.
+pub(crate) fn date_at(referral: &Value, path: &[String]) -> Option<DateTime<Utc>> {
+    filter::lookup(referral, path).and_then(filter::instant)
 }
 
 /// `createdDateTime desc, updatedDateTime`: date-time fields, each optionally `asc`/`desc`.
@@ -438,11 +476,12 @@ mod tests {
         assert_eq!(order(late, 9, early, 1), Ordering::Less);
         assert_eq!(order(None, 1, early, 9), Ordering::Greater);
         assert_eq!(order(early, 1, early, 2), Ordering::Less);
-        assert_eq!(
-            query.keys(&json!({"closedDateTime": "2021-01-01T00:00:00.0000000Z"})),
-            [late]
-        );
-        assert_eq!(query.keys(&json!({"closedDateTime": "never"})), [None]);
+        let mut keys = Vec::new();
+        let closed = json!({"closedDateTime": "2021-01-01T00:00:00.0000000Z"});
+        query.keys_into(&mut keys, |path| date_at(&closed, path));
+        let never = json!({"closedDateTime": "never"});
+        query.keys_into(&mut keys, |path| date_at(&never, path));
+        assert_eq!((query.key_count(), keys), (1, vec![late, None]));
     }
 
     #[test]

@@ -44,6 +44,12 @@ fn anchor() -> DateTime<Utc> {
 /// The referrals a sandbox seeded with `seed` starts with: the official example, then `count`
 /// generated ones.
 pub(crate) fn referrals(seed: u64, count: usize) -> Vec<Referral> {
+    generate(seed, count).collect()
+}
+
+/// [`referrals`] one at a time, so that a store can take each as it is made rather than
+/// hold them all at once.
+pub(crate) fn generate(seed: u64, count: usize) -> impl Iterator<Item = Referral> {
     let official: Referral =
         serde_json::from_str(OFFICIAL_EXAMPLE).expect("the official example decodes");
     let mut generator = Generator {
@@ -60,10 +66,11 @@ pub(crate) fn referrals(seed: u64, count: usize) -> Vec<Referral> {
         })
         .collect();
     stages.shuffle(&mut generator.rng);
-    let mut out = Vec::with_capacity(count + 1);
-    out.push(official);
-    out.extend(stages.into_iter().map(|stage| generator.referral(stage)));
-    out
+    std::iter::once(official).chain(
+        stages
+            .into_iter()
+            .map(move |stage| generator.referral(stage)),
+    )
 }
 
 /// A status with its substatus: the pairs the service allows.

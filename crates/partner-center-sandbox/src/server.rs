@@ -1,6 +1,7 @@
 //! The HTTP side: the routes of the spec, the service's headers, authentication and faults.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -57,6 +58,8 @@ pub(crate) struct AppState {
     /// Every operation of the documents: where each request goes.
     pub(crate) routes: Arc<Routes>,
     pub(crate) webhooks: Webhooks,
+    /// API requests received so far (`GET /_sandbox/requests`).
+    pub(crate) requests: Arc<AtomicU64>,
 }
 
 /// The referral operations with a handler of their own here (path template, method).
@@ -94,6 +97,10 @@ pub(crate) fn router(state: AppState) -> Router {
                 .fallback(|| async { not_allowed("POST, DELETE") }),
         )
         .route(
+            "/_sandbox/requests",
+            get(request_count).fallback(|| async { not_allowed("GET") }),
+        )
+        .route(
             "/_sandbox/referrals/{id}",
             patch(change_referral).fallback(|| async { not_allowed("PATCH") }),
         )
@@ -126,6 +133,7 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
     if outside_api(request.uri().path()) {
         return next.run(request).await;
     }
+    state.requests.fetch_add(1, Ordering::Relaxed);
     let fault = state.faults.next();
     match &fault {
         Some(Fault::Throttle { retry_after }) => return throttled(*retry_after),
@@ -218,20 +226,21 @@ async fn list_referrals(
         Err(e) => return invalid_request(&e.message, Some(e.parameter)),
     };
     let page = state.store.page(&query);
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(LIST_CONTEXT));
-    if query.count {
-        body.insert("@odata.count".into(), json!(page.count));
+    // The members in the order `Value` writes an object's (by name), the referrals as the
+    // store has their JSON: the bytes of the page as a `Value`, without decoding each.
+    let mut body = format!("{{\"@odata.context\":{}", Value::from(LIST_CONTEXT));
+    if let Some(count) = page.count {
+        body.push_str(&format!(",\"@odata.count\":{count}"));
     }
-    body.insert("value".into(), Value::Array(page.referrals));
     if let Some(cursor) = &page.next {
         let origin = origin(&headers, &state.base_url);
-        body.insert(
-            "@odata.nextLink".into(),
-            json!(query.next_link(&origin, cursor)),
-        );
+        let link = Value::from(query.next_link(&origin, cursor));
+        body.push_str(&format!(",\"@odata.nextLink\":{link}"));
     }
-    json(StatusCode::OK, &body)
+    body.push_str(",\"value\":[");
+    body.push_str(&page.referrals.join(","));
+    body.push_str("]}");
+    json_bytes(StatusCode::OK, body.into())
 }
 
 /// Where the caller reached the sandbox (`http://` and its `Host`), so that a next link
@@ -451,6 +460,12 @@ async fn clear_faults(State(state): State<AppState>) -> Response {
 
 fn pending(faults: &Faults) -> Response {
     json(StatusCode::OK, &json!({ "pending": faults.pending() }))
+}
+
+/// `GET /_sandbox/requests`: how many API requests the sandbox has received.
+async fn request_count(State(state): State<AppState>) -> Response {
+    let requests = state.requests.load(Ordering::Relaxed);
+    json(StatusCode::OK, &json!({ "requests": requests }))
 }
 
 /// `PATCH /_sandbox/referrals/{id}`: changes a referral with a JSON merge patch (RFC 7396; an

@@ -423,6 +423,36 @@ async fn the_admin_route_queues_and_clears_faults_without_a_token() {
 }
 
 #[tokio::test]
+async fn the_admin_route_counts_api_requests_only() {
+    let sandbox = small().await;
+    let base = sandbox.base_url();
+    let count = || async {
+        let response = Client::new()
+            .get(format!("{base}/_sandbox/requests"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()
+    };
+    assert_eq!(count().await, json!({"requests": 0}));
+
+    // Answered, refused or faulted: each API request counts; admin requests do not.
+    get(base, &referral_path(OFFICIAL_REFERRAL_ID)).await;
+    send(base, Method::GET, "/v1.0/engagements/referrals", None).await;
+    sandbox
+        .faults()
+        .push(Fault::Unavailable { retry_after: None }, 1);
+    get(base, "/v1.0/engagements/referrals").await;
+    Client::new()
+        .delete(format!("{base}/_sandbox/faults"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(count().await, json!({"requests": 3}));
+}
+
+#[tokio::test]
 async fn faults_hit_the_gateway_before_authentication() {
     let sandbox = small().await;
     sandbox
