@@ -293,8 +293,7 @@ impl Syncer {
                 if supported.is_none() {
                     self.store.set_range_filter_supported(true).await?;
                 }
-                self.commit(run, &first, true, progress).await?;
-                self.rest(run, pages, true, progress).await?;
+                self.rest(run, Some(first), pages, true, progress).await?;
                 Ok(RunKind::Incremental)
             }
             None => Ok(RunKind::Incremental),
@@ -312,22 +311,37 @@ impl Syncer {
             .count(true)
             .max_pages(self.max_pages)
             .pages();
-        self.rest(run, pages, false, progress).await
+        self.rest(run, None, pages, false, progress).await
     }
 
-    /// Commits each page of `pages` (at most the listing's `max_pages`: the SDK bounds it).
+    /// Commits `first` (if given) and each page of `pages` after it (at most the listing's
+    /// `max_pages`: the SDK bounds it). The next page is read while one is stored, so the
+    /// service and the database work at once; pages still commit one after the other, and one
+    /// read but not stored when the run stops is read again by the next run.
     async fn rest(
         &self,
         run: i64,
+        first: Option<Page>,
         mut pages: Pages,
         advance: bool,
         progress: &mut Progress,
     ) -> Result<()> {
-        while let Some(page) = pages.next().await {
-            let page = page?;
-            self.commit(run, &page, advance, progress).await?;
+        let mut page = match first {
+            Some(page) => page,
+            None => match pages.next().await {
+                Some(page) => page?,
+                None => return Ok(()),
+            },
+        };
+        loop {
+            let storing = self.commit(run, &page, advance, progress);
+            let (stored, next) = futures_util::future::join(storing, pages.next()).await;
+            stored?;
+            match next {
+                Some(next) => page = next?,
+                None => return Ok(()),
+            }
         }
-        Ok(())
     }
 
     /// One page in one transaction; the watermark moves with it when `advance` (a listing in
