@@ -189,8 +189,9 @@ async fn spawn_sync_held(sandbox: &Sandbox, db: &str) -> std::process::Child {
         .faults()
         .push(Fault::Delay(Duration::from_secs(300)), 1);
     let mut child = spawn_sync(sandbox, db);
-    // Both faults taken: the second page's request has arrived, so the first page was
-    // committed (a sync asks for a page only when the one before is stored). Bounded: 60 s.
+    // Both faults taken, the second page's request has arrived; the first page commits while
+    // it waits (a sync reads the next page while it stores one): wait for its commit, read
+    // from the database. Bounded: 60 s.
     let mut waited = 0;
     while sandbox.faults().pending() > 0 {
         assert!(waited < 6_000, "the sync never asked for its second page");
@@ -198,6 +199,22 @@ async fn spawn_sync_held(sandbox: &Sandbox, db: &str) -> std::process::Child {
         tokio::time::sleep(Duration::from_millis(10)).await;
         waited += 1;
     }
+    let store = Store::open_existing(db).await.unwrap();
+    loop {
+        let runs = store.runs().await.unwrap();
+        let running = runs.last().expect("the sync recorded its run");
+        if running.finished_at.is_none() && running.pages == 1 {
+            break;
+        }
+        assert!(
+            waited < 6_000,
+            "the sync never committed its first page: {runs:?}"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the sync ended early");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    store.close().await;
     child
 }
 
