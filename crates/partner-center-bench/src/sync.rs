@@ -557,8 +557,10 @@ impl Sandbox {
             &stdout,
             |_, stderr| {
                 let said = fs::read_to_string(stderr).map_err(|e| e.to_string())?;
+                // The last line: the progress lines before it start alike.
                 let summary = said
                     .lines()
+                    .rev()
                     .find(|line| line.starts_with("sync ("))
                     .ok_or_else(|| format!("no summary from the sync: {said:?}"))?;
                 new_versions = number_after(summary, "new versions");
