@@ -165,6 +165,15 @@ fn a_sandbox_sync_needs_its_own_database_and_reading_one_needs_it_to_exist() {
     assert!(!stderr_of(&output).contains("secret"));
 }
 
+/// A sandbox of 300 referrals: three pages.
+async fn three_pages() -> Sandbox {
+    Sandbox::builder()
+        .referral_count(299)
+        .start()
+        .await
+        .unwrap()
+}
+
 /// `partner-center sync` of `sandbox` into `db`, started, not waited for.
 fn spawn_sync(sandbox: &Sandbox, db: &str) -> std::process::Child {
     Process::new(assert_cmd::cargo::cargo_bin("partner-center"))
@@ -244,11 +253,7 @@ async fn killed_then_resumed(sandbox: &Sandbox, db: &str) {
 }
 
 async fn a_sync_killed_mid_run_loses_and_duplicates_nothing(db: TestDatabase) {
-    let sandbox = Sandbox::builder()
-        .referral_count(299)
-        .start()
-        .await
-        .unwrap();
+    let sandbox = three_pages().await;
     let db = db.url();
 
     // The backfill, killed after its first page of three.
@@ -314,11 +319,7 @@ async fn blocked_in(db: &mut sqlx::PgConnection, statement: &str) {
 async fn a_sync_killed_inside_a_page_transaction_leaves_no_trace_of_it(db: TestDatabase) {
     use sqlx::Connection;
 
-    let sandbox = Sandbox::builder()
-        .referral_count(299)
-        .start()
-        .await
-        .unwrap();
+    let sandbox = three_pages().await;
     let db = db.url();
     let store = Store::open(db).await.unwrap();
     // The referrals table locked against writes: the first page's transaction stores its
@@ -353,11 +354,7 @@ async fn a_sync_killed_inside_a_page_transaction_leaves_no_trace_of_it(db: TestD
 }
 
 async fn two_instances_sweep_one_at_a_time(db: TestDatabase) {
-    let sandbox = Sandbox::builder()
-        .referral_count(299)
-        .start()
-        .await
-        .unwrap();
+    let sandbox = three_pages().await;
     let db = db.url();
     let mut first = spawn_sync_held(&sandbox, db).await;
 
