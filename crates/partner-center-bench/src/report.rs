@@ -386,14 +386,6 @@ fn sync_goals(sync: &SyncResult) -> Vec<Goal> {
         return Vec::new();
     };
     let n = large.referrals;
-    let not_measured = |reason: &String| Goal {
-        what: String::new(),
-        measured: "-".into(),
-        target: String::new(),
-        met: Err(reason.clone()),
-        disturbed: false,
-        vs_hyper: None,
-    };
     let mut goals = Vec::new();
     for (database, run) in [
         ("SQLite", Ok(&large.sqlite)),
@@ -403,27 +395,14 @@ fn sync_goals(sync: &SyncResult) -> Vec<Goal> {
             "sync: first sync into {database} / `referrals list --all`, referrals/s, {n} referrals"
         );
         let target = format!(">= {SYNC_SPEED_GOAL:.2}");
-        goals.push(match run {
-            Ok(runs) => {
-                let ratio = runs.median().per_second() / large.list.median().per_second();
-                let disturbed = [runs, &large.list]
-                    .iter()
-                    .any(|runs| runs.median().others_cpus > crate::QUIET);
-                Goal {
-                    what,
-                    measured: format!("{ratio:.2}x"),
-                    target,
-                    met: Ok(ratio >= SYNC_SPEED_GOAL),
-                    disturbed,
-                    vs_hyper: None,
-                }
-            }
-            Err(reason) => Goal {
-                what,
-                target,
-                ..not_measured(reason)
-            },
+        let outcome = run.map(|runs| {
+            let ratio = runs.median().per_second() / large.list.median().per_second();
+            let disturbed = [runs, &large.list]
+                .iter()
+                .any(|runs| runs.median().others_cpus > crate::QUIET);
+            (format!("{ratio:.2}x"), ratio >= SYNC_SPEED_GOAL, disturbed)
         });
+        goals.push(sync_goal(what, target, outcome));
     }
     let peaks: [(&str, Measured<(&Runs, &Runs)>); 3] = [
         ("sync into SQLite", Ok((&small.sqlite, &large.sqlite))),
@@ -442,24 +421,11 @@ fn sync_goals(sync: &SyncResult) -> Vec<Goal> {
             small.referrals
         );
         let target = format!("<= {FLAT_MEMORY_GOAL:.2}");
-        goals.push(match runs {
-            Ok((small, large)) => {
-                let ratio = large.peak_kb() as f64 / small.peak_kb() as f64;
-                Goal {
-                    what,
-                    measured: format!("{ratio:.2}x"),
-                    target,
-                    met: Ok(ratio <= FLAT_MEMORY_GOAL),
-                    disturbed: false,
-                    vs_hyper: None,
-                }
-            }
-            Err(reason) => Goal {
-                what,
-                target,
-                ..not_measured(reason)
-            },
+        let outcome = runs.map(|(small, large)| {
+            let ratio = large.peak_kb() as f64 / small.peak_kb() as f64;
+            (format!("{ratio:.2}x"), ratio <= FLAT_MEMORY_GOAL, false)
         });
+        goals.push(sync_goal(what, target, outcome));
     }
     for (database, full, incremental) in [
         ("SQLite", Ok(&large.sqlite), Ok(&large.incremental)),
@@ -474,31 +440,19 @@ fn sync_goals(sync: &SyncResult) -> Vec<Goal> {
              {n} referrals (and exactly the changed versions stored)"
         );
         let target = format!("<= {INCREMENTAL_REQUESTS_GOAL:.2}, exact");
-        goals.push(match full.and_then(|full| Ok((full, incremental?))) {
-            Ok((full, incremental)) => {
+        let outcome = full
+            .and_then(|full| Ok((full, incremental?)))
+            .map(|(full, incremental)| {
                 let ratio = incremental.run.requests as f64 / full.median().requests as f64;
-                Goal {
-                    what,
-                    measured: format!(
-                        "{ratio:.3}x{}",
-                        if incremental.exact() {
-                            ", exact"
-                        } else {
-                            ", **not exact**"
-                        }
-                    ),
-                    target,
-                    met: Ok(ratio <= INCREMENTAL_REQUESTS_GOAL && incremental.exact()),
-                    disturbed: false,
-                    vs_hyper: None,
-                }
-            }
-            Err(reason) => Goal {
-                what,
-                target,
-                ..not_measured(reason)
-            },
-        });
+                let exact = incremental.exact();
+                let shown = if exact { ", exact" } else { ", **not exact**" };
+                (
+                    format!("{ratio:.3}x{shown}"),
+                    ratio <= INCREMENTAL_REQUESTS_GOAL && exact,
+                    false,
+                )
+            });
+        goals.push(sync_goal(what, target, outcome));
     }
     // The more of seeded and after the runs (which adds the order kept for a listing).
     let bytes = sandbox_bytes(
@@ -515,6 +469,29 @@ fn sync_goals(sync: &SyncResult) -> Vec<Goal> {
         vs_hyper: None,
     });
     goals
+}
+
+/// A goal of the sync section: what was measured as shown, whether it meets `target` and
+/// whether other processes may have moved it; or why it was not measured.
+fn sync_goal(what: String, target: String, outcome: Measured<(String, bool, bool)>) -> Goal {
+    match outcome {
+        Ok((measured, met, disturbed)) => Goal {
+            what,
+            measured,
+            target,
+            met: Ok(met),
+            disturbed,
+            vs_hyper: None,
+        },
+        Err(reason) => Goal {
+            what,
+            measured: "-".into(),
+            target,
+            met: Err(reason.clone()),
+            disturbed: false,
+            vs_hyper: None,
+        },
+    }
 }
 
 /// Section 4: the sync benchmark.
