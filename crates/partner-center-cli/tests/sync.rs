@@ -322,17 +322,17 @@ async fn a_sync_killed_inside_a_page_transaction_leaves_no_trace_of_it(db: TestD
     let sandbox = three_pages().await;
     let db = db.url();
     let store = Store::open(db).await.unwrap();
-    // The referrals table locked against writes: the first page's transaction stores its
-    // versions, then waits on its first write to `referrals`, inside the transaction.
+    // The current referrals locked against writes: the first page's transaction stores its
+    // versions, then waits on its first write to `current_referrals`, inside the transaction.
     let mut locker = sqlx::PgConnection::connect(db).await.unwrap();
     let mut lock = locker.begin().await.unwrap();
-    sqlx::query("LOCK TABLE referrals IN SHARE MODE")
+    sqlx::query("LOCK TABLE current_referrals IN SHARE MODE")
         .execute(&mut *lock)
         .await
         .unwrap();
     let mut child = spawn_sync(&sandbox, db);
     let mut watcher = sqlx::PgConnection::connect(db).await.unwrap();
-    blocked_in(&mut watcher, "INSERT INTO referrals").await;
+    blocked_in(&mut watcher, "INSERT INTO current_referrals").await;
     child.kill().unwrap();
     child.wait().unwrap();
 

@@ -9,8 +9,9 @@
 //!
 //! - `referrals`: the current version of each, with the columns people filter on (status,
 //!   substatus, type, direction, qualification, customer name and country, deal value and
-//!   currency, closing date) and the JSON as received;
-//! - `referral_versions`: every distinct (id, eTag) received, with when it was;
+//!   currency, closing date) and the JSON as received: a view of the table `current_referrals`
+//!   (the columns) and of the current version's JSON, so that the JSON is stored once;
+//! - `referral_versions`: every distinct (id, eTag) received, with when it was and its JSON;
 //! - `sync_state` and `sync_runs`: the watermark, the last full sweep, whether the service
 //!   accepts the range filter, and each run with its counts and error.
 //!

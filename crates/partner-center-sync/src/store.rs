@@ -236,7 +236,19 @@ enum Backend {
     Postgres,
 }
 
-/// The most rows one multi-row statement carries: 14 values a row stays below SQLite's 32766
+/// Each SQLite connection's settings.
+/// - WAL: readers (`sync status`) do not block a running sync. With `synchronous = NORMAL` a
+///   committed page survives the process being killed; a power cut may roll back the last
+///   pages, watermark with them, and the next run fetches them again.
+/// - A page's rows land on random leaves of the id indexes, so each commit appends about one
+///   index page a referral to the WAL. A 16 MiB cache keeps the indexes' pages from being read
+///   back, and a checkpoint every 16,384 pages (64 MiB) writes a page rewritten by many commits
+///   once. Both are bounds, whatever the number of referrals; the WAL file is cut back to 64 MiB.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA cache_size = -16384; \
+     PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864";
+
+/// The most rows one multi-row statement carries: 13 values a row stays below SQLite's 32766
 /// bound parameters (and PostgreSQL's 65535), whatever a hostile page holds.
 const ROWS_A_STATEMENT: usize = 1000;
 
@@ -275,19 +287,13 @@ impl Store {
                     url.to_owned()
                 };
                 // One writer at a time is all SQLite does; one connection avoids `database is
-                // busy` inside a process (other processes wait on its busy timeout).
+                // busy` inside a process (other processes wait on its busy timeout). Its
+                // settings: `SQLITE_PRAGMAS`.
                 let pool = AnyPoolOptions::new()
                     .max_connections(1)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            // WAL: readers (`sync status`) do not block a running sync. A committed
-                            // page survives the process being killed; a power cut may roll back the
-                            // last pages, watermark with them, and the next run fetches them again.
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000",
-                            )
-                            .await?;
+                            conn.execute(SQLITE_PRAGMAS).await?;
                             Ok(())
                         })
                     });
@@ -469,7 +475,7 @@ impl Store {
 
     /// Counts, the state, the last run and the last failed one.
     pub async fn status(&self) -> Result<Status> {
-        let referrals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM referrals")
+        let referrals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM current_referrals")
             .fetch_one(&self.pool)
             .await?;
         let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM referral_versions")
@@ -477,7 +483,8 @@ impl Store {
             .await?;
         let mut by_status = BTreeMap::new();
         let rows = sqlx::query(
-            "SELECT COALESCE(status, '') AS status, COUNT(*) AS n FROM referrals GROUP BY 1",
+            "SELECT COALESCE(status, '') AS status, COUNT(*) AS n FROM current_referrals \
+             GROUP BY 1",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -625,7 +632,8 @@ fn later_or_same(candidate: Option<&str>, current: Option<&str>) -> bool {
 }
 
 /// Makes each of `rows` the current referral unless a later version is stored: a
-/// compare-and-set on `updatedDateTime`, atomic in either database. An older version seen
+/// compare-and-set on `updatedDateTime`, atomic in either database. The row points at its
+/// version by (id, eTag), whose JSON the `referrals` view joins in: the JSON is written once. An older version seen
 /// late (the overlap, a listing reordered while paging, an event fetched late) is history
 /// only.
 async fn upsert_current(
@@ -637,18 +645,19 @@ async fn upsert_current(
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO referrals (id, etag, updated_at, status, substatus, type, direction, \
-         qualification, customer_name, customer_country, deal_value, currency, closing_at, json) \
+        "INSERT INTO current_referrals (id, etag, updated_at, status, substatus, type, \
+         direction, qualification, customer_name, customer_country, deal_value, currency, \
+         closing_at) \
          VALUES {} \
          ON CONFLICT (id) DO UPDATE SET etag = excluded.etag, updated_at = excluded.updated_at, \
          status = excluded.status, substatus = excluded.substatus, type = excluded.type, \
          direction = excluded.direction, qualification = excluded.qualification, \
          customer_name = excluded.customer_name, customer_country = excluded.customer_country, \
          deal_value = excluded.deal_value, currency = excluded.currency, \
-         closing_at = excluded.closing_at, json = excluded.json \
-         WHERE referrals.updated_at IS NULL OR excluded.updated_at IS NULL \
-         OR excluded.updated_at >= referrals.updated_at",
-        placeholders(backend, rows.len(), 14)
+         closing_at = excluded.closing_at \
+         WHERE current_referrals.updated_at IS NULL OR excluded.updated_at IS NULL \
+         OR excluded.updated_at >= current_referrals.updated_at",
+        placeholders(backend, rows.len(), 13)
     );
     let mut query = sqlx::query(&sql);
     for row in rows {
@@ -665,8 +674,7 @@ async fn upsert_current(
             .bind(&row.customer_country)
             .bind(&row.deal_value)
             .bind(&row.currency)
-            .bind(&row.closing_at)
-            .bind(&row.json);
+            .bind(&row.closing_at);
     }
     query.execute(&mut **tx).await?;
     Ok(())

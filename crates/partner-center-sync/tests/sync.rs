@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use partner_center::PartnerCenter;
 use partner_center::models::Referral;
 use partner_center_sandbox::Sandbox;
-use partner_center_sync::testing::{TestDatabase, run_suite};
+use partner_center_sync::testing::{Backend, TestDatabase, run_suite};
 use partner_center_sync::{Error, RunKind, Store, StoredReferral, Syncer, suite};
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -392,6 +392,92 @@ async fn a_version_stored_late_never_replaces_a_later_one(db: TestDatabase) {
     }
 }
 
+/// A database made by the first schema (each referral's JSON in `referrals` and in its
+/// version), with a referral of two versions in it, as a release before the JSON was stored
+/// once left it.
+async fn a_database_of_the_first_schema(db: &TestDatabase) {
+    use sqlx::Executor;
+
+    let kind = match db.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let first = tempfile::tempdir().unwrap();
+    let migration = format!(
+        "{}/migrations/{kind}/0001_sync.sql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::copy(migration, first.path().join("0001_sync.sql")).unwrap();
+    // As `Store::open` does (whichever of the two comes first installs them).
+    let _ = sqlx::any::install_drivers(&[sqlx::sqlite::any::DRIVER, sqlx::postgres::any::DRIVER]);
+    let url = match db.backend() {
+        Backend::Sqlite => format!("{}?mode=rwc", db.url()),
+        Backend::Postgres => db.url().to_owned(),
+    };
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let migrator = sqlx::migrate::Migrator::new(first.path()).await.unwrap();
+    migrator.run(&pool).await.unwrap();
+    pool.execute(
+        "INSERT INTO referral_versions (id, etag, updated_at, received_at, json) VALUES \
+         ('a', '\"1\"', '2026-11-30T10:01:00.000000000Z', '2026-11-30T11:00:00.000000000Z', \
+          '{\"id\":\"a\",\"eTag\":\"\\\"1\\\"\"}'), \
+         ('a', '\"2\"', '2026-11-30T10:02:00.000000000Z', '2026-11-30T11:00:00.000000000Z', \
+          '{\"id\":\"a\",\"eTag\":\"\\\"2\\\"\",\"status\":\"Active\",\"drifted\":[1.50]}')",
+    )
+    .await
+    .unwrap();
+    pool.execute(
+        "INSERT INTO referrals (id, etag, updated_at, status, json) VALUES \
+         ('a', '\"2\"', '2026-11-30T10:02:00.000000000Z', 'Active', \
+          '{\"id\":\"a\",\"eTag\":\"\\\"2\\\"\",\"status\":\"Active\",\"drifted\":[1.50]}')",
+    )
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+async fn a_database_of_the_first_schema_migrates_with_nothing_lost(db: TestDatabase) {
+    a_database_of_the_first_schema(&db).await;
+    let store = store(&db).await;
+
+    // The current referral reads as it was, its JSON byte for byte; the history is whole.
+    let rows = stored(&store).await;
+    assert_eq!(rows.len(), 1);
+    let current = &rows[0];
+    assert_eq!(
+        (
+            current.id.as_str(),
+            current.etag.as_str(),
+            current.status.as_deref()
+        ),
+        ("a", "\"2\"", Some("Active"))
+    );
+    assert_eq!(
+        current.json,
+        r#"{"id":"a","eTag":"\"2\"","status":"Active","drifted":[1.50]}"#
+    );
+    let etags: Vec<String> = store
+        .versions("a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(etag, _)| etag)
+        .collect();
+    assert_eq!(etags, ["\"1\"", "\"2\""]);
+    let status = store.status().await.unwrap();
+    assert_eq!((status.referrals, status.versions), (1, 2));
+
+    // And the store goes on: a later version becomes the current referral, its JSON with it.
+    assert_eq!(store.store_referrals(&[version("a", 3)]).await.unwrap(), 1);
+    let rows = stored(&store).await;
+    assert_eq!(rows[0].etag, "\"3\"");
+    assert_eq!(
+        canonical(&rows[0].json),
+        canonical(&serde_json::to_string(&version("a", 3)).unwrap())
+    );
+    store.close().await;
+}
+
 fn main() {
     run_suite(
         suite![
@@ -399,7 +485,8 @@ fn main() {
             the_first_sync_stores_every_referral_once_as_received,
             an_incremental_sync_stores_only_the_changed_referrals,
             a_run_stopped_after_its_first_page_loses_and_duplicates_nothing,
-            a_refused_range_filter_falls_back_to_full_sweeps
+            a_refused_range_filter_falls_back_to_full_sweeps,
+            a_database_of_the_first_schema_migrates_with_nothing_lost
         ],
         &[],
         &[(
