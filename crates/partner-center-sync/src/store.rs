@@ -241,9 +241,10 @@ enum Backend {
 ///   committed page survives the process being killed; a power cut may roll back the last
 ///   pages, watermark with them, and the next run fetches them again.
 /// - A page's rows land on random leaves of the id indexes, so each commit appends about one
-///   index page a referral to the WAL. A 16 MiB cache keeps the indexes' pages from being read
-///   back, and a checkpoint every 16,384 pages (64 MiB) writes a page rewritten by many commits
-///   once. Both are bounds, whatever the number of referrals; the WAL file is cut back to 64 MiB.
+///   index page a referral to the WAL. A 16 MiB cache keeps most of the indexes' pages from
+///   being read back, and a checkpoint every 16,384 pages (64 MiB) writes a page that many
+///   commits rewrote once. Both are bounds, whatever the number of referrals; the WAL file is
+///   cut back to 64 MiB.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA cache_size = -16384; \
      PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864";
@@ -632,10 +633,10 @@ fn later_or_same(candidate: Option<&str>, current: Option<&str>) -> bool {
 }
 
 /// Makes each of `rows` the current referral unless a later version is stored: a
-/// compare-and-set on `updatedDateTime`, atomic in either database. The row points at its
-/// version by (id, eTag), whose JSON the `referrals` view joins in: the JSON is written once. An older version seen
+/// compare-and-set on `updatedDateTime`, atomic in either database. An older version seen
 /// late (the overlap, a listing reordered while paging, an event fetched late) is history
-/// only.
+/// only. The row names its version by (id, eTag), whose JSON the `referrals` view joins in:
+/// the JSON is written once.
 async fn upsert_current(
     tx: &mut Transaction<'_, Any>,
     backend: &Backend,
