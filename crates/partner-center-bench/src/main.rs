@@ -8,6 +8,7 @@
 //! runs the whole benchmark; `serve` and `client` are the processes it starts.
 
 mod client;
+mod counts;
 mod decode;
 mod procfs;
 mod report;
@@ -236,6 +237,16 @@ fn bench(options: &Options) -> Result<(), String> {
             runs.push(sample);
         }
     }
+    let counts = if plan.quick {
+        Err("not measured with --quick".into())
+    } else {
+        eprintln!(
+            "counts: each client under callgrind and DHAT, {} and {} requests",
+            counts::SHORT,
+            counts::LONG
+        );
+        counts::run(&server.address)
+    };
     drop(server);
 
     eprintln!("sync: at {:?} referrals", plan.sync_sizes);
@@ -258,6 +269,7 @@ fn bench(options: &Options) -> Result<(), String> {
         plan,
         decode,
         trips,
+        counts,
         sync,
     };
     let text = report.render();

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::client::Kind;
+use crate::counts::CountRow;
 use crate::decode::DecodeResult;
 use crate::procfs::Machine;
 use crate::sync::{Incremental, Run, Runs, SizeResult, SyncResult};
@@ -50,6 +51,8 @@ pub(crate) struct Report {
     pub(crate) plan: Plan,
     pub(crate) decode: DecodeResult,
     pub(crate) trips: Vec<TripRow>,
+    /// Instructions and allocations a request, or why they were not counted.
+    pub(crate) counts: Result<Vec<CountRow>, String>,
     pub(crate) sync: SyncResult,
 }
 
@@ -124,6 +127,48 @@ impl Report {
         }
         goals.extend(sync_goals(&self.sync));
         goals
+    }
+
+    /// Section 3's counts: the work of a request, whatever else the machine does.
+    fn write_counts(&self, out: &mut String) -> std::fmt::Result {
+        writeln!(
+            out,
+            "Counted, not timed: instructions (valgrind's callgrind) and heap allocations \
+             (DHAT) of one request, each client run with {} and then {} measured requests \
+             after the same warm-up, the difference over the extra requests. These hold on a \
+             busy machine, where the times above do not.\n",
+            crate::counts::SHORT,
+            crate::counts::LONG
+        )?;
+        let rows = match &self.counts {
+            Ok(rows) => rows,
+            Err(reason) => return writeln!(out, "Counts: {reason}.\n"),
+        };
+        let count = |kind: Kind, in_flight: usize| {
+            rows.iter()
+                .find(|row| row.kind == kind && row.in_flight == in_flight)
+        };
+        writeln!(
+            out,
+            "| client | in flight | instructions / req | allocations / req | instructions / \
+             bare reqwest's |"
+        )?;
+        writeln!(out, "|---|---:|---:|---:|---:|")?;
+        for row in rows {
+            let ratio = count(Kind::Reqwest, row.in_flight).map_or_else(
+                || "-".into(),
+                |base| format!("{:.2}x", row.instructions / base.instructions),
+            );
+            writeln!(
+                out,
+                "| {} | {} | {:.0} | {:.1} | {ratio} |",
+                row.kind.label(),
+                row.in_flight,
+                row.instructions,
+                row.allocations
+            )?;
+        }
+        writeln!(out)
     }
 
     pub(crate) fn render(&self) -> String {
@@ -335,6 +380,7 @@ impl Report {
             )?;
         }
         writeln!(out)?;
+        self.write_counts(out)?;
 
         write_sync(out, &self.sync)?;
 
