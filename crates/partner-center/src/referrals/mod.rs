@@ -60,21 +60,27 @@ impl<'c> Referrals<'c> {
     /// ```
     pub async fn get(&self, id: &str) -> Result<Referral> {
         let response = self.fetch(id, Headers::Dropped).await?;
-        Ok(response.into_inner())
+        Ok(*response.into_inner())
     }
 
     /// [`Self::get`], with the answer's status and headers (its `Request-ID`, `ETag`...).
     pub async fn get_response(&self, id: &str) -> Result<Response<Referral>> {
-        self.fetch(id, Headers::Kept).await
+        Ok(self
+            .fetch(id, Headers::Kept)
+            .await?
+            .map(|referral| *referral))
     }
 
-    async fn fetch(&self, id: &str, headers: Headers) -> Result<Response<Referral>> {
+    /// The referral boxed as soon as it is decoded: it is over 2 KB, and the policy's layers
+    /// then move a pointer instead of copying it at each one.
+    async fn fetch(&self, id: &str, headers: Headers) -> Result<Response<Box<Referral>>> {
         let id: ReferralId = checked_id(id)?
             .parse()
             .map_err(|e| Error::InvalidInput(format!("referral id {id:?}: {e}")))?;
         let get = |api: partner_center_api::Client| async move {
             // The request headers are the policy's (`Call`): none is given here.
-            api.get_referral(&id, None, None, None, None, None).await
+            let answer = api.get_referral(&id, None, None, None, None, None).await?;
+            answer.map(Box::new)
         };
         self.client.send(get, headers).await
     }
