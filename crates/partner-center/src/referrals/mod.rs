@@ -80,8 +80,8 @@ impl<'c> Referrals<'c> {
         let get = |api: partner_center_api::Client| async move {
             // The request headers are the policy's (`Call`): none is given here.
             let answer = api.get_referral(&id, None, None, None, None, None).await?;
-            // progenitor-client's own mapping (hidden from its docs, used by the code it
-            // generates; the version is pinned in Cargo.lock): no copy of the headers.
+            // progenitor-client's own mapping, hidden from its docs as the `encode_path` the
+            // generated code calls is: it keeps the headers without copying them.
             answer.map(Box::new)
         };
         self.client.send(get, headers).await
