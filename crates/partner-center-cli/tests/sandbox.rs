@@ -125,6 +125,19 @@ mod serve {
 
     const PATIENCE: Duration = Duration::from_secs(30);
 
+    /// The JSON the sandbox answers `url` with, asked with the token it prints in its hints.
+    async fn get_json(url: &str) -> Value {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth("sandbox")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn serve_prints_its_url_serves_and_stops_on_ctrl_c() {
         let mut server = Command::new(env!("CARGO_BIN_EXE_partner-center"))
@@ -160,15 +173,7 @@ mod serve {
         let list =
             format!("{base_url}/v1.0/engagements/referrals?$filter=status%20eq%20%27New%27&$top=5");
         assert!(rest.contains(&list), "{rest}");
-        let page: Value = reqwest::Client::new()
-            .get(&list)
-            .bearer_auth("sandbox")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = get_json(&list).await;
         assert!(!page["value"].as_array().unwrap().is_empty());
 
         // It serves what `sandbox ids` lists for the same seed and count.
@@ -246,17 +251,8 @@ mod serve {
             let first_two = line.split_once(": ").unwrap().1;
             assert!(first_two.starts_with(&round.join(", ")), "{line}");
         }
-        let client = reqwest::Client::new();
         for (id, before) in ids[..4].iter().zip(&original) {
-            let now: Value = client
-                .get(format!("{base_url}/v1.0/engagements/referrals/{id}"))
-                .bearer_auth("sandbox")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let now = get_json(&format!("{base_url}/v1.0/engagements/referrals/{id}")).await;
             assert_ne!(now["eTag"].as_str(), before.e_tag.as_deref(), "{id}");
             assert_eq!(
                 now["status"].as_str(),

@@ -67,13 +67,9 @@ impl Listener {
             .expect("the process is running")
     }
 
+    /// The next event `webhooks listen` prints: a JSON line on stdout.
     pub async fn event(&mut self) -> Value {
-        let line = tokio::time::timeout(GUARD, self.stdout.next_line()).await;
-        let line = line
-            .expect("an event")
-            .unwrap()
-            .expect("the listener is running");
-        serde_json::from_str(&line).unwrap()
+        serde_json::from_str(&self.stdout_line().await).unwrap()
     }
 
     /// The URL it listens on, from its first line on stderr.
