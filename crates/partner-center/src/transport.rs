@@ -24,7 +24,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use reqwest::header::{ACCEPT, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::{Request, Response, ResponseBuilderExt, Url};
 use tokio::net::TcpStream;
 
@@ -46,26 +46,84 @@ pub(crate) enum AttemptError {
 }
 
 impl Transport {
-    /// Sends `request` and reads its whole body, refusing more than `limit` bytes, all within
-    /// `budget` (the attempt timeout, or less when the call's deadline is nearer).
+    /// Sends one attempt of `request` with `authorization`, and reads its whole body, refusing
+    /// more than `limit` bytes, all within `budget` (the attempt timeout, or less when the
+    /// call's deadline is nearer).
     pub(crate) async fn send(
         &self,
-        mut request: Request,
+        request: &Replayable<'_>,
+        authorization: HeaderValue,
         limit: usize,
         budget: Duration,
         attempt_timeout: Duration,
     ) -> Result<Response, AttemptError> {
         match self {
             Transport::Reqwest { client, own } => {
+                let mut attempt = request.to_reqwest(authorization);
                 // reqwest's client applies the attempt timeout; a request-level one (which costs
                 // allocations and a timer) only when the call's deadline is nearer.
                 if *own || budget < attempt_timeout {
-                    *request.timeout_mut() = Some(budget);
+                    *attempt.timeout_mut() = Some(budget);
                 }
-                send_reqwest(client, request, limit).await
+                send_reqwest(client, attempt, limit).await
             }
-            Transport::Hyper(hyper) => hyper.send(request, limit, budget).await,
+            Transport::Hyper(hyper) => hyper.send(request, authorization, limit, budget).await,
         }
+    }
+}
+
+/// A request the generated code built, which every attempt sends again: built into what the
+/// transport sends straight from it, so that an attempt copies only its headers.
+pub(crate) struct Replayable<'r> {
+    request: &'r Request,
+    body: Option<Bytes>,
+}
+
+impl<'r> Replayable<'r> {
+    /// `None` for a streaming body, which cannot be sent twice (the generated operations never
+    /// send one).
+    pub(crate) fn new(request: &'r Request) -> Option<Self> {
+        let body = match request.body() {
+            Some(body) => Some(Bytes::copy_from_slice(body.as_bytes()?)),
+            None => None,
+        };
+        Some(Self { request, body })
+    }
+
+    fn headers(&self, authorization: HeaderValue) -> HeaderMap {
+        let mut headers = self.request.headers().clone();
+        headers.insert(AUTHORIZATION, authorization);
+        headers
+    }
+
+    /// The attempt as reqwest sends it. Built by hand: `Request::try_clone` would also give it
+    /// extensions, a map allocated on every attempt only to say that it has no timeout of its
+    /// own.
+    fn to_reqwest(&self, authorization: HeaderValue) -> Request {
+        let mut attempt = Request::new(self.request.method().clone(), self.request.url().clone());
+        *attempt.headers_mut() = self.headers(authorization);
+        *attempt.version_mut() = self.request.version();
+        *attempt.body_mut() = self.body.clone().map(reqwest::Body::from);
+        attempt
+    }
+
+    /// The attempt as hyper sends it, as reqwest would convert it.
+    fn to_http(
+        &self,
+        authorization: HeaderValue,
+    ) -> Result<http::Request<reqwest::Body>, http::uri::InvalidUri> {
+        let uri = self.request.url().as_str().parse()?;
+        let mut attempt =
+            http::Request::new(reqwest::Body::from(self.body.clone().unwrap_or_default()));
+        *attempt.method_mut() = self.request.method().clone();
+        *attempt.uri_mut() = uri;
+        *attempt.version_mut() = self.request.version();
+        *attempt.headers_mut() = self.headers(authorization);
+        Ok(attempt)
+    }
+
+    fn url(&self) -> &Url {
+        self.request.url()
     }
 }
 
@@ -181,18 +239,22 @@ impl Hyper {
         Self { client, user_agent }
     }
 
-    /// Sends `request` and reads its whole body, as [`Transport::send`].
+    /// Sends an attempt of `request` and reads its whole body, as [`Transport::send`].
     async fn send(
         &self,
-        request: Request,
+        request: &Replayable<'_>,
+        authorization: HeaderValue,
         limit: usize,
         budget: Duration,
     ) -> Result<Response, AttemptError> {
-        let url = request.url().clone();
-        let mut request = http::Request::<reqwest::Body>::try_from(request)
-            .map_err(|e| AttemptError::Transport(Failure::Reqwest(e)))?;
+        let url = request.url();
+        let failed =
+            |what, e: BoxError| AttemptError::Transport(Failure::hyper(what, url.clone(), e));
+        let mut attempt = request
+            .to_http(authorization)
+            .map_err(|e| failed("the URL cannot be sent", e.into()))?;
         // reqwest's default headers, where the operation set none.
-        let headers = request.headers_mut();
+        let headers = attempt.headers_mut();
         if let Some(user_agent) = &self.user_agent {
             headers
                 .entry(USER_AGENT)
@@ -202,13 +264,14 @@ impl Hyper {
             .entry(ACCEPT)
             .or_insert_with(|| HeaderValue::from_static("*/*"));
         // One timer bounds connecting, sending and the whole body, as reqwest's does.
-        let exchanged = tokio::time::timeout(budget, self.exchange(request, limit)).await;
-        let failed = |what, e| AttemptError::Transport(Failure::hyper(what, url.clone(), e));
+        let exchanged = tokio::time::timeout(budget, self.exchange(attempt, limit)).await;
         match exchanged {
-            Ok(Ok((parts, body))) => Ok(answer(parts, url, body)),
-            Ok(Err(Exchange::TooLarge(parts))) => {
-                Err(AttemptError::TooLarge(answer(parts, url, Bytes::new())))
-            }
+            Ok(Ok((parts, body))) => Ok(answer(parts, url.clone(), body)),
+            Ok(Err(Exchange::TooLarge(parts))) => Err(AttemptError::TooLarge(answer(
+                parts,
+                url.clone(),
+                Bytes::new(),
+            ))),
             Ok(Err(Exchange::Failed(what, e))) => Err(failed(what, e)),
             Err(_) => {
                 let e = io::Error::new(io::ErrorKind::TimedOut, "operation timed out");

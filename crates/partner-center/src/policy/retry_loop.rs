@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use reqwest::header::WWW_AUTHENTICATE;
 use reqwest::{Response, StatusCode};
 use tracing::Instrument;
 
@@ -12,7 +12,7 @@ use super::headers::REQUEST_ID;
 use crate::auth::AuthError;
 use crate::error::{Error, TransportError};
 use crate::retry::{self, Attempt, AttemptOutcome, RetryPolicy};
-use crate::transport::{AttemptError, Failure};
+use crate::transport::{AttemptError, Failure, Replayable};
 
 impl Call {
     /// Sends `request` until an answer is final.
@@ -24,13 +24,11 @@ impl Call {
         let policy = &self.shared.retry;
         let deadline = self.started + self.shared.timeout;
         let mut refreshed = false;
+        let Some(replayable) = Replayable::new(&request) else {
+            return client.execute(request).await;
+        };
         loop {
-            let Some(mut attempt) = copy(&request) else {
-                return client.execute(request).await;
-            };
-            attempt
-                .headers_mut()
-                .insert(AUTHORIZATION, self.state().authorization.clone());
+            let authorization = self.state().authorization.clone();
             let attempt_timeout = self.shared.attempt_timeout;
             let budget = deadline
                 .saturating_duration_since(Instant::now())
@@ -46,7 +44,8 @@ impl Call {
                 .shared
                 .transport
                 .send(
-                    attempt,
+                    &replayable,
+                    authorization,
                     self.shared.max_response_bytes,
                     budget,
                     attempt_timeout,
@@ -222,18 +221,4 @@ impl Call {
         tokio::time::sleep(wait).await;
         true
     }
-}
-
-/// `request` as one attempt sends it; `None` for a streaming body, which cannot be sent twice
-/// (the generated operations never send one). A request without a body is copied by hand:
-/// `Request::try_clone` would also give it extensions, a map allocated on every attempt only to
-/// say that it has no timeout of its own.
-fn copy(request: &reqwest::Request) -> Option<reqwest::Request> {
-    if request.body().is_some() {
-        return request.try_clone();
-    }
-    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
-    *copy.headers_mut() = request.headers().clone();
-    *copy.version_mut() = request.version();
-    Some(copy)
 }
