@@ -84,11 +84,11 @@ struct Options {
     /// Where to write the results (default: BENCHMARKS.md at the workspace root).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Requests per measured client run (default 20000; 3000 with --quick).
+    /// Requests per measured client run (default 10000; 3000 with --quick).
     #[arg(long)]
     requests: Option<usize>,
-    /// Measured runs per client and concurrency, the median is reported (default 5; 2 with
-    /// --quick).
+    /// Measured rounds (a run of every client at every concurrency each); the median of the
+    /// rounds' ratios is reported (default 15; 2 with --quick).
     #[arg(long)]
     runs: Option<usize>,
     /// Pin the server process to this CPU with taskset; the clients run on the CPUs this
@@ -115,13 +115,13 @@ impl Plan {
         let quick = options.quick;
         let requests = options
             .requests
-            .unwrap_or(if quick { 3_000 } else { 20_000 })
+            .unwrap_or(if quick { 3_000 } else { 10_000 })
             .max(1);
         Self {
             quick,
             decode_rounds: if quick { 4 } else { 21 },
             decode_iterations: if quick { 2_000 } else { 10_000 },
-            runs: options.runs.unwrap_or(if quick { 2 } else { 5 }).max(1),
+            runs: options.runs.unwrap_or(if quick { 2 } else { 15 }).max(1),
             requests,
             // Enough to open every connection and settle the allocator before measuring.
             warmup: (requests / 10).max(IN_FLIGHT[1] * 10),
@@ -208,10 +208,15 @@ fn bench(options: &Options) -> Result<(), String> {
         .iter()
         .flat_map(|&n| Kind::ALL.iter().map(move |&kind| (kind, n, Vec::new())))
         .collect();
-    // Interleaved (run by run, client by client) so that drift on the machine hits every
-    // client alike.
+    // Interleaved in rounds (every client once a round, the order reversed every other round)
+    // so that drift on the machine hits every client alike; ratios are taken round by round.
     for run in 1..=plan.runs {
-        for (kind, in_flight, runs) in &mut samples {
+        let round: Box<dyn Iterator<Item = _>> = if run % 2 == 1 {
+            Box::new(samples.iter_mut())
+        } else {
+            Box::new(samples.iter_mut().rev())
+        };
+        for (kind, in_flight, runs) in round {
             let mut sample = measure(&server, *kind, *in_flight, &plan)?;
             // Other engineers' builds share these CPUs: a disturbed run is measured again.
             for _ in 1..MAX_TRIES {
@@ -257,8 +262,8 @@ fn bench(options: &Options) -> Result<(), String> {
         .map(|(kind, in_flight, runs)| TripRow {
             kind,
             in_flight,
-            per_second: Stats::of(runs.iter().map(|s| s.per_second)),
-            client_cpu_us: Stats::of(runs.iter().map(|s| s.client_cpu_us)),
+            per_second: runs.iter().map(|s| s.per_second).collect(),
+            client_cpu_us: runs.iter().map(|s| s.client_cpu_us).collect(),
             server_cpu_us: Stats::of(runs.iter().map(|s| s.server_cpu_us)),
             others_cpus: Stats::of(runs.iter().map(|s| s.others_cpus)),
             disturbed_runs: runs.iter().filter(|s| s.others_cpus > QUIET).count(),

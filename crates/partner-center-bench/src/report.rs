@@ -30,13 +30,36 @@ impl Stats {
     }
 }
 
+/// One client's measurements at one concurrency, a run a round, in the order of the rounds.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Rounds(Vec<f64>);
+
+impl FromIterator<f64> for Rounds {
+    fn from_iter<I: IntoIterator<Item = f64>>(runs: I) -> Self {
+        Self(runs.into_iter().collect())
+    }
+}
+
+impl Rounds {
+    pub(crate) fn stats(&self) -> Stats {
+        Stats::of(self.0.iter().copied())
+    }
+
+    /// The ratios of these runs to `base`'s, round by round: runs made next to each other meet
+    /// the same state of the machine, which on a shared host drifts from second to second.
+    pub(crate) fn over(&self, base: &Rounds) -> Stats {
+        Stats::of(self.0.iter().zip(&base.0).map(|(run, base)| run / base))
+    }
+}
+
 /// One client at one concurrency, over all runs.
 #[derive(Debug)]
 pub(crate) struct TripRow {
     pub(crate) kind: Kind,
     pub(crate) in_flight: usize,
-    pub(crate) per_second: Stats,
-    pub(crate) client_cpu_us: Stats,
+    /// Each run's, in the order of the rounds.
+    pub(crate) per_second: Rounds,
+    pub(crate) client_cpu_us: Rounds,
     pub(crate) server_cpu_us: Stats,
     /// CPUs used by other processes during the measured requests.
     pub(crate) others_cpus: Stats,
@@ -78,12 +101,13 @@ impl Report {
             .expect("every client is measured at every concurrency")
     }
 
-    /// Throughput of `kind` over `base`'s, and `kind`'s CPU per request over `base`'s.
-    fn ratios(&self, kind: Kind, base: Kind, in_flight: usize) -> (f64, f64) {
+    /// Throughput of `kind` over `base`'s, and `kind`'s CPU per request over `base`'s, round
+    /// by round.
+    fn ratios(&self, kind: Kind, base: Kind, in_flight: usize) -> (Stats, Stats) {
         let (a, b) = (self.trip(kind, in_flight), self.trip(base, in_flight));
         (
-            a.per_second.median / b.per_second.median,
-            a.client_cpu_us.median / b.client_cpu_us.median,
+            a.per_second.over(&b.per_second),
+            a.client_cpu_us.over(&b.client_cpu_us),
         )
     }
 
@@ -110,8 +134,8 @@ impl Report {
         // The issue's goals (10): every policy on, against bare reqwest; raw hyper + the same
         // decode is reported beside them, as the limit.
         for (in_flight, target) in [(32, 0.95), (1, 0.98)] {
-            let (vs_hyper, _) = self.ratios(Kind::Sdk, Kind::Hyper, in_flight);
-            let (vs_reqwest, _) = self.ratios(Kind::Sdk, Kind::Reqwest, in_flight);
+            let vs_hyper = self.ratios(Kind::Sdk, Kind::Hyper, in_flight).0.median;
+            let vs_reqwest = self.ratios(Kind::Sdk, Kind::Reqwest, in_flight).0.median;
             // A median rests on undisturbed runs while fewer than half are disturbed.
             let disturbed = |kind| 2 * self.trip(kind, in_flight).disturbed_runs >= self.plan.runs;
             goals.push(Goal {
@@ -282,7 +306,8 @@ impl Report {
              Each client run is its own process with a current-thread tokio runtime: {} \
              warm-up requests (which open the connections), then {} measured requests, N in \
              flight (`buffer_unordered`), each answer decoded into `Referral` and its id \
-             checked. Median of {} runs, interleaved client by client; min - max in brackets. \
+             checked. Median of {} runs, made in rounds (every client once a round, in reverse order \
+             every other round); min - max in brackets. \
              CPU is user + system time of every thread of the process (`/proc/<pid>/task/*/schedstat`, \
              nanoseconds) over the measured requests, divided by their number. The last \
              column is what every other process used meanwhile (the busy time of `/proc/stat` \
@@ -323,8 +348,8 @@ impl Report {
                     out,
                     "| {} | {in_flight} | {} | {} | {} | {:.0} (max {:.0}; {} of {} runs over {:.0}) |",
                     kind.label(),
-                    range(row.per_second, 0),
-                    range(row.client_cpu_us, 2),
+                    range(row.per_second.stats(), 0),
+                    range(row.client_cpu_us.stats(), 2),
                     range(row.server_cpu_us, 2),
                     row.others_cpus.median * 100.0,
                     row.others_cpus.max * 100.0,
@@ -336,7 +361,15 @@ impl Report {
         }
         writeln!(
             out,
-            "\n| ratio (medians) | in flight | throughput | client CPU / req |"
+            "\nRatios are taken round by round (the runs of one round were made next to each \
+             other), and the median of the {} rounds' ratios is shown, their range in brackets: \
+             on this shared host a client's own throughput swings by a third from one run to the \
+             next, and a ratio of two medians would mix runs made seconds apart.\n",
+            self.plan.runs
+        )?;
+        writeln!(
+            out,
+            "| ratio (median of the rounds') | in flight | throughput | client CPU / req |"
         )?;
         writeln!(out, "|---|---:|---:|---:|")?;
         for in_flight in IN_FLIGHT {
@@ -352,7 +385,9 @@ impl Report {
                 let (throughput, cpu) = self.ratios(kind, base, in_flight);
                 writeln!(
                     out,
-                    "| {name} | {in_flight} | {throughput:.2}x | {cpu:.2}x |"
+                    "| {name} | {in_flight} | {} | {} |",
+                    ratio_range(throughput),
+                    ratio_range(cpu)
                 )?;
             }
         }
@@ -371,12 +406,13 @@ impl Report {
         )?;
         writeln!(out, "|---:|---:|---:|")?;
         for in_flight in IN_FLIGHT {
-            let sdk = self.trip(Kind::Sdk, in_flight).client_cpu_us.median;
+            let cpu = |kind| self.trip(kind, in_flight).client_cpu_us.stats().median;
+            let sdk = cpu(Kind::Sdk);
             writeln!(
                 out,
                 "| {in_flight} | {:+.2} us | {:+.2} us |",
-                sdk - self.trip(Kind::Reqwest, in_flight).client_cpu_us.median,
-                sdk - self.trip(Kind::Hyper, in_flight).client_cpu_us.median
+                sdk - cpu(Kind::Reqwest),
+                sdk - cpu(Kind::Hyper)
             )?;
         }
         writeln!(out)?;
@@ -762,6 +798,11 @@ pub(crate) fn render_sync(sync: &SyncResult) -> String {
     out
 }
 
+/// A ratio's `median (min - max)`.
+fn ratio_range(stats: Stats) -> String {
+    format!("{:.2}x ({:.2} - {:.2})", stats.median, stats.min, stats.max)
+}
+
 /// `median (min - max)` with `decimals` decimals.
 fn range(stats: Stats, decimals: usize) -> String {
     format!(
@@ -820,5 +861,20 @@ mod tests {
         let stats = Stats::of([3.0, 1.0, 2.0, 10.0, 4.0].into_iter());
         assert_eq!((stats.median, stats.min, stats.max), (3.0, 1.0, 10.0));
         assert_eq!(Stats::of([2.0, 1.0].into_iter()).median, 2.0);
+    }
+
+    #[test]
+    fn ratios_are_taken_round_by_round() {
+        // The machine slows down in the middle rounds and both clients with it: every round's
+        // ratio is still 1.1.
+        let sdk: Rounds = [110.0, 55.0, 33.0, 66.0, 110.0].into_iter().collect();
+        let base: Rounds = [100.0, 50.0, 30.0, 60.0, 100.0].into_iter().collect();
+        let ratio = sdk.over(&base);
+        assert!((ratio.median - 1.1).abs() < 1e-9);
+        assert!((ratio.min - 1.1).abs() < 1e-9 && (ratio.max - 1.1).abs() < 1e-9);
+        // A round whose other run is missing gives no ratio.
+        let short: Rounds = [100.0, 50.0].into_iter().collect();
+        let ratio = sdk.over(&short);
+        assert!((ratio.max - 1.1).abs() < 1e-9 && (ratio.min - 1.1).abs() < 1e-9);
     }
 }
