@@ -155,8 +155,11 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
 }
 
 /// How long the service asked to wait: `retry-after-ms`, else `Retry-After` in seconds or as
-/// an HTTP date (relative to `now`).
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+/// an HTTP date (relative to `now`, read only then: most answers ask for no wait).
+pub(crate) fn retry_after(
+    headers: &HeaderMap,
+    now: impl FnOnce() -> SystemTime,
+) -> Option<Duration> {
     let text = |name| {
         headers
             .get(name)
@@ -171,7 +174,7 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
         return Some(Duration::from_secs(seconds));
     }
     let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(date.duration_since(now()).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -193,32 +196,32 @@ mod tests {
         let later = httpdate::fmt_http_date(now + Duration::from_secs(57));
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(5));
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "57")]), now),
+            retry_after(&headers(&[("retry-after", "57")]), || now),
             Some(Duration::from_secs(57))
         );
         assert_eq!(
-            retry_after(&headers(&[("retry-after", &later)]), now),
+            retry_after(&headers(&[("retry-after", &later)]), || now),
             Some(Duration::from_secs(57))
         );
         assert_eq!(
-            retry_after(&headers(&[("retry-after", &earlier)]), now),
+            retry_after(&headers(&[("retry-after", &earlier)]), || now),
             Some(Duration::ZERO)
         );
         assert_eq!(
             retry_after(
                 &headers(&[("retry-after", "57"), ("retry-after-ms", "250")]),
-                now
+                || now
             ),
             Some(Duration::from_millis(250))
         );
         for junk in ["", "soon", "-3", "1.5"] {
             assert_eq!(
-                retry_after(&headers(&[("retry-after", junk)]), now),
+                retry_after(&headers(&[("retry-after", junk)]), || now),
                 None,
                 "{junk:?}"
             );
         }
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), || now), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -47,14 +47,14 @@ pub(crate) enum AttemptError {
 
 impl Transport {
     /// Sends one attempt of `request` with `authorization`, and reads its whole body, refusing
-    /// more than `limit` bytes, all within `budget` (the attempt timeout, or less when the
-    /// call's deadline is nearer).
+    /// more than `limit` bytes, all by `deadline` (the attempt timeout's, or the call's when it
+    /// is nearer).
     pub(crate) async fn send(
         &self,
         request: &Replayable<'_>,
         authorization: HeaderValue,
         limit: usize,
-        budget: Duration,
+        deadline: Instant,
         attempt_timeout: Duration,
     ) -> Result<Response, AttemptError> {
         match self {
@@ -62,12 +62,13 @@ impl Transport {
                 let mut attempt = request.to_reqwest(authorization);
                 // reqwest's client applies the attempt timeout; a request-level one (which costs
                 // allocations and a timer) only when the call's deadline is nearer.
+                let budget = deadline.saturating_duration_since(Instant::now());
                 if *own || budget < attempt_timeout {
                     *attempt.timeout_mut() = Some(budget);
                 }
                 send_reqwest(client, attempt, limit).await
             }
-            Transport::Hyper(hyper) => hyper.send(request, authorization, limit, budget).await,
+            Transport::Hyper(hyper) => hyper.send(request, authorization, limit, deadline).await,
         }
     }
 }
@@ -245,7 +246,7 @@ impl Hyper {
         request: &Replayable<'_>,
         authorization: HeaderValue,
         limit: usize,
-        budget: Duration,
+        deadline: Instant,
     ) -> Result<Response, AttemptError> {
         let url = request.url();
         let failed =
@@ -264,7 +265,8 @@ impl Hyper {
             .entry(ACCEPT)
             .or_insert_with(|| HeaderValue::from_static("*/*"));
         // One timer bounds connecting, sending and the whole body, as reqwest's does.
-        let exchanged = tokio::time::timeout(budget, self.exchange(attempt, limit)).await;
+        let exchange = self.exchange(attempt, limit);
+        let exchanged = tokio::time::timeout_at(deadline.into(), exchange).await;
         match exchanged {
             Ok(Ok((parts, body))) => Ok(answer(parts, url.clone(), body)),
             Ok(Err(Exchange::TooLarge(parts))) => Err(AttemptError::TooLarge(answer(

@@ -58,6 +58,16 @@ pub(crate) struct Shared {
     pub(crate) rate_limiter: Option<governor::DefaultDirectRateLimiter>,
 }
 
+impl Shared {
+    /// Whether calls wait for a rate limit before each attempt.
+    fn rate_limited(&self) -> bool {
+        #[cfg(feature = "rate-limit")]
+        return self.rate_limiter.is_some();
+        #[cfg(not(feature = "rate-limit"))]
+        false
+    }
+}
+
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")

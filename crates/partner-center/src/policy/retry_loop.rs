@@ -30,16 +30,21 @@ impl Call {
         loop {
             let authorization = self.state().authorization.clone();
             let attempt_timeout = self.shared.attempt_timeout;
-            let budget = deadline
-                .saturating_duration_since(Instant::now())
-                .min(attempt_timeout);
             #[cfg(feature = "rate-limit")]
             if let Some(limiter) = &self.shared.rate_limiter {
                 limiter.until_ready().await;
             }
             let number = self.state().attempts.len() + 1;
+            // The first attempt starts when the call does (once its token is in hand), unless
+            // it waited for the rate limit: one reading of the clock fewer a call.
+            let started = if number == 1 && !self.shared.rate_limited() {
+                self.started
+            } else {
+                Instant::now()
+            };
+            let attempt_deadline = deadline.min(started + attempt_timeout);
             let span = tracing::debug_span!("attempt", number, status = tracing::field::Empty);
-            let sent = Instant::now();
+            let sent = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
             let result = self
                 .shared
                 .transport
@@ -47,7 +52,7 @@ impl Call {
                     &replayable,
                     authorization,
                     self.shared.max_response_bytes,
-                    budget,
+                    attempt_deadline,
                     attempt_timeout,
                 )
                 .instrument(span.clone())
@@ -73,7 +78,7 @@ impl Call {
             });
             tracing::debug!(
                 parent: &span,
-                elapsed_ms = sent.elapsed().as_millis() as u64,
+                elapsed_ms = sent.map_or(0, |sent| sent.elapsed().as_millis() as u64),
                 outcome = %outcome,
                 request_id = self.state().request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-"),
                 "attempt finished"
@@ -150,7 +155,7 @@ impl Call {
     /// kept as they are (shared, not copied): only an error reads them as text.
     fn record_answer(&self, response: &Response) -> Option<Duration> {
         let headers = response.headers();
-        let retry_after = retry::retry_after(headers, SystemTime::now());
+        let retry_after = retry::retry_after(headers, SystemTime::now);
         let mut state = self.state();
         state.status = Some(response.status());
         state.request_id = headers.get(REQUEST_ID).cloned();

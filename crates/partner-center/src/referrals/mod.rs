@@ -59,8 +59,8 @@ impl<'c> Referrals<'c> {
     /// # }
     /// ```
     pub async fn get(&self, id: &str) -> Result<Referral> {
-        let response = self.fetch(id, Headers::Dropped).await?;
-        Ok(*response.into_inner())
+        let response = self.fetch(id, Headers::Dropped).await;
+        response.map(|response| *response.into_inner())
     }
 
     /// [`Self::get`], with the answer's status and headers (its `Request-ID`, `ETag`...).
@@ -79,10 +79,13 @@ impl<'c> Referrals<'c> {
             .map_err(|e| Error::InvalidInput(format!("referral id {id:?}: {e}")))?;
         let get = |api: partner_center_api::Client| async move {
             // The request headers are the policy's (`Call`): none is given here.
-            let answer = api.get_referral(&id, None, None, None, None, None).await?;
             // progenitor-client's own mapping, hidden from its docs as the `encode_path` the
-            // generated code calls is: it keeps the headers without copying them.
-            answer.map(Box::new)
+            // generated code calls is: it keeps the headers without copying them. Matched
+            // rather than `?`-ed: the referral is moved once fewer.
+            match api.get_referral(&id, None, None, None, None, None).await {
+                Ok(answer) => answer.map(Box::new),
+                Err(error) => Err(error),
+            }
         };
         self.client.send(get, headers).await
     }
