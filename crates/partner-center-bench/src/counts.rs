@@ -1,5 +1,6 @@
-//! The work of a request, counted rather than timed: the instructions (valgrind's callgrind)
-//! and heap allocations (valgrind's DHAT) of each client's get-by-id at each concurrency.
+//! The work of a request, counted rather than timed: the instructions and first-level data
+//! cache misses (valgrind's callgrind, its cache simulation) and heap allocations (valgrind's
+//! DHAT) of each client's get-by-id at each concurrency.
 //! Counts hold on a busy machine, where req/s and CPU time do not. Each client runs twice under
 //! each tool, [`SHORT`] and [`LONG`] measured requests after the same warm-up: the difference
 //! over the extra requests leaves start-up out (connections, the runtime).
@@ -23,6 +24,9 @@ pub(crate) struct CountRow {
     pub(crate) kind: Kind,
     pub(crate) in_flight: usize,
     pub(crate) instructions: f64,
+    /// Reads and writes that missed the simulated L1 data cache: the memory a request touches,
+    /// which costs time on a real CPU, not instructions.
+    pub(crate) l1_data_misses: f64,
     pub(crate) allocations: f64,
 }
 
@@ -54,11 +58,13 @@ fn rows(dir: &Path, address: &str) -> Result<Vec<CountRow>, String> {
                 kind,
                 in_flight,
             };
+            let (short, long) = (client.callgrind(SHORT)?, client.callgrind(LONG)?);
             rows.push(CountRow {
                 kind,
                 in_flight,
-                instructions: per_request(|n| client.instructions(n))?,
-                allocations: per_request(|n| client.allocations(n))?,
+                instructions: per_request(short.instructions, long.instructions),
+                l1_data_misses: per_request(short.l1_data_misses, long.l1_data_misses),
+                allocations: per_request(client.allocations(SHORT)?, client.allocations(LONG)?),
             });
         }
     }
@@ -66,9 +72,15 @@ fn rows(dir: &Path, address: &str) -> Result<Vec<CountRow>, String> {
 }
 
 /// The count of one request: of the long run less the short one, over the extra requests.
-fn per_request(count: impl Fn(usize) -> Result<u64, String>) -> Result<f64, String> {
-    let (short, long) = (count(SHORT)?, count(LONG)?);
-    Ok(long.saturating_sub(short) as f64 / (LONG - SHORT) as f64)
+fn per_request(short: u64, long: u64) -> f64 {
+    long.saturating_sub(short) as f64 / (LONG - SHORT) as f64
+}
+
+/// What callgrind counted in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Callgrind {
+    instructions: u64,
+    l1_data_misses: u64,
 }
 
 /// One client process of the bench, run under a valgrind tool.
@@ -80,19 +92,20 @@ struct Client<'a> {
 }
 
 impl Client<'_> {
-    /// The instructions of a run of `requests`, from callgrind's output file.
-    fn instructions(&self, requests: usize) -> Result<u64, String> {
+    /// The counts of a run of `requests`, from callgrind's output file.
+    fn callgrind(&self, requests: usize) -> Result<Callgrind, String> {
         let file = self.file("callgrind", requests);
-        self.run_under("callgrind", &file, requests)?;
+        // The caches simulated are this machine's (valgrind reads their sizes from the CPU).
+        self.run_under("callgrind", &["--cache-sim=yes"], &file, requests)?;
         let text = std::fs::read_to_string(&file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        callgrind_total(&text).ok_or_else(|| format!("no instruction count in {}", file.display()))
+        callgrind_counts(&text).ok_or_else(|| format!("no counts in {}", file.display()))
     }
 
     /// The heap blocks allocated in a run of `requests`, from DHAT's log.
     fn allocations(&self, requests: usize) -> Result<u64, String> {
         let file = self.file("dhat", requests);
-        let log = self.run_under("dhat", &file, requests)?;
+        let log = self.run_under("dhat", &[], &file, requests)?;
         dhat_blocks(&log)
             .ok_or_else(|| format!("no allocation count in DHAT's output for {}", self.what()))
     }
@@ -109,12 +122,19 @@ impl Client<'_> {
         format!("{} at {} in flight", self.kind.label(), self.in_flight)
     }
 
-    /// Runs the client under `tool` (its output file `file`): says `go` at once, so it
-    /// measures right after its warm-up. Returns valgrind's log (stderr).
-    fn run_under(&self, tool: &str, file: &Path, requests: usize) -> Result<String, String> {
+    /// Runs the client under `tool` with `options` (its output file `file`): says `go` at
+    /// once, so it measures right after its warm-up. Returns valgrind's log (stderr).
+    fn run_under(
+        &self,
+        tool: &str,
+        options: &[&str],
+        file: &Path,
+        requests: usize,
+    ) -> Result<String, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut child = Command::new("valgrind")
             .arg(format!("--tool={tool}"))
+            .args(options)
             .arg(format!("--{tool}-out-file={}", file.display()))
             .arg(exe)
             .arg("client")
@@ -146,14 +166,30 @@ impl Client<'_> {
     }
 }
 
-/// The instructions of a callgrind output file: its `summary:` line (`totals:` in older
-/// versions).
-fn callgrind_total(text: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let count = line
-            .strip_prefix("summary:")
-            .or_else(|| line.strip_prefix("totals:"))?;
-        count.split_whitespace().next()?.parse().ok()
+/// The counts of a callgrind output file: its `summary:` line (`totals:` in older versions),
+/// in the order of its `events:` line.
+fn callgrind_counts(text: &str) -> Option<Callgrind> {
+    let events: Vec<&str> = text
+        .lines()
+        .find_map(|line| line.strip_prefix("events:"))?
+        .split_whitespace()
+        .collect();
+    let values: Vec<u64> = text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("summary:")
+                .or_else(|| line.strip_prefix("totals:"))
+        })?
+        .split_whitespace()
+        .map(|value| value.parse().ok())
+        .collect::<Option<_>>()?;
+    let count = |event| {
+        let at = events.iter().position(|name| *name == event)?;
+        values.get(at).copied()
+    };
+    Some(Callgrind {
+        instructions: count("Ir")?,
+        l1_data_misses: count("D1mr")? + count("D1mw")?,
     })
 }
 
@@ -178,10 +214,18 @@ mod tests {
 
     #[test]
     fn the_counts_are_read_from_the_tools_output() {
-        let callgrind = "events: Ir\nfl=(1) x.rs\n16 3\nsummary: 862489588\n";
-        assert_eq!(callgrind_total(callgrind), Some(862_489_588));
-        assert_eq!(callgrind_total("totals: 42\n"), Some(42));
-        assert_eq!(callgrind_total("events: Ir\n"), None);
+        let callgrind = "events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) x.rs\n16 3\n\
+                         summary: 862489588 200 100 7 30 12 1 0 0\n";
+        let counts = Callgrind {
+            instructions: 862_489_588,
+            l1_data_misses: 42,
+        };
+        assert_eq!(callgrind_counts(callgrind), Some(counts));
+        let older = "events: Ir D1mr D1mw\ntotals: 42 1 2\n";
+        assert_eq!(callgrind_counts(older).map(|c| c.l1_data_misses), Some(3));
+        // Without the cache simulation there are no misses to report.
+        assert_eq!(callgrind_counts("events: Ir\nsummary: 42\n"), None);
+        assert_eq!(callgrind_counts("events: Ir D1mr D1mw\n"), None);
 
         let dhat = "==28651== DHAT, a dynamic heap analysis tool\n\
                     ==28651== Total:     1,234,567 bytes in 12,345 blocks\n\
