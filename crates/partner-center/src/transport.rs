@@ -73,8 +73,8 @@ impl Transport {
     }
 }
 
-/// A request the generated code built, which every attempt sends again: built into what the
-/// transport sends straight from it, so that an attempt copies only its headers.
+/// The request the generated code built, kept for every attempt: each attempt is built from it
+/// into what its transport sends, copying only the headers.
 pub(crate) struct Replayable<'r> {
     request: &'r Request,
     body: Option<Bytes>,
