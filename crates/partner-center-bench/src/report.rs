@@ -31,7 +31,7 @@ impl Stats {
 }
 
 /// One client's measurements at one concurrency, a run a round, in the order of the rounds.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Rounds(Vec<f64>);
 
 impl FromIterator<f64> for Rounds {
