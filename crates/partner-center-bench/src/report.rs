@@ -74,7 +74,7 @@ pub(crate) struct Report {
     pub(crate) plan: Plan,
     pub(crate) decode: DecodeResult,
     pub(crate) trips: Vec<TripRow>,
-    /// Instructions and allocations a request, or why they were not counted.
+    /// Instructions, L1 data misses and allocations a request, or why they were not counted.
     pub(crate) counts: Result<Vec<CountRow>, String>,
     pub(crate) sync: SyncResult,
 }
