@@ -895,36 +895,7 @@ pub mod strict {
 /// drifted: an error, which is what tells the branches of a `oneOf` apart).
 macro_rules! lenient_object {
     ($name:ident { $( $mode:ident $field:ident : $type:ty = $wire:literal ),* $(,)? }) => {
-        impl $crate::lenient::Lenient for $name {
-            const EXPECTED: &'static str = "an object";
-
-            fn lenient<'de, D: ::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> ::std::result::Result<$crate::lenient::Outcome<Self>, D::Error> {
-                struct Fields;
-
-                impl<'de> $crate::lenient::Handler<'de> for Fields {
-                    type Value = $name;
-
-                    fn object<A: ::serde::de::MapAccess<'de>>(
-                        self,
-                        mut fields: A,
-                    ) -> ::std::result::Result<$crate::lenient::Outcome<$name>, A::Error> {
-                        $crate::lenient::lenient_object!(@decode fields, A, $name { $( $mode $field: $type = $wire ),* })
-                    }
-                }
-
-                $crate::lenient::read(deserializer, Fields)
-            }
-        }
-
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> ::std::result::Result<Self, D::Error> {
-                $crate::lenient::object(<Self as $crate::lenient::Lenient>::lenient(deserializer)?)
-            }
-        }
+        $crate::lenient::lenient_object!(@decode $name { $( $mode $field: $type = $wire ),* });
 
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(
@@ -965,31 +936,88 @@ macro_rules! lenient_object {
         }
     };
 
-    // Every field optional: read straight into the object, which is then moved once (not
-    // assembled from a local per field).
-    (@decode $fields:ident, $A:ident, $name:ident { $( opt $field:ident: $type:ty = $wire:literal ),* }) => {{
-        let mut value = $name { $( $field: None, )* extra: ::serde_json::Map::new() };
-        while let Some(key) = $fields.next_key::<$crate::lenient::Key<'de>>()? {
-            match key.as_str() {
-                $( $wire => $crate::lenient::field(&mut $fields, &mut value.$field, &mut value.extra, $wire)?, )*
-                _ => $crate::lenient::unknown_field(&mut $fields, key, &mut value.extra)?,
+    // Every field optional: read in place, into an empty object, which is then moved once (not
+    // assembled from a local per field, nor handed up through each layer of the decoder).
+    (@decode $name:ident { $( opt $field:ident: $type:ty = $wire:literal ),* }) => {
+        impl $crate::lenient::InPlace for $name {
+            fn empty() -> Self {
+                $name { $( $field: None, )* extra: ::serde_json::Map::new() }
+            }
+
+            fn read_fields<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                mut fields: A,
+            ) -> ::std::result::Result<(), A::Error> {
+                while let Some(key) = fields.next_key::<$crate::lenient::Key<'de>>()? {
+                    match key.as_str() {
+                        $( $wire => $crate::lenient::field(&mut fields, &mut self.$field, &mut self.extra, $wire)?, )*
+                        _ => $crate::lenient::unknown_field(&mut fields, key, &mut self.extra)?,
+                    }
+                }
+                Ok(())
             }
         }
-        Ok($crate::lenient::Outcome::Fit(value))
-    }};
+
+        impl $crate::lenient::Lenient for $name {
+            const EXPECTED: &'static str = "an object";
+
+            fn lenient<'de, D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<$crate::lenient::Outcome<Self>, D::Error> {
+                $crate::lenient::lenient_in_place(deserializer)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                $crate::lenient::deserialize_in_place(deserializer)
+            }
+        }
+    };
     // Some field required: locals, checked once the object is read.
-    (@decode $fields:ident, $A:ident, $name:ident { $( $mode:ident $field:ident: $type:ty = $wire:literal ),* }) => {{
-        let mut extra = ::serde_json::Map::new();
-        $( let mut $field: ::std::option::Option<$type> = None; )*
-        while let Some(key) = $fields.next_key::<$crate::lenient::Key<'de>>()? {
-            match key.as_str() {
-                $( $wire => $crate::lenient::field(&mut $fields, &mut $field, &mut extra, $wire)?, )*
-                _ => $crate::lenient::unknown_field(&mut $fields, key, &mut extra)?,
+    (@decode $name:ident { $( $mode:ident $field:ident: $type:ty = $wire:literal ),* }) => {
+        impl $crate::lenient::Lenient for $name {
+            const EXPECTED: &'static str = "an object";
+
+            fn lenient<'de, D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<$crate::lenient::Outcome<Self>, D::Error> {
+                struct Fields;
+
+                impl<'de> $crate::lenient::Handler<'de> for Fields {
+                    type Value = $name;
+
+                    fn object<A: ::serde::de::MapAccess<'de>>(
+                        self,
+                        mut fields: A,
+                    ) -> ::std::result::Result<$crate::lenient::Outcome<$name>, A::Error> {
+                        let mut extra = ::serde_json::Map::new();
+                        $( let mut $field: ::std::option::Option<$type> = None; )*
+                        while let Some(key) = fields.next_key::<$crate::lenient::Key<'de>>()? {
+                            match key.as_str() {
+                                $( $wire => $crate::lenient::field(&mut fields, &mut $field, &mut extra, $wire)?, )*
+                                _ => $crate::lenient::unknown_field(&mut fields, key, &mut extra)?,
+                            }
+                        }
+                        $( let $field = $crate::lenient::lenient_object!(@take $mode $field, $wire, $type, extra, A); )*
+                        Ok($crate::lenient::Outcome::Fit($name { $( $field, )* extra }))
+                    }
+                }
+
+                $crate::lenient::read(deserializer, Fields)
             }
         }
-        $( let $field = $crate::lenient::lenient_object!(@take $mode $field, $wire, $type, extra, $A); )*
-        Ok($crate::lenient::Outcome::Fit($name { $( $field, )* extra }))
-    }};
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                $crate::lenient::object(<Self as $crate::lenient::Lenient>::lenient(deserializer)?)
+            }
+        }
+    };
 
     (@take opt $field:ident, $wire:literal, $type:ty, $extra:ident, $A:ident) => { $field };
     (@take req $field:ident, $wire:literal, $type:ty, $extra:ident, $A:ident) => {
@@ -1120,6 +1148,49 @@ pub(crate) fn unknown_field<'de, A: MapAccess<'de>>(
     let value: Value = fields.next_value()?;
     extra.insert(key.into_string(), value);
     Ok(())
+}
+
+/// An object whose fields are all optional, decoded in place (for `lenient_object!`): a
+/// referral is over 2 KB, and each layer of the decoder (serde_json's `deserialize_any`, the
+/// [`Shape`] visitor, [`Outcome`]) would otherwise move it once more.
+pub(crate) trait InPlace: Sized {
+    /// The object with no field set.
+    fn empty() -> Self;
+
+    /// Reads the JSON object `fields` into `self`.
+    fn read_fields<'de, A: MapAccess<'de>>(&mut self, fields: A) -> Result<(), A::Error>;
+}
+
+/// The [`Handler`] of an [`InPlace`] object: it fills the object it borrows.
+struct Filling<'v, T>(&'v mut T);
+
+impl<'de, T: InPlace> Handler<'de> for Filling<'_, T> {
+    type Value = ();
+
+    fn object<A: MapAccess<'de>>(self, fields: A) -> Result<Outcome<()>, A::Error> {
+        self.0.read_fields(fields).map(Outcome::Fit)
+    }
+}
+
+/// [`Lenient::lenient`] of an [`InPlace`] object.
+pub(crate) fn lenient_in_place<'de, D: Deserializer<'de>, T: InPlace>(
+    deserializer: D,
+) -> Result<Outcome<T>, D::Error> {
+    let mut value = T::empty();
+    Ok(match read(deserializer, Filling(&mut value))? {
+        Outcome::Fit(()) => Outcome::Fit(value),
+        Outcome::Null => Outcome::Null,
+        Outcome::Drift(other) => Outcome::Drift(other),
+    })
+}
+
+/// `Deserialize::deserialize` of an [`InPlace`] object.
+pub(crate) fn deserialize_in_place<'de, D: Deserializer<'de>, T: InPlace>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    let mut value = T::empty();
+    object(read(deserializer, Filling(&mut value))?)?;
+    Ok(value)
 }
 
 /// What an object's `Deserialize` returns: the object, or an error for JSON that is not one.
