@@ -10,7 +10,7 @@ use reqwest::header::HeaderValue;
 
 use crate::auth::{StaticToken, TokenProvider};
 use crate::error::{Error, Result};
-use crate::policy::{Bearer, Call, Shared};
+use crate::policy::{Bearer, Call, Headers, Shared};
 use crate::response::Response;
 use crate::retry::RetryPolicy;
 use crate::transport::{Settings, Transport};
@@ -49,13 +49,6 @@ pub const DEFAULT_MAX_PAGES: usize = 10_000;
 pub struct PartnerCenter {
     shared: Arc<Shared>,
     correlation_id: Option<HeaderValue>,
-}
-
-/// Whether a call keeps its answer's headers ([`PartnerCenter::send`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Headers {
-    Kept,
-    Dropped,
 }
 
 impl PartnerCenter {
@@ -182,7 +175,7 @@ impl PartnerCenter {
         F: FnOnce(C) -> Fut,
         Fut: Future<Output = std::result::Result<api::ResponseValue<T>, api::Error<B>>>,
     {
-        let call = self.start_call(scope).await?;
+        let call = self.start_call(scope, headers).await?;
         let policy: Arc<dyn api::CallPolicy> = call.clone();
         let generated = client(self.shared.http.clone(), policy);
         // The answer is large (a referral is over 2 KB): it is moved as few times as possible.
@@ -225,12 +218,13 @@ impl PartnerCenter {
     }
 
     /// Starts one logical call: its token (of `scope`), ids and policy.
-    async fn start_call(&self, scope: &'static str) -> Result<Arc<Call>> {
+    async fn start_call(&self, scope: &'static str, headers: Headers) -> Result<Arc<Call>> {
         let token = self.shared.auth.token(scope).await?;
         Ok(Arc::new(Call::new(
             Arc::clone(&self.shared),
             self.correlation_id.clone(),
             (scope, token),
+            headers,
         )?))
     }
 }

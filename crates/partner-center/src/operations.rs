@@ -34,9 +34,10 @@ pub use partner_center_api::operation::{
 };
 pub use partner_center_api::spec::DOCUMENTS;
 
-use crate::client::{Headers, PartnerCenter};
+use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
 use crate::paging::{self, Pages, Parts, Start};
+use crate::policy::Headers;
 use crate::response::Response;
 
 impl From<ArgumentError> for Error {

@@ -16,9 +16,10 @@ use partner_center_api as api;
 use partner_center_api::lenient::Drifted;
 use serde::de::DeserializeOwned;
 
-use crate::client::{Headers, PartnerCenter};
+use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
 use crate::models::Referral;
+use crate::policy::Headers;
 use crate::redact;
 use crate::response::Response;
 use crate::text::{self, SHOWN_CHARS};

@@ -76,12 +76,20 @@ impl fmt::Debug for Shared {
     }
 }
 
+/// Whether a call keeps its answer's headers ([`crate::PartnerCenter::send`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Headers {
+    Kept,
+    Dropped,
+}
+
 /// One logical call: its ids, its token, and what happened on the wire.
 #[derive(Debug)]
 pub(crate) struct Call {
     shared: Arc<Shared>,
     ids: Ids,
     started: Instant,
+    headers: Headers,
     state: Mutex<State>,
 }
 
@@ -112,12 +120,14 @@ impl Call {
         shared: Arc<Shared>,
         correlation_id: Option<HeaderValue>,
         (scope, token): (&'static str, AccessToken),
+        headers: Headers,
     ) -> Result<Self, Error> {
         let authorization = shared.bearer.value(&token)?;
         Ok(Self {
             shared,
             ids: Ids::new(correlation_id),
             started: Instant::now(),
+            headers,
             state: Mutex::new(State {
                 scope,
                 token,

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::WWW_AUTHENTICATE;
+use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Response, StatusCode};
 use tracing::Instrument;
 
-use super::Call;
 use super::headers::REQUEST_ID;
+use super::{Call, Headers};
 use crate::auth::AuthError;
 use crate::error::{Error, TransportError};
 use crate::retry::{self, Attempt, AttemptOutcome, RetryPolicy};
@@ -135,8 +135,17 @@ impl Call {
             {
                 continue;
             }
-            return Ok(response);
+            return Ok(self.final_answer(response));
         }
+    }
+
+    /// The answer handed to the generated code. A success's headers are dropped unless the
+    /// caller keeps them: the ids are recorded by now, and progenitor's decode copies them.
+    fn final_answer(&self, mut response: Response) -> Response {
+        if self.headers == Headers::Dropped && response.status().is_success() {
+            *response.headers_mut() = HeaderMap::new();
+        }
+        response
     }
 
     /// Records `failure` as the call's error (`take_failure` hands it on), and gives the generated

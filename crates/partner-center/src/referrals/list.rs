@@ -8,9 +8,10 @@ use partner_center_api::types::error::ConversionError;
 use partner_center_api::types::{ODataFilter, ODataOrderBy, ODataSelect, ReferralPage};
 
 use super::filter::Filter;
-use crate::client::{Headers, PartnerCenter};
+use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
 use crate::paging::{self, Items, Page, Pages, Start};
+use crate::policy::Headers;
 use crate::response::Response;
 
 /// The most referrals the service returns in one page.

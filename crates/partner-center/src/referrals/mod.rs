@@ -13,10 +13,11 @@ pub use self::filter::Filter;
 use self::id::checked_id;
 pub use self::list::{Direction, ListReferrals, MAX_PAGE_SIZE};
 pub use self::update::{UpdateReferral, Updated};
-use crate::client::{Headers, PartnerCenter};
+use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
 use crate::models::{NewReferral, Referral, ReferralStatus, ReferralSubstatus};
 use crate::paging::{Continuation, Pages};
+use crate::policy::Headers;
 use crate::response::Response;
 
 /// The generated operation id of the referral listing (progenitor's `OperationInfo`), which

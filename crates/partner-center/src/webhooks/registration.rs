@@ -9,8 +9,9 @@ use partner_center_api::webhooks::types::{
 };
 use partner_center_api::webhooks::{self as api, enums::WebhookEvent, types::WebhookRegistration};
 
-use crate::client::{Headers, PartnerCenter};
+use crate::client::PartnerCenter;
 use crate::error::{Error, Result};
+use crate::policy::Headers;
 
 /// The registration API's spec document.
 const DOCUMENT: &str = "webhooks";
