@@ -18,7 +18,7 @@ use progenitor::{
 use quote::quote;
 use similar::TextDiff;
 
-use crate::{lenient, operations};
+use crate::{boxed, lenient, operations};
 
 /// The api crate's folder of the spec documents, which the top-level `spec/` links to: the api
 /// crate carries them, so that they are published with it (`partner_center_api::spec`).
@@ -414,6 +414,7 @@ pub fn generate(spec: &OpenAPI, document: &Document) -> Result<String, String> {
     let mut file = syn::parse2::<syn::File>(client)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
     lenient::make_lenient(&mut file, &lenient::read_models(spec)?)?;
+    boxed::box_success_bodies(&mut file);
     let operations = operations::generate(documented, &file)?;
     let base_url = spec
         .servers

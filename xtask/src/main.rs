@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask <command>`.
 
 mod bench;
+mod boxed;
 mod codegen;
 mod endpoint;
 mod lenient;

@@ -440,8 +440,9 @@ fn render(operations: &[Op]) -> Result<String, String> {
     }
     let code = format!(
         r#"
-/// What every generated operation returns.
-pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<{error}>>;
+/// What every generated operation with a JSON body returns: the body boxed (see xtask's
+/// `boxed.rs`: a model can be large, and boxed it is not copied on its way to the caller).
+pub type GeneratedResult<T> = Result<ResponseValue<Box<T>>, Error<{error}>>;
 
 /// The spec's operations as data, and a call of any of them from its parameters by name (see
 /// [`crate::operation`]).

@@ -109,7 +109,7 @@ impl PartnerCenter {
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
         let response = self.send(operation, Headers::Dropped).await?;
-        Ok(response.into_inner())
+        Ok(*response.into_inner())
     }
 
     /// [`Self::call`], with the answer's status and headers (its `Request-ID`, `ETag`...).
@@ -138,7 +138,8 @@ impl PartnerCenter {
         F: FnOnce(api::Client) -> Fut,
         Fut: Future<Output = api::GeneratedResult<T>>,
     {
-        self.send(operation, Headers::Kept).await
+        let response = self.send(operation, Headers::Kept).await?;
+        Ok(response.map(|value| *value))
     }
 
     /// Sends one call of the main document through the policy. The answer's headers are
@@ -147,7 +148,7 @@ impl PartnerCenter {
         &self,
         operation: F,
         headers: Headers,
-    ) -> Result<Response<T>>
+    ) -> Result<Response<Box<T>>>
     where
         T: api::lenient::Drifted,
         F: FnOnce(api::Client) -> Fut,

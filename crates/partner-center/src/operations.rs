@@ -79,7 +79,7 @@ impl PartnerCenter {
         let client = self.clone();
         let first = async move {
             let answer = client.send_call(&call, Headers::Dropped).await?;
-            Ok(answer.map(|answer| answer.json.unwrap_or(Value::Null)))
+            Ok(answer.map(|answer| Box::new(answer.json.unwrap_or(Value::Null))))
         };
         let split = move |page: Value| json_parts(page, names);
         Ok(paging::paginate(

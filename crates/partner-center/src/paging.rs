@@ -64,9 +64,9 @@ pub(crate) type Split<P, T> = Arc<dyn Fn(P) -> Parts<T> + Send + Sync>;
 
 impl<T> Page<T> {
     /// The page an answer carried: its next link is resolved against the URL it came from.
-    pub(crate) fn from_response<P>(mut response: Response<P>, split: &Split<P, T>) -> Self {
+    pub(crate) fn from_response<P>(mut response: Response<Box<P>>, split: &Split<P, T>) -> Self {
         let url = response.url.take();
-        let (items, count, next) = split(response.into_inner());
+        let (items, count, next) = split(*response.into_inner());
         Self {
             items,
             count,
@@ -148,7 +148,7 @@ pub type Pages<T = Referral> = Pin<Box<dyn Stream<Item = Result<Page<T>>> + Send
 pub type Items<T = Referral> = Pin<Box<dyn Stream<Item = Result<T>> + Send>>;
 
 /// The first page's answer, still to be fetched.
-type FirstPage<P> = Pin<Box<dyn Future<Output = Result<Response<P>>> + Send>>;
+type FirstPage<P> = Pin<Box<dyn Future<Output = Result<Response<Box<P>>>> + Send>>;
 
 /// Where a listing starts.
 pub(crate) enum Start<P> {
@@ -228,7 +228,7 @@ impl PartnerCenter {
         &self,
         url: reqwest::Url,
         operation_id: &'static str,
-    ) -> Result<Response<P>> {
+    ) -> Result<Response<Box<P>>> {
         use api::ClientInfo;
         let page = |api: api::Client| async move {
             let request = api

@@ -2034,7 +2034,10 @@ String literals are single-quoted; a quote inside is doubled.
         ms_request_id: Option<&'a ::uuid::Uuid>,
         x_locale: Option<&'a types::Locale>,
         client_request_id: Option<&'a ::uuid::Uuid>,
-    ) -> Result<ResponseValue<types::ReferralPage>, Error<types::ErrorBody>> {
+    ) -> Result<
+        ResponseValue<::std::boxed::Box<types::ReferralPage>>,
+        Error<types::ErrorBody>,
+    > {
         let url = format!("{}/v1.0/engagements/referrals", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(6usize);
         header_map
@@ -2145,7 +2148,10 @@ Arguments:
         x_locale: Option<&'a types::Locale>,
         client_request_id: Option<&'a ::uuid::Uuid>,
         body: &'a types::NewReferral,
-    ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
+    ) -> Result<
+        ResponseValue<::std::boxed::Box<types::Referral>>,
+        Error<types::ErrorBody>,
+    > {
         let url = format!("{}/v1.0/engagements/referrals", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(6usize);
         header_map
@@ -2266,7 +2272,10 @@ Arguments:
         ms_request_id: Option<&'a ::uuid::Uuid>,
         x_locale: Option<&'a types::Locale>,
         client_request_id: Option<&'a ::uuid::Uuid>,
-    ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
+    ) -> Result<
+        ResponseValue<::std::boxed::Box<types::Referral>>,
+        Error<types::ErrorBody>,
+    > {
         let url = format!(
             "{}/v1.0/engagements/referrals/{}", self.baseurl, encode_path(& id
             .to_string()),
@@ -2395,7 +2404,10 @@ Arguments:
         x_locale: Option<&'a types::Locale>,
         client_request_id: Option<&'a ::uuid::Uuid>,
         body: &'a types::JsonPatch,
-    ) -> Result<ResponseValue<types::Referral>, Error<types::ErrorBody>> {
+    ) -> Result<
+        ResponseValue<::std::boxed::Box<types::Referral>>,
+        Error<types::ErrorBody>,
+    > {
         let url = format!(
             "{}/v1.0/engagements/referrals/{}", self.baseurl, encode_path(& id
             .to_string()),
@@ -2739,8 +2751,9 @@ pub mod enums {
         }
     }
 }
-/// What every generated operation returns.
-pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<types::ErrorBody>>;
+/// What every generated operation with a JSON body returns: the body boxed (see xtask's
+/// `boxed.rs`: a model can be large, and boxed it is not copied on its way to the caller).
+pub type GeneratedResult<T> = Result<ResponseValue<Box<T>>, Error<types::ErrorBody>>;
 /// The spec's operations as data, and a call of any of them from its parameters by name (see
 /// [`crate::operation`]).
 pub mod operations {

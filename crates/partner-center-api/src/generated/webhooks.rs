@@ -406,7 +406,11 @@ Arguments:
         ms_correlation_id: Option<&'a ::uuid::Uuid>,
         ms_request_id: Option<&'a ::uuid::Uuid>,
     ) -> Result<
-        ResponseValue<::std::vec::Vec<crate::generated::webhooks::enums::WebhookEvent>>,
+        ResponseValue<
+            ::std::boxed::Box<
+                ::std::vec::Vec<crate::generated::webhooks::enums::WebhookEvent>,
+            >,
+        >,
         Error<types::ErrorBody>,
     > {
         let url = format!("{}/webhooks/v1/registration/events", self.baseurl,);
@@ -468,7 +472,10 @@ Arguments:
         &'a self,
         ms_correlation_id: Option<&'a ::uuid::Uuid>,
         ms_request_id: Option<&'a ::uuid::Uuid>,
-    ) -> Result<ResponseValue<types::WebhookRegistration>, Error<types::ErrorBody>> {
+    ) -> Result<
+        ResponseValue<::std::boxed::Box<types::WebhookRegistration>>,
+        Error<types::ErrorBody>,
+    > {
         let url = format!("{}/webhooks/v1/registration", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
         header_map
@@ -533,7 +540,10 @@ Arguments:
         ms_correlation_id: Option<&'a ::uuid::Uuid>,
         ms_request_id: Option<&'a ::uuid::Uuid>,
         body: &'a types::NewWebhookRegistration,
-    ) -> Result<ResponseValue<types::WebhookRegistration>, Error<types::ErrorBody>> {
+    ) -> Result<
+        ResponseValue<::std::boxed::Box<types::WebhookRegistration>>,
+        Error<types::ErrorBody>,
+    > {
         let url = format!("{}/webhooks/v1/registration", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
         header_map
@@ -600,7 +610,10 @@ Arguments:
         ms_correlation_id: Option<&'a ::uuid::Uuid>,
         ms_request_id: Option<&'a ::uuid::Uuid>,
         body: &'a types::NewWebhookRegistration,
-    ) -> Result<ResponseValue<types::WebhookRegistration>, Error<types::ErrorBody>> {
+    ) -> Result<
+        ResponseValue<::std::boxed::Box<types::WebhookRegistration>>,
+        Error<types::ErrorBody>,
+    > {
         let url = format!("{}/webhooks/v1/registration", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
         header_map
@@ -666,7 +679,10 @@ Arguments:
         &'a self,
         ms_correlation_id: Option<&'a ::uuid::Uuid>,
         ms_request_id: Option<&'a ::uuid::Uuid>,
-    ) -> Result<ResponseValue<types::TestEventSent>, Error<types::ErrorBody>> {
+    ) -> Result<
+        ResponseValue<::std::boxed::Box<types::TestEventSent>>,
+        Error<types::ErrorBody>,
+    > {
         let url = format!("{}/webhooks/v1/registration/validationEvents", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
         header_map
@@ -731,7 +747,10 @@ Arguments:
         correlation_id: &'a types::GetWebhookTestEventCorrelationId,
         ms_correlation_id: Option<&'a ::uuid::Uuid>,
         ms_request_id: Option<&'a ::uuid::Uuid>,
-    ) -> Result<ResponseValue<types::TestEventStatus>, Error<types::ErrorBody>> {
+    ) -> Result<
+        ResponseValue<::std::boxed::Box<types::TestEventStatus>>,
+        Error<types::ErrorBody>,
+    > {
         let url = format!(
             "{}/webhooks/v1/registration/validationEvents/{}", self.baseurl,
             encode_path(& correlation_id.to_string()),
@@ -820,8 +839,9 @@ pub mod enums {
         }
     }
 }
-/// What every generated operation returns.
-pub type GeneratedResult<T> = Result<ResponseValue<T>, Error<types::ErrorBody>>;
+/// What every generated operation with a JSON body returns: the body boxed (see xtask's
+/// `boxed.rs`: a model can be large, and boxed it is not copied on its way to the caller).
+pub type GeneratedResult<T> = Result<ResponseValue<Box<T>>, Error<types::ErrorBody>>;
 /// The spec's operations as data, and a call of any of them from its parameters by name (see
 /// [`crate::operation`]).
 pub mod operations {

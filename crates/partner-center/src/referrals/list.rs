@@ -166,7 +166,7 @@ impl ListReferrals {
     }
 
     /// The first page's call, its parameters checked first.
-    async fn first(self) -> Result<Response<ReferralPage>> {
+    async fn first(self) -> Result<Response<Box<ReferralPage>>> {
         let top = self
             .top
             .map(|n| {

@@ -72,21 +72,15 @@ impl<'c> Referrals<'c> {
             .map(|referral| *referral))
     }
 
-    /// The referral boxed as soon as it is decoded: it is over 2 KB, and the policy's layers
-    /// then move a pointer instead of copying it at each one.
+    /// The referral as the generated operation answers it: boxed as soon as it is decoded (it
+    /// is over 2 KB), so that the policy's layers move a pointer instead of copying it.
     async fn fetch(&self, id: &str, headers: Headers) -> Result<Response<Box<Referral>>> {
         let id: ReferralId = checked_id(id)?
             .parse()
             .map_err(|e| Error::InvalidInput(format!("referral id {id:?}: {e}")))?;
+        // The request headers are the policy's (`Call`): none is given here.
         let get = |api: partner_center_api::Client| async move {
-            // The request headers are the policy's (`Call`): none is given here.
-            // progenitor-client's own mapping, hidden from its docs as the `encode_path` the
-            // generated code calls is: it keeps the headers without copying them. Matched
-            // rather than `?`-ed: the referral is moved once fewer.
-            match api.get_referral(&id, None, None, None, None, None).await {
-                Ok(answer) => answer.map(Box::new),
-                Err(error) => Err(error),
-            }
+            api.get_referral(&id, None, None, None, None, None).await
         };
         self.client.send(get, headers).await
     }

@@ -198,7 +198,7 @@ impl<'c> UpdateReferral<'c> {
                     &patch,
                 );
                 match updated.await {
-                    Ok(updated) => updated.map(Some),
+                    Ok(updated) => updated.map(|referral| Box::new(Some(*referral))),
                     // The spec's 204 is not in the generated code (see xtask's codegen).
                     Err(partner_center_api::Error::UnexpectedResponse(mut response))
                         if response.status() == StatusCode::NO_CONTENT =>
@@ -206,7 +206,9 @@ impl<'c> UpdateReferral<'c> {
                         let headers = std::mem::take(response.headers_mut());
                         let status = response.status();
                         Ok(partner_center_api::ResponseValue::new(
-                            None, status, headers,
+                            Box::new(None),
+                            status,
+                            headers,
                         ))
                     }
                     Err(e) => Err(e),

@@ -148,7 +148,7 @@ impl<'c> Webhooks<'c> {
             .client
             .send_with(api::TOKEN_SCOPE, client, operation, Headers::Dropped)
             .await?;
-        Ok(response.into_inner())
+        Ok(*response.into_inner())
     }
 }
 
