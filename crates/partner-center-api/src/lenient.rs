@@ -1290,6 +1290,36 @@ mod tests {
     }
 
     #[test]
+    fn a_nested_object_of_a_repeated_key_is_the_last_one() {
+        // Two objects: the second replaces the first whole (no field of the first is left).
+        let referral: Referral = serde_json::from_str(
+            r#"{"customerProfile": {"name": "first", "size": "1"}, "customerProfile": {"name": "second"}}"#,
+        )
+        .unwrap();
+        let profile = referral.customer_profile.as_ref().unwrap();
+        assert_eq!(profile.name.as_deref(), Some("second"));
+        assert_eq!(profile.size, None);
+        assert!(referral.extra.is_empty());
+
+        // An object, then a value that is none: the field is empty, the value kept as drift.
+        let referral: Referral =
+            serde_json::from_str(r#"{"customerProfile": {"name": "first"}, "customerProfile": 7}"#)
+                .unwrap();
+        assert_eq!(referral.customer_profile, None);
+        assert_eq!(referral.extra["customerProfile"], json!(7));
+        assert_eq!(drift(&referral).len(), 1);
+
+        // A drifted value, then an object: the object, and no drift.
+        let referral: Referral = serde_json::from_str(
+            r#"{"customerProfile": [1], "customerProfile": {"name": "second"}}"#,
+        )
+        .unwrap();
+        let name = referral.customer_profile.and_then(|profile| profile.name);
+        assert_eq!(name.as_deref(), Some("second"));
+        assert!(referral.extra.is_empty());
+    }
+
+    #[test]
     fn a_typed_value_set_later_wins_over_a_kept_null() {
         let mut profile: CustomerProfile = serde_json::from_str(r#"{"name": null}"#).unwrap();
         profile.name = Some("Fabrikam".into());
