@@ -84,11 +84,13 @@ struct Options {
     /// Where to write the results (default: BENCHMARKS.md at the workspace root).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Requests per measured client run (default 10000; 3000 with --quick).
+    /// Requests per measured client run (default 4000; 3000 with --quick).
     #[arg(long)]
     requests: Option<usize>,
     /// Measured rounds (a run of every client at every concurrency each); the median of the
-    /// rounds' ratios is reported (default 15; 2 with --quick).
+    /// rounds' ratios is reported (default 45; 2 with --quick). Many short rounds rather than
+    /// a few long ones: the host's noise moves each ratio by a third, and only more of them
+    /// narrow the median's interval.
     #[arg(long)]
     runs: Option<usize>,
     /// Pin the server process to this CPU with taskset; the clients run on the CPUs this
@@ -115,13 +117,13 @@ impl Plan {
         let quick = options.quick;
         let requests = options
             .requests
-            .unwrap_or(if quick { 3_000 } else { 10_000 })
+            .unwrap_or(if quick { 3_000 } else { 4_000 })
             .max(1);
         Self {
             quick,
             decode_rounds: if quick { 4 } else { 21 },
             decode_iterations: if quick { 2_000 } else { 10_000 },
-            runs: options.runs.unwrap_or(if quick { 2 } else { 15 }).max(1),
+            runs: options.runs.unwrap_or(if quick { 2 } else { 45 }).max(1),
             requests,
             // Enough to open every connection and settle the allocator before measuring.
             warmup: (requests / 10).max(IN_FLIGHT[1] * 10),

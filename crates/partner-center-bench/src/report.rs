@@ -15,6 +15,8 @@ pub(crate) struct Stats {
     pub(crate) median: f64,
     pub(crate) min: f64,
     pub(crate) max: f64,
+    /// A 95% confidence interval of the median: how far another run of the bench could put it.
+    pub(crate) interval: (f64, f64),
 }
 
 impl Stats {
@@ -22,10 +24,18 @@ impl Stats {
     pub(crate) fn of(values: impl Iterator<Item = f64>) -> Self {
         let mut values: Vec<f64> = values.collect();
         values.sort_by(f64::total_cmp);
+        let at = |index: usize| values.get(index).copied().unwrap_or(f64::NAN);
+        // Distribution-free: the median lies between the order statistics of ranks
+        // n/2 -+ 1.96 sqrt(n)/2 with 95% probability (the sign test's interval).
+        let n = values.len() as f64;
+        let spread = 0.98 * n.sqrt();
+        let low = ((n / 2.0 - spread).floor().max(1.0) as usize).saturating_sub(1);
+        let high = ((n / 2.0 + spread).ceil().min(n) as usize).saturating_sub(1);
         Self {
-            median: values.get(values.len() / 2).copied().unwrap_or(f64::NAN),
-            min: values.first().copied().unwrap_or(f64::NAN),
-            max: values.last().copied().unwrap_or(f64::NAN),
+            median: at(values.len() / 2),
+            min: at(0),
+            max: at(values.len().saturating_sub(1)),
+            interval: (at(low), at(high)),
         }
     }
 }
@@ -135,12 +145,14 @@ impl Report {
         // decode is reported beside them, as the limit.
         for (in_flight, target) in [(32, 0.95), (1, 0.98)] {
             let vs_hyper = self.ratios(Kind::Sdk, Kind::Hyper, in_flight).0.median;
-            let vs_reqwest = self.ratios(Kind::Sdk, Kind::Reqwest, in_flight).0.median;
+            let vs_reqwest = self.ratios(Kind::Sdk, Kind::Reqwest, in_flight).0;
             // A median rests on undisturbed runs while fewer than half are disturbed.
             let disturbed = |kind| 2 * self.trip(kind, in_flight).disturbed_runs >= self.plan.runs;
+            let (low, high) = vs_reqwest.interval;
+            let vs_reqwest = vs_reqwest.median;
             goals.push(Goal {
                 what: format!("SDK / bare reqwest + `.json()`, req/s, {in_flight} in flight"),
-                measured: format!("{vs_reqwest:.2}x"),
+                measured: format!("{vs_reqwest:.2}x ({low:.2} - {high:.2})"),
                 target: format!(">= {target:.2}"),
                 met: Ok(vs_reqwest >= target),
                 disturbed: [Kind::Sdk, Kind::Reqwest, Kind::Hyper]
@@ -281,7 +293,14 @@ impl Report {
                 goal.what, goal.measured, goal.target
             )?;
         }
-        writeln!(out)?;
+        writeln!(
+            out,
+            "\nA round-trip goal shows the median of the {} rounds' ratios and, in brackets, its 95% \
+             confidence interval (the rounds' ratios of ranks n/2 -+ 0.98 sqrt(n)): a target \
+             inside it is met or missed within this host's noise, and another run of the bench \
+             may say otherwise.\n",
+            self.plan.runs
+        )?;
 
         let d = &self.decode;
         writeln!(out, "## 1. Decode of the official example\n")?;
@@ -882,5 +901,19 @@ mod tests {
         let short: Rounds = [100.0, 50.0].into_iter().collect();
         let ratio = sdk.over(&short);
         assert!((ratio.max - 1.1).abs() < 1e-9 && (ratio.min - 1.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_median_interval_is_of_order_statistics() {
+        // 15 values: ranks 3 and 12 (7.5 -+ 3.8); the order they come in does not matter.
+        let stats = Stats::of((1..=15).rev().map(f64::from));
+        assert_eq!((stats.median, stats.interval), (8.0, (3.0, 12.0)));
+        // 60: ranks 22 and 38.
+        let stats = Stats::of((1..=60).map(f64::from));
+        assert_eq!(stats.interval, (22.0, 38.0));
+        // Too few values for an interval narrower than the range.
+        let stats = Stats::of([2.0, 1.0].into_iter());
+        assert_eq!(stats.interval, (1.0, 2.0));
+        assert_eq!(Stats::of([5.0].into_iter()).interval, (5.0, 5.0));
     }
 }
