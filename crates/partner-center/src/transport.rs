@@ -126,6 +126,10 @@ impl<'r> Replayable<'r> {
     fn url(&self) -> &Url {
         self.request.url()
     }
+
+    pub(crate) fn method(&self) -> &reqwest::Method {
+        self.request.method()
+    }
 }
 
 /// The settings of this crate's own client, whichever transport sends.

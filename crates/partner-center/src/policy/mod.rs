@@ -28,7 +28,7 @@ use crate::auth::{AccessToken, TokenProvider};
 use crate::error::{CallInfo, Error};
 use crate::redact::{self, Secrets};
 use crate::retry::{Attempt, RetryPolicy};
-use crate::transport::Transport;
+use crate::transport::{Replayable, Transport};
 
 pub(crate) use self::headers::Bearer;
 use self::headers::{Ids, header_str, header_text};
@@ -225,6 +225,14 @@ impl api::CallPolicy for Call {
             client_request_id = %header_str(&self.ids.client_request_id),
             correlation_id = %header_str(&self.ids.correlation_id),
         );
-        Box::pin(self.run(client, request).instrument(span))
+        // The request stays in this block, and `run` borrows it: an `async fn` would keep its
+        // parameter twice (as given, and as a local).
+        let call = async move {
+            match Replayable::new(&request) {
+                Some(replayable) => self.run(&replayable).await,
+                None => client.execute(request).await,
+            }
+        };
+        Box::pin(call.instrument(span))
     }
 }

@@ -16,17 +16,10 @@ use crate::transport::{AttemptError, Failure, Replayable};
 
 impl Call {
     /// Sends `request` until an answer is final.
-    pub(super) async fn run(
-        &self,
-        client: &reqwest::Client,
-        request: reqwest::Request,
-    ) -> reqwest::Result<Response> {
+    pub(super) async fn run(&self, replayable: &Replayable<'_>) -> reqwest::Result<Response> {
         let policy = &self.shared.retry;
         let deadline = self.started + self.shared.timeout;
         let mut refreshed = false;
-        let Some(replayable) = Replayable::new(&request) else {
-            return client.execute(request).await;
-        };
         loop {
             let authorization = self.state().authorization.clone();
             let attempt_timeout = self.shared.attempt_timeout;
@@ -49,7 +42,7 @@ impl Call {
                 .shared
                 .transport
                 .send(
-                    &replayable,
+                    replayable,
                     authorization,
                     self.shared.max_response_bytes,
                     attempt_deadline,
@@ -58,34 +51,25 @@ impl Call {
                 .instrument(span.clone())
                 .await;
 
-            let (outcome, retry_after) = match &result {
-                Ok(response) | Err(AttemptError::TooLarge(response)) => {
-                    span.record("status", response.status().as_u16());
-                    let retry_after = self.record_answer(response);
-                    (AttemptOutcome::Status(response.status()), retry_after)
-                }
-                Err(AttemptError::Transport(e)) if e.is_connect() => {
-                    (AttemptOutcome::NotConnected, None)
-                }
-                Err(AttemptError::Transport(e)) if e.is_timeout() => {
-                    (AttemptOutcome::TimedOut, None)
-                }
-                Err(AttemptError::Transport(_)) => (AttemptOutcome::Failed, None),
-            };
-            self.state().attempts.push(Attempt {
-                outcome,
-                wait: None,
-            });
-            tracing::debug!(
-                parent: &span,
-                elapsed_ms = sent.map_or(0, |sent| sent.elapsed().as_millis() as u64),
-                outcome = %outcome,
-                request_id = self.state().request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-"),
-                "attempt finished"
-            );
+            let (result, outcome, retry_after) = self.record_attempt(result, &span, sent);
 
-            let response = match result {
-                Ok(response) => response,
+            // The answer is taken by value and is out of scope before the wait: a local that
+            // lives across two awaits takes its own room in this future (which is boxed).
+            let wait = match result {
+                Ok(response) => {
+                    if response.status() == StatusCode::UNAUTHORIZED && !refreshed {
+                        refreshed = true;
+                        if self.refresh_token().await {
+                            continue;
+                        }
+                        return Ok(response);
+                    }
+                    let method = replayable.method();
+                    match self.retry_wait(policy, method, outcome, retry_after, number, deadline) {
+                        Some(wait) => wait,
+                        None => return Ok(self.final_answer(response)),
+                    }
+                }
                 Err(AttemptError::TooLarge(response)) => {
                     let limit = self.shared.max_response_bytes;
                     let status = response.status();
@@ -98,45 +82,54 @@ impl Call {
                     return Ok(response);
                 }
                 Err(AttemptError::Transport(e)) => {
-                    if self
-                        .wait_before_retry(
-                            policy,
-                            request.method(),
-                            outcome,
-                            None,
-                            number,
-                            deadline,
-                        )
-                        .await
-                    {
-                        continue;
+                    let method = replayable.method();
+                    match self.retry_wait(policy, method, outcome, None, number, deadline) {
+                        Some(wait) => wait,
+                        None => return Err(self.failed(e).await),
                     }
-                    return Err(self.failed(e).await);
                 }
             };
-
-            if response.status() == StatusCode::UNAUTHORIZED && !refreshed {
-                refreshed = true;
-                if self.refresh_token().await {
-                    continue;
-                }
-                return Ok(response);
-            }
-            if self
-                .wait_before_retry(
-                    policy,
-                    request.method(),
-                    outcome,
-                    retry_after,
-                    number,
-                    deadline,
-                )
-                .await
-            {
-                continue;
-            }
-            return Ok(self.final_answer(response));
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Records how attempt `result` went (in `span` too); returns it, with its outcome and the
+    /// `Retry-After` it asked for. Takes and gives back the result, rather than borrow it: the
+    /// retry loop's future would otherwise keep room for it across every later await.
+    fn record_attempt(
+        &self,
+        result: Result<Response, AttemptError>,
+        span: &tracing::Span,
+        sent: Option<Instant>,
+    ) -> (
+        Result<Response, AttemptError>,
+        AttemptOutcome,
+        Option<Duration>,
+    ) {
+        let (outcome, retry_after) = match &result {
+            Ok(response) | Err(AttemptError::TooLarge(response)) => {
+                span.record("status", response.status().as_u16());
+                let retry_after = self.record_answer(response);
+                (AttemptOutcome::Status(response.status()), retry_after)
+            }
+            Err(AttemptError::Transport(e)) if e.is_connect() => {
+                (AttemptOutcome::NotConnected, None)
+            }
+            Err(AttemptError::Transport(e)) if e.is_timeout() => (AttemptOutcome::TimedOut, None),
+            Err(AttemptError::Transport(_)) => (AttemptOutcome::Failed, None),
+        };
+        self.state().attempts.push(Attempt {
+            outcome,
+            wait: None,
+        });
+        tracing::debug!(
+            parent: span,
+            elapsed_ms = sent.map_or(0, |sent| sent.elapsed().as_millis() as u64),
+            outcome = %outcome,
+            request_id = self.state().request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-"),
+            "attempt finished"
+        );
+        (result, outcome, retry_after)
     }
 
     /// The answer handed to the generated code. A success's headers are dropped unless the
@@ -206,8 +199,8 @@ impl Call {
         }
     }
 
-    /// Decides whether attempt `number` is retried; if so, waits and returns `true`.
-    async fn wait_before_retry(
+    /// Decides whether attempt `number` is retried, and after how long a wait.
+    fn retry_wait(
         &self,
         policy: &RetryPolicy,
         method: &reqwest::Method,
@@ -215,9 +208,9 @@ impl Call {
         retry_after: Option<Duration>,
         number: usize,
         deadline: Instant,
-    ) -> bool {
+    ) -> Option<Duration> {
         if number >= policy.max_attempts as usize || !policy.should_retry(method, outcome) {
-            return false;
+            return None;
         }
         let backoff = policy.backoff(number as u32);
         let wait = retry_after.map_or(backoff, |asked| asked.max(backoff));
@@ -226,13 +219,12 @@ impl Call {
                 wait_ms = wait.as_millis() as u64,
                 "not retrying: the wait exceeds the budget"
             );
-            return false;
+            return None;
         }
         tracing::debug!(wait_ms = wait.as_millis() as u64, ?retry_after, "retrying");
         if let Some(last) = self.state().attempts.last_mut() {
             last.wait = Some(wait);
         }
-        tokio::time::sleep(wait).await;
-        true
+        Some(wait)
     }
 }
