@@ -15,7 +15,7 @@ use crate::retry::{self, Attempt, AttemptOutcome, RetryPolicy};
 use crate::transport::{AttemptError, Failure, Replayable};
 
 impl Call {
-    /// Sends `request` until an answer is final.
+    /// Sends `replayable`'s request until an answer is final.
     pub(super) async fn run(&self, replayable: &Replayable<'_>) -> reqwest::Result<Response> {
         let policy = &self.shared.retry;
         let deadline = self.started + self.shared.timeout;
