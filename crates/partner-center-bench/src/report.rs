@@ -145,11 +145,10 @@ impl Report {
         // decode is reported beside them, as the limit.
         for (in_flight, target) in [(32, 0.95), (1, 0.98)] {
             let vs_hyper = self.ratios(Kind::Sdk, Kind::Hyper, in_flight).0.median;
-            let vs_reqwest = self.ratios(Kind::Sdk, Kind::Reqwest, in_flight).0;
+            let ratio = self.ratios(Kind::Sdk, Kind::Reqwest, in_flight).0;
+            let (vs_reqwest, (low, high)) = (ratio.median, ratio.interval);
             // A median rests on undisturbed runs while fewer than half are disturbed.
             let disturbed = |kind| 2 * self.trip(kind, in_flight).disturbed_runs >= self.plan.runs;
-            let (low, high) = vs_reqwest.interval;
-            let vs_reqwest = vs_reqwest.median;
             goals.push(Goal {
                 what: format!("SDK / bare reqwest + `.json()`, req/s, {in_flight} in flight"),
                 measured: format!("{vs_reqwest:.2}x ({low:.2} - {high:.2})"),

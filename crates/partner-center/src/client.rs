@@ -180,7 +180,7 @@ impl PartnerCenter {
         let policy: Arc<dyn api::CallPolicy> = call.clone();
         let generated = client(self.shared.http.clone(), policy);
         // The answer is large (a referral is over 2 KB): it is moved as few times as possible.
-        // The generated operation's future (1.6 KB for a get) is boxed where it is made: each
+        // The generated operation's future (1.7 KB for a get) is boxed where it is made: each
         // async layer above would otherwise copy it, and the caller's future stays small.
         let answer = match (Box::pin(operation(generated)).await, call.take_failure()) {
             (_, Some(failure)) => return Err(failure),

@@ -11,13 +11,12 @@ use super::headers::REQUEST_ID;
 use super::{Call, Headers};
 use crate::auth::AuthError;
 use crate::error::{Error, TransportError};
-use crate::retry::{self, Attempt, AttemptOutcome, RetryPolicy};
+use crate::retry::{self, Attempt, AttemptOutcome};
 use crate::transport::{AttemptError, Failure, Replayable};
 
 impl Call {
     /// Sends `replayable`'s request until an answer is final.
     pub(super) async fn run(&self, replayable: &Replayable<'_>) -> reqwest::Result<Response> {
-        let policy = &self.shared.retry;
         let deadline = self.started + self.shared.timeout;
         let mut refreshed = false;
         loop {
@@ -64,8 +63,7 @@ impl Call {
                         }
                         return Ok(response);
                     }
-                    let method = replayable.method();
-                    match self.retry_wait(policy, method, outcome, retry_after, number, deadline) {
+                    match self.retry_wait(replayable, outcome, retry_after, number, deadline) {
                         Some(wait) => wait,
                         None => return Ok(self.final_answer(response)),
                     }
@@ -82,8 +80,7 @@ impl Call {
                     return Ok(response);
                 }
                 Err(AttemptError::Transport(e)) => {
-                    let method = replayable.method();
-                    match self.retry_wait(policy, method, outcome, None, number, deadline) {
+                    match self.retry_wait(replayable, outcome, None, number, deadline) {
                         Some(wait) => wait,
                         None => return Err(self.failed(e).await),
                     }
@@ -199,16 +196,16 @@ impl Call {
         }
     }
 
-    /// Decides whether attempt `number` is retried, and after how long a wait.
+    /// Decides whether attempt `number` of `request` is retried, and after how long a wait.
     fn retry_wait(
         &self,
-        policy: &RetryPolicy,
-        method: &reqwest::Method,
+        request: &Replayable<'_>,
         outcome: AttemptOutcome,
         retry_after: Option<Duration>,
         number: usize,
         deadline: Instant,
     ) -> Option<Duration> {
+        let (policy, method) = (&self.shared.retry, request.method());
         if number >= policy.max_attempts as usize || !policy.should_retry(method, outcome) {
             return None;
         }
